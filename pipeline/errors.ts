@@ -1,0 +1,127 @@
+/**
+ * One error type with a closed set of codes. Every code has a kind (what it does to
+ * the run) and a one-line hint that lands in failed.csv and report.html.
+ *
+ *  - usage:  a mistake in the command, the mapping or the input file; nothing is sent; exit 2
+ *  - abort:  the target refused us as a whole (credentials, unreachable); exit 3
+ *  - row:    one row (or one contact) fails; the run goes on; exit 1 at the end
+ */
+export type ErrorKind = 'usage' | 'abort' | 'row';
+
+interface CodeSpec { kind: ErrorKind; hint: string }
+
+export const ERROR_CODES = {
+  // --- usage: command line, files, mappings (exit 2) ---
+  USAGE: { kind: 'usage', hint: 'Run the command with --help to see its options and examples.' },
+  FILE_NOT_FOUND: { kind: 'usage', hint: 'Check the path; it is relative to the folder you run the command from.' },
+  FILE_EMPTY: { kind: 'usage', hint: 'The file has no bytes or no rows; export it again.' },
+  FILE_HEADER_ONLY: { kind: 'usage', hint: 'The file has a header row but no data rows; export it again with the data.' },
+  FILE_TYPE_MISMATCH: { kind: 'usage', hint: 'The file content does not match its extension; rename it to the right extension or export it again.' },
+  FILE_UNSUPPORTED: { kind: 'usage', hint: 'Use a .csv, .tsv, .txt, .xls or .xlsx file.' },
+  FILE_TOO_LARGE: { kind: 'usage', hint: 'Spreadsheets are read whole into memory; save it as CSV (which is streamed) or raise --max-workbook-mb.' },
+  WORKBOOK_CORRUPT: { kind: 'usage', hint: 'Open the workbook in Excel or LibreOffice and save it again, or export it as CSV.' },
+  WORKBOOK_ENCRYPTED: { kind: 'usage', hint: 'Remove the password in Excel (File > Info > Protect Workbook) and save a copy.' },
+  SHEET_NOT_FOUND: { kind: 'usage', hint: 'Set source.sheet in the mapping to one of the sheet names listed, or to its 1-based index.' },
+  HEADER_NOT_FOUND: { kind: 'usage', hint: 'Set source.headerRow in the mapping to the row number that holds the column names.' },
+  ENCODING_UNSUPPORTED: { kind: 'usage', hint: 'Set source.encoding to one of: auto, utf-8, utf-16le, utf-16be, windows-1252, latin1.' },
+  CSV_MALFORMED: { kind: 'usage', hint: 'A quote is opened and never closed; fix the quoting near that row or export the file again.' },
+  MAPPING_NOT_FOUND: { kind: 'usage', hint: 'Check the --mapping path, or draft one with `contact-import init <file>`.' },
+  MAPPING_YAML: { kind: 'usage', hint: 'Fix the YAML syntax at the position shown (indentation, a missing colon or quote).' },
+  MAPPING_INVALID: { kind: 'usage', hint: 'Fix the mapping at the path shown; see mappings/README.md for every key.' },
+  MAPPING_COLUMN_MISSING: { kind: 'usage', hint: 'Use a column name exactly as it appears in the file header (listed in the message).' },
+  TARGET_UNKNOWN: { kind: 'usage', hint: 'Use --target file, samespace, spoke, genesys or talkdesk.' },
+  CONFIG_MISSING: { kind: 'usage', hint: 'Set the environment variable named in the message (see README, "Targets").' },
+  TARGET_PROPERTY_MISSING: { kind: 'usage', hint: 'Map to an existing property key, or pass --create-missing-properties.' },
+  ALREADY_RUNNING: { kind: 'usage', hint: 'Another import holds the lock; wait for it, or remove the stale lock file named in the message.' },
+
+  // --- abort: the target as a whole (exit 3) ---
+  AUTH_FAILED: { kind: 'abort', hint: 'Check the credentials in the environment variables named in the message.' },
+  AUTH_FORBIDDEN: { kind: 'abort', hint: 'The credentials are valid but lack the permission; ask an admin for a key with the right role.' },
+  TARGET_UNREACHABLE: { kind: 'abort', hint: 'Check the endpoint URL variable and your network; the run can be started again safely.' },
+  TARGET_PROTOCOL: { kind: 'abort', hint: 'The target answered something the API document does not describe; check the endpoint URL.' },
+  INTERRUPTED: { kind: 'abort', hint: 'The run was stopped; start it again with the same command.' },
+
+  // --- row: one row fails, the run goes on (exit 1) ---
+  ROW_TOO_FEW_FIELDS: { kind: 'row', hint: 'The row has fewer fields than the header; a delimiter or quote is probably missing.' },
+  ROW_TOO_MANY_FIELDS: { kind: 'row', hint: 'The row has more fields than the header; quote values that contain the delimiter.' },
+  ROW_QUOTE: { kind: 'row', hint: 'A quote in this row is not closed or is misplaced; fix the quoting.' },
+  ROW_TOO_LARGE: { kind: 'row', hint: 'A cell or row exceeds the size cap (--max-cell-kb / --max-row-kb); check the file for a runaway quote.' },
+  ENCODING_INVALID: { kind: 'row', hint: 'The row contains bytes that are not valid in the file encoding; set source.encoding or re-save the file as UTF-8.' },
+  REQUIRED_MISSING: { kind: 'row', hint: 'Fill the column(s) that feed this field, or change `required` in the mapping.' },
+  PHONE_INVALID: { kind: 'row', hint: 'Write the number with its country code (+44 20 7946 0958) or set a country column.' },
+  PHONE_TOO_SHORT: { kind: 'row', hint: 'The number has too few digits; check for a missing area code.' },
+  PHONE_TOO_LONG: { kind: 'row', hint: 'The number has too many digits; check for two numbers run together.' },
+  PHONE_INVALID_COUNTRY: { kind: 'row', hint: 'Add the country code (+49 …) or set phone.defaultCountry / phone.countryColumn in the mapping.' },
+  PHONE_NOT_A_NUMBER: { kind: 'row', hint: 'The cell does not hold a phone number; move other text to another column.' },
+  PHONE_MANGLED: { kind: 'row', hint: 'A spreadsheet turned the number into scientific notation (4.15E+09) and lost digits; format the column as Text and export again.' },
+  COUNTRY_UNKNOWN: { kind: 'row', hint: 'Use an ISO country code (US, GB, DE) or an English country name in the country column.' },
+  EMAIL_INVALID: { kind: 'row', hint: 'Write one address like name@example.com; separate several with ";".' },
+  FIELD_INVALID: { kind: 'row', hint: 'The value does not fit the field; see the message for what was expected.' },
+  TARGET_REJECTED: { kind: 'row', hint: 'The target refused this contact; its reason is in the message.' },
+  TARGET_DUPLICATE: { kind: 'row', hint: 'The number already belongs to a user or queue on the target; remove it from the file.' },
+  OWNER_NOT_FOUND: { kind: 'row', hint: 'No user has this email on the target; check the owner column.' },
+  OWNER_FORBIDDEN: { kind: 'row', hint: 'The user exists but has no personal phonebook rights; check the owner column or the user settings.' },
+  RETRIES_EXHAUSTED: { kind: 'row', hint: 'The target kept failing (5xx, 429 or dropped connections); run the same command again later.' },
+  NOT_SENT: { kind: 'row', hint: 'The run stopped before this row was sent; run the same command again.' },
+} as const satisfies Record<string, CodeSpec>;
+
+export type ErrorCode = keyof typeof ERROR_CODES;
+
+/** Where a problem is: any of file, row (spreadsheet row number), column, mapping path. */
+export interface Where {
+  file?: string;
+  sheet?: string;
+  row?: number;
+  column?: string;
+  mappingPath?: string;
+  line?: number;
+}
+
+export class ImportError extends Error {
+  readonly code: ErrorCode;
+  readonly where: Where;
+  readonly detail?: unknown;
+
+  constructor(code: ErrorCode, message: string, where: Where = {}, detail?: unknown) {
+    super(message);
+    this.name = 'ImportError';
+    this.code = code;
+    this.where = where;
+    this.detail = detail;
+  }
+
+  get kind(): ErrorKind { return ERROR_CODES[this.code].kind; }
+  get hint(): string { return ERROR_CODES[this.code].hint; }
+
+  /** "CODE: message (file row 3, column "Mobile")" */
+  describe(): string {
+    const at = describeWhere(this.where);
+    return `${this.code}: ${this.message}${at ? ` (${at})` : ''}`;
+  }
+}
+
+export function describeWhere(w: Where): string {
+  const parts: string[] = [];
+  if (w.file) parts.push(w.sheet ? `${w.file} sheet "${w.sheet}"` : w.file);
+  if (w.line !== undefined) parts.push(`line ${w.line}`);
+  if (w.row !== undefined) parts.push(`row ${w.row}`);
+  if (w.column !== undefined) parts.push(`column "${w.column}"`);
+  if (w.mappingPath) parts.push(`at ${w.mappingPath}`);
+  return parts.join(', ');
+}
+
+export function hintFor(code: string): string {
+  return (ERROR_CODES as Record<string, CodeSpec>)[code]?.hint ?? '';
+}
+
+export function isImportError(e: unknown): e is ImportError {
+  return e instanceof ImportError;
+}
+
+/** Exit codes of DESIGN.md. */
+export const EXIT = { OK: 0, ROWS_FAILED: 1, USAGE: 2, ABORTED: 3 } as const;
+
+export function exitCodeFor(e: unknown): number {
+  if (isImportError(e)) return e.kind === 'abort' ? EXIT.ABORTED : EXIT.USAGE;
+  return EXIT.ABORTED;
+}

@@ -1,0 +1,30 @@
+/** Canonical contact -> Talkdesk contact-sync contact (talkdesk-contact-sync.txt); absent fields omitted. */
+import { displayName, type Contact } from '../../contact.js';
+
+export interface TalkdeskContact {
+  id: string;
+  name: string;
+  company?: string;
+  title?: string;
+  emails?: string[];
+  phones?: string[];
+  photo_url?: string;
+  address?: string;
+  websites?: string[];
+  twitter?: string;
+  url?: string;
+}
+
+export function talkdeskContact(c: Contact): TalkdeskContact {
+  const t: TalkdeskContact = { id: c.id ?? '', name: displayName(c) };
+  if (c.company) t.company = c.company;
+  if (c.title) t.title = c.title;
+  if (c.emails.length) t.emails = [...c.emails];
+  if (c.phones.length) t.phones = c.phones.map((p) => p.e164);
+  if (c.photoUrl) t.photo_url = c.photoUrl;
+  if (c.address) t.address = c.address;
+  if (c.websites.length) t.websites = [...c.websites];
+  if (c.twitter) t.twitter = c.twitter;
+  if (c.url) t.url = c.url;
+  return t;
+}
