@@ -76,6 +76,8 @@ export interface ContactRecord {
   conflicts: FieldConflict[];
   /** Things the report should say about this contact (a phone dropped as optional, ...). */
   notes: string[];
+  /** The row's date (mapping dedupe.dateColumn), for the `newest` survivorship rule. */
+  date?: string;
 }
 
 export function emptyContact(): Contact {

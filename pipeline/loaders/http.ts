@@ -111,7 +111,8 @@ function isRetriableStatus(status: number): boolean {
 
 export class HttpClient {
   readonly stats: HttpStats = { requests: 0, retries: 0, byStatus: {} };
-  private readonly policy: RetryPolicy;
+  /** Read by loaders that retry non-idempotent requests themselves (look before re-POST). */
+  readonly policy: RetryPolicy;
   private readonly timeoutMs: number;
   private readonly sleep: (ms: number) => Promise<void>;
   private readonly random: () => number;

@@ -37,6 +37,8 @@ export interface OpenedSource {
   info: SourceInfo;
   /** Batches of rows in file order. Reading it twice is not supported. */
   rows(): AsyncIterable<SourceRow[]>;
+  /** Bytes of the file read so far (for progress), when the source streams. */
+  position?(): number;
   /** Releases the file (when the run stops early). */
   close(): void;
 }
@@ -50,6 +52,8 @@ export interface SourceOptions {
   batchSize?: number;
   /** A cell longer than this many characters fails its row (default 1 MiB). */
   maxCellChars?: number;
+  /** Bytes per read from disk (default 256 KiB); tests use odd sizes to cut characters and rows apart. */
+  chunkBytes?: number;
   /** Largest workbook accepted, in bytes (SheetJS reads workbooks whole). */
   maxWorkbookBytes?: number;
 }

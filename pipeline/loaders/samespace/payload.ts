@@ -10,6 +10,12 @@ export const DEFAULT_PROPERTIES: Readonly<Record<string, string>> = {
   company: 'company',
 };
 
+/** Canonical sources that a property can take its value from (keys of `targets.samespace.properties`). */
+export const CANONICAL_SOURCES = [
+  'email', 'phoneNumber', 'phone', 'firstName', 'lastName', 'company', 'name', 'title', 'address', 'id', 'owner',
+  'url', 'twitter', 'photoUrl', 'website',
+] as const;
+
 /** Canonical sources that a property can take its value from. */
 export function canonicalValue(c: Contact, source: string): string {
   switch (source) {
@@ -40,9 +46,16 @@ export function canonicalValue(c: Contact, source: string): string {
  */
 export interface PropertyColumn { key: string; from: { canonical: string } | { custom: string } }
 
-export function propertyColumns(overrides: Record<string, string> | undefined, customKeys: readonly string[]): PropertyColumn[] {
+export function propertyColumns(
+  overrides: Record<string, string> | undefined,
+  customKeys: readonly string[],
+  /** Keeps only the canonical sources that can hold a value (the mapping feeds them). */
+  isFed: (canonical: string) => boolean = () => true,
+): PropertyColumn[] {
   const map = { ...DEFAULT_PROPERTIES, ...(overrides ?? {}) };
-  const cols: PropertyColumn[] = Object.entries(map).map(([canonical, key]) => ({ key, from: { canonical } }));
+  const cols: PropertyColumn[] = Object.entries(map)
+    .filter(([canonical]) => isFed(canonical))
+    .map(([canonical, key]) => ({ key, from: { canonical } }));
   for (const k of customKeys) {
     if (!cols.some((c) => c.key === k)) cols.push({ key: k, from: { custom: k } });
   }
@@ -53,7 +66,25 @@ export function samespaceRow(c: Contact, cols: readonly PropertyColumn[]): strin
   return cols.map((col) => ('canonical' in col.from ? canonicalValue(c, col.from.canonical) : c.custom[col.from.custom] ?? ''));
 }
 
-/** The importContacts mapAttributes: file column -> property key (columns are named after keys). */
-export function mapAttributes(cols: readonly PropertyColumn[]): { key: string; value: string }[] {
-  return cols.map((c) => ({ key: c.key, value: c.key }));
+/** The row plus what it could not carry (for the report's notes). */
+export function samespaceRecord(c: Contact, cols: readonly PropertyColumn[]): { row: string[]; notes: string[] } {
+  const notes: string[] = [];
+  const fedFrom = (source: string) => cols.some((col) => 'canonical' in col.from && col.from.canonical === source);
+  if (fedFrom('email') && c.emails.length > 1) {
+    notes.push(`not sent to Samespace (one email property): ${c.emails.slice(1).join(', ')}`);
+  }
+  if ((fedFrom('phoneNumber') || fedFrom('phone')) && c.phones.length > 0) {
+    if (c.phones.length > 1) notes.push(`not sent to Samespace (one phone property): ${c.phones.slice(1).map((p) => p.e164).join(', ')}`);
+    if (c.phones[0].ext) notes.push(`extension ${c.phones[0].ext} not sent to Samespace (the phone property holds E.164 only)`);
+  }
+  return { row: samespaceRow(c, cols), notes };
+}
+
+/**
+ * The importContacts mapAttributes: file column -> property key. Columns are named after
+ * keys; `fileColumns` are the column names as the upload answered them (Samespace may
+ * lowercase them), in the same order, and are what the mutation must refer to.
+ */
+export function mapAttributes(cols: readonly PropertyColumn[], fileColumns?: readonly string[]): { key: string; value: string }[] {
+  return cols.map((c, i) => ({ key: fileColumns?.[i] ?? c.key, value: c.key }));
 }

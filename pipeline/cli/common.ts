@@ -1,0 +1,68 @@
+/** Options shared by `check` and `run`, and the code that runs an import and prints its result. */
+import type { Argv } from 'yargs';
+import { runImport, type RunOptions } from '../run.js';
+import { createLogger } from '../log.js';
+import { createProgress } from './progress.js';
+import { formatSample, formatSummary } from './output.js';
+import type { TargetName } from '../loaders/types.js';
+import { TARGETS } from '../loaders/types.js';
+
+export interface Io {
+  out: (s: string) => void;
+  err: (s: string) => void;
+  env: NodeJS.ProcessEnv;
+  isTTY: boolean;
+  signal?: AbortSignal;
+}
+
+export const EPILOGUE = 'Exit codes: 0 every row loaded, merged or unchanged; 1 some rows failed (see failed.csv); 2 usage or mapping error, nothing sent; 3 aborted (target unreachable, credentials refused).\nDocs: README.md, mappings/README.md';
+
+export function commonOptions<T>(y: Argv<T>) {
+  return y
+    .epilogue(EPILOGUE)
+    .positional('files', { type: 'string', array: true, describe: 'CSV, TSV, TXT, XLS or XLSX files (several: read in order, reported together)', demandOption: true })
+    .option('mapping', { alias: 'm', type: 'string', demandOption: true, describe: 'the mapping file (YAML); see mappings/README.md' })
+    .option('out', { alias: 'o', type: 'string', describe: 'report folder (default: reports/<run id>)' })
+    .option('log-format', { choices: ['text', 'json'] as const, default: 'text' as const, describe: 'json: one JSON object per event on stderr (for schedulers)' })
+    .option('quiet', { alias: 'q', type: 'boolean', default: false, describe: 'no progress output' })
+    .option('verbose', { type: 'boolean', default: false, describe: 'log retries and other details' })
+    .option('max-cell-kb', { type: 'number', default: 1024, describe: 'a cell longer than this fails its row (guards memory against a runaway quote)' });
+}
+
+export interface CommonArgs {
+  files: string[];
+  mapping: string;
+  out?: string;
+  'log-format': 'text' | 'json';
+  quiet: boolean;
+  verbose: boolean;
+  'max-cell-kb': number;
+}
+
+export async function execute(io: Io, args: CommonArgs, extra: Partial<RunOptions> & Pick<RunOptions, 'command' | 'target' | 'dryRun'>): Promise<number> {
+  const log = createLogger({ format: args['log-format'], level: args.verbose ? 'debug' : 'info', write: io.err, env: io.env });
+  const progress = createProgress({ tty: io.isTTY && args['log-format'] === 'text', quiet: args.quiet || args['log-format'] === 'json', write: io.err });
+  const result = await runImport({
+    inputs: args.files,
+    mappingPath: args.mapping,
+    outDir: args.out,
+    env: io.env,
+    log,
+    onProgress: (p) => progress.update(p),
+    maxCellChars: Math.round(args['max-cell-kb'] * 1024),
+    signal: io.signal,
+    ...extra,
+  }).finally(() => progress.stop());
+  const s = result.summary;
+  if (args['log-format'] === 'json') {
+    log.info('run.finished', 'run finished', { runId: s.runId, status: s.status, counts: s.counts, exitCode: result.exitCode, report: result.outDir });
+  }
+  if (extra.sample) {
+    const sample = formatSample(result.sample);
+    if (sample) io.out(sample + '\n');
+  }
+  io.out(formatSummary(s, result.outDir));
+  return result.exitCode;
+}
+
+export const targetChoices = TARGETS as readonly TargetName[];

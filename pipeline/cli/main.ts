@@ -1,0 +1,71 @@
+/**
+ * The command line. Commands are an explicit list; each lives in its own module.
+ * User mistakes print one clear error (code, what, where, hint) and no stack trace.
+ */
+import yargs from 'yargs';
+import { ImportError, isImportError, exitCodeFor, EXIT } from '../errors.js';
+import { redactSecrets } from '../log.js';
+import { checkCommand } from './check.js';
+import { runCommand } from './run.js';
+import { EPILOGUE, type Io } from './common.js';
+
+export async function main(argv: string[], io?: Partial<Io>): Promise<number> {
+  const ctl = new AbortController();
+  const full: Io = {
+    out: io?.out ?? ((s) => process.stdout.write(s + (s.endsWith('\n') ? '' : '\n'))),
+    err: io?.err ?? ((s) => process.stderr.write(s + '\n')),
+    env: io?.env ?? process.env,
+    isTTY: io?.isTTY ?? Boolean(process.stderr.isTTY),
+    signal: io?.signal ?? ctl.signal,
+  };
+  const onSignal = (sig: string) => {
+    if (ctl.signal.aborted) process.exit(EXIT.ABORTED);
+    full.err(`${sig}: finishing the batch in flight and writing the report (again to stop at once)`);
+    ctl.abort();
+  };
+  const sigint = () => onSignal('SIGINT');
+  const sigterm = () => onSignal('SIGTERM');
+  if (!io?.signal) { process.on('SIGINT', sigint); process.on('SIGTERM', sigterm); }
+
+  let code: number = EXIT.OK;
+  const done = (c: number) => { code = c; };
+  try {
+    await yargs(argv)
+      .scriptName('contact-import')
+      .usage('$0 <command> [options]\n\nBulk-import contacts from CSV, XLS and XLSX into Samespace, Spoke, Genesys or Talkdesk.')
+      .command(checkCommand(full, done) as never)
+      .command(runCommand(full, done) as never)
+      .example('$0 check samples/messy.csv --mapping mappings/messy.yaml', 'what would load, fail and merge, and why (sends nothing)')
+      .example('$0 run samples/clean.csv --mapping mappings/clean.yaml', 'import into the file target (the payloads each system would receive)')
+      .demandCommand(1, 'name a command: check or run')
+      .strict()
+      .recommendCommands()
+      .epilogue(EPILOGUE)
+      .wrap(Math.min(110, process.stdout.columns || 110))
+      .exitProcess(false)
+      .fail((msg, err) => {
+        if (err) throw err;
+        throw new ImportError('USAGE', msg);
+      })
+      .parseAsync();
+  } catch (e) {
+    code = report(e, full);
+  } finally {
+    process.off('SIGINT', sigint);
+    process.off('SIGTERM', sigterm);
+  }
+  return code;
+}
+
+function report(e: unknown, io: Io): number {
+  if (isImportError(e)) {
+    io.err(redactSecrets(`error: ${e.code}: ${e.message}`, io.env));
+    io.err(`hint: ${e.hint}`);
+    return exitCodeFor(e);
+  }
+  const err = e as Error;
+  io.err(redactSecrets(`internal error: ${err?.message ?? String(e)}`, io.env));
+  if (io.env.CONTACT_IMPORT_DEBUG) io.err(redactSecrets(err?.stack ?? '', io.env));
+  else io.err('This is a bug in contact-import. Run again with CONTACT_IMPORT_DEBUG=1 for details and report it.');
+  return EXIT.ABORTED;
+}

@@ -1,0 +1,98 @@
+/** summary.json: counts per outcome, failure reason and target action; inputs with checksums; timings. */
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { ReportWriter, Counts, Example } from './writer.js';
+import type { HttpStats } from '../loaders/http.js';
+import { hintFor } from '../errors.js';
+import type { DedupeStats } from '../transforms/dedupe.js';
+
+export interface InputInfo {
+  file: string; format: string; bytes: number; sha256: string; encoding?: string; delimiter?: string;
+  sheet?: string; headerRow: number; rows: number;
+}
+
+export interface Summary {
+  tool: 'contact-import';
+  runId: string;
+  command: 'check' | 'run';
+  target: string;
+  dryRun: boolean;
+  status: 'completed' | 'aborted' | 'interrupted' | 'skipped';
+  startedAt: string;
+  finishedAt: string;
+  durationMs: number;
+  rowsPerSecond: number;
+  mbPerSecond: number;
+  inputs: InputInfo[];
+  mapping: { file: string; sha256: string };
+  counts: Counts;
+  invariant: { formula: string; holds: boolean };
+  failuresByCode: Record<string, { count: number; hint: string; examples: Example[] }>;
+  failuresByStage: Record<string, number>;
+  mergesByKey: Record<string, number>;
+  mergedBy: Record<string, number>;
+  conflictsByField: Record<string, number>;
+  conflictExamples: ReportWriter['conflictExamples'];
+  dedupe?: DedupeStats;
+  targetActions: Record<string, number>;
+  notes: string[];
+  abort?: { code: string; message: string; hint: string };
+  http?: HttpStats;
+  files: Record<string, string>;
+  exitCode?: number;
+}
+
+export interface SummaryInput {
+  runId: string; command: 'check' | 'run'; target: string; dryRun: boolean; started: Date; durationMs: number;
+  inputs: InputInfo[]; mapping: { file: string; sha256: string }; report: ReportWriter; status: Summary['status'];
+  abort?: Summary['abort']; http?: HttpStats; dedupe?: DedupeStats;
+}
+
+export function invariantHolds(c: Counts): boolean {
+  return c.read === c.success + c.failed + c.merged + c.unchanged;
+}
+
+export function writeSummary(outDir: string, s: SummaryInput): Summary {
+  const r = s.report;
+  const secs = Math.max(s.durationMs / 1000, 1e-6);
+  const bytes = s.inputs.reduce((a, i) => a + i.bytes, 0);
+  const failuresByCode: Summary['failuresByCode'] = {};
+  for (const [code, count] of Object.entries(r.failuresByCode).sort((a, b) => b[1] - a[1])) {
+    failuresByCode[code] = { count, hint: hintFor(code), examples: r.examples[code] ?? [] };
+  }
+  const summary: Summary = {
+    tool: 'contact-import',
+    runId: s.runId,
+    command: s.command,
+    target: s.target,
+    dryRun: s.dryRun,
+    status: s.status,
+    startedAt: s.started.toISOString(),
+    finishedAt: new Date(s.started.getTime() + s.durationMs).toISOString(),
+    durationMs: Math.round(s.durationMs),
+    rowsPerSecond: Math.round(r.counts.read / secs),
+    mbPerSecond: Math.round((bytes / 1e6 / secs) * 100) / 100,
+    inputs: s.inputs,
+    mapping: s.mapping,
+    counts: { ...r.counts },
+    invariant: { formula: 'read = success + failed + merged + unchanged', holds: invariantHolds(r.counts) },
+    failuresByCode,
+    failuresByStage: r.failuresByStage,
+    mergesByKey: r.mergesByKey,
+    mergedBy: r.mergedBy,
+    conflictsByField: r.conflictsByField,
+    conflictExamples: r.conflictExamples,
+    dedupe: s.dedupe,
+    targetActions: r.targetActions,
+    notes: r.notes,
+    abort: s.abort,
+    http: s.http,
+    files: { success: 'success.csv', failed: 'failed.csv', merged: 'merged.csv', unchanged: 'unchanged.csv' },
+  };
+  if (!summary.invariant.holds) {
+    // A row without an outcome is a bug: say so loudly rather than write a report that does not add up.
+    throw new Error(`internal error: accounting does not add up: ${JSON.stringify(r.counts)}`);
+  }
+  writeFileSync(join(outDir, 'summary.json'), JSON.stringify(summary, null, 2) + '\n');
+  return summary;
+}

@@ -1,0 +1,100 @@
+/**
+ * Encoding detection and streaming decode. Bytes are always decoded to strings before
+ * parsing: papaparse fed raw Buffers corrupts multi-byte characters that straddle a
+ * chunk boundary (FACTS.md). TextDecoder with {stream: true} carries partial sequences
+ * across chunks.
+ */
+export type Encoding = 'utf-8' | 'utf-16le' | 'utf-16be' | 'windows-1252';
+
+export interface Detected {
+  encoding: Encoding;
+  /** Bytes of BOM to skip. */
+  bomLength: number;
+  /** How it was decided, for the report. */
+  how: 'bom' | 'declared' | 'sniffed';
+}
+
+export function detectEncoding(head: Buffer, declared: string | undefined): Detected {
+  if (head.length >= 3 && head[0] === 0xef && head[1] === 0xbb && head[2] === 0xbf) {
+    return { encoding: 'utf-8', bomLength: 3, how: 'bom' };
+  }
+  if (head.length >= 2 && head[0] === 0xff && head[1] === 0xfe) return { encoding: 'utf-16le', bomLength: 2, how: 'bom' };
+  if (head.length >= 2 && head[0] === 0xfe && head[1] === 0xff) return { encoding: 'utf-16be', bomLength: 2, how: 'bom' };
+  if (declared && declared !== 'auto') {
+    const enc: Encoding = declared === 'latin1' ? 'windows-1252' : (declared as Encoding);
+    return { encoding: enc, bomLength: 0, how: 'declared' };
+  }
+  const utf16 = sniffUtf16(head);
+  if (utf16) return { encoding: utf16, bomLength: 0, how: 'sniffed' };
+  return { encoding: looksUtf8(head) ? 'utf-8' : 'windows-1252', bomLength: 0, how: 'sniffed' };
+}
+
+/**
+ * UTF-8, or Windows-1252? Valid UTF-8 is UTF-8. A UTF-8 export with a few corrupt bytes is
+ * still UTF-8 (its valid multi-byte sequences outnumber the bad ones, and the reader fails
+ * just the rows with bad bytes); Windows-1252 accents almost never form valid sequences.
+ */
+function looksUtf8(buf: Buffer): boolean {
+  let good = 0;
+  let bad = 0;
+  let i = 0;
+  const n = buf.length;
+  while (i < n) {
+    const b = buf[i];
+    if (b < 0x80) { i++; continue; }
+    let need: number;
+    if (b >= 0xc2 && b <= 0xdf) need = 1;
+    else if (b >= 0xe0 && b <= 0xef) need = 2;
+    else if (b >= 0xf0 && b <= 0xf4) need = 3;
+    else { bad++; i++; continue; }
+    if (i + need >= n) break; // cut off by the sample's end
+    let ok = true;
+    for (let k = 1; k <= need; k++) if ((buf[i + k] & 0xc0) !== 0x80) { ok = false; break; }
+    if (ok) { good++; i += need + 1; } else { bad++; i++; }
+  }
+  return bad === 0 || good > bad;
+}
+
+/** UTF-16 without BOM: mostly-ASCII text has a NUL in every other byte. */
+function sniffUtf16(head: Buffer): Encoding | undefined {
+  const n = Math.min(head.length & ~1, 4096);
+  if (n < 4) return undefined;
+  let evenNul = 0;
+  let oddNul = 0;
+  for (let i = 0; i < n; i += 2) {
+    if (head[i] === 0) evenNul++;
+    if (head[i + 1] === 0) oddNul++;
+  }
+  const pairs = n / 2;
+  if (oddNul > pairs * 0.4 && evenNul < pairs * 0.05) return 'utf-16le';
+  if (evenNul > pairs * 0.4 && oddNul < pairs * 0.05) return 'utf-16be';
+  return undefined;
+}
+
+/** True when the bytes are valid UTF-8, allowing a sequence cut off at the end. */
+export function isValidUtf8Prefix(buf: Buffer): boolean {
+  let i = 0;
+  const n = buf.length;
+  while (i < n) {
+    const b = buf[i];
+    if (b < 0x80) { i++; continue; }
+    let need: number;
+    if (b >= 0xc2 && b <= 0xdf) need = 1;
+    else if (b >= 0xe0 && b <= 0xef) need = 2;
+    else if (b >= 0xf0 && b <= 0xf4) need = 3;
+    else return false;
+    if (i + need >= n) return true; // cut off by the sample's end
+    for (let k = 1; k <= need; k++) if ((buf[i + k] & 0xc0) !== 0x80) return false;
+    i += need + 1;
+  }
+  return true;
+}
+
+/** A streaming decoder that never throws: invalid bytes become U+FFFD, which the reader flags per row. */
+export function createDecoder(enc: Encoding): { write(b: Buffer): string; end(): string } {
+  const d = new TextDecoder(enc, { fatal: false, ignoreBOM: true });
+  return {
+    write: (b) => d.decode(b, { stream: true }),
+    end: () => d.decode(),
+  };
+}

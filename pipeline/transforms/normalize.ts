@@ -1,0 +1,133 @@
+/**
+ * The normalize stage: raw mapped values -> canonical contact. Phones to E.164,
+ * emails trimmed with the domain lowercased and checked, names tidied.
+ * Problems are collected per row; a row with any problem fails as a whole
+ * (except phones when the mapping marks them optional: then the row loads without
+ * the bad number and the report says so).
+ */
+import type { CountryCode } from 'libphonenumber-js';
+import { emptyContact, type Contact, type Phone } from '../contact.js';
+import type { ErrorCode } from '../errors.js';
+import type { Mapping } from '../mapping/schema.js';
+import { normalizePhoneCell, resolveCountry } from './phone.js';
+import type { MappedRow } from './map.js';
+import { titleCase } from './map.js';
+
+export interface RowProblem { code: ErrorCode; message: string; column?: string }
+
+export interface NormalizeResult {
+  contact: Contact;
+  problems: RowProblem[];
+  notes: string[];
+}
+
+// Pragmatic address check: one @, a local part whose dots separate atoms (no leading, trailing or
+// double dot), a dotted domain of letters/digits/hyphens, no spaces.
+const EMAIL_RE = /^[^\s@"<>(),;:\\[\].]+(\.[^\s@"<>(),;:\\[\].]+)*@([A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.)+[A-Za-z]{2,63}$/;
+const LIST_SPLIT = /[;,\s]+/;
+// "Jane Doe <jane@x.com>" and "\"Doe, Jane\" <jane@x.com>" inside a list cell: keep only the
+// address, so the display name's spaces and commas do not split it into bogus addresses.
+const QUOTED_DISPLAY = /"[^"]*"\s*(?=<)/g;
+const DISPLAY_NAME = /[^;,<>]*<([^<>]+)>/g;
+
+/** The addresses in one cell (separated by ";", "," or spaces), display names removed. */
+export function splitEmailCell(cell: string): string[] {
+  const v = cell.includes('<') ? cell.replace(QUOTED_DISPLAY, '').replace(DISPLAY_NAME, ' $1 ') : cell;
+  return v.split(LIST_SPLIT).filter(Boolean);
+}
+
+export function normalizeEmail(raw: string): string | undefined {
+  let v = raw.trim().replace(/^mailto:/i, '');
+  const angle = /<([^<>]+)>\s*$/.exec(v); // "Jane Doe <jane@x.com>"
+  if (angle) v = angle[1].trim();
+  const at = v.lastIndexOf('@');
+  if (at <= 0) return undefined;
+  const out = v.slice(0, at) + '@' + v.slice(at + 1).toLowerCase();
+  return EMAIL_RE.test(out) ? out : undefined;
+}
+
+const isAllCaps = (s: string) => /\p{Lu}/u.test(s) && !/\p{Ll}/u.test(s);
+
+export function createNormalizer(mapping: Mapping) {
+  const defaultCountry = mapping.phone.defaultCountry as CountryCode | undefined;
+  const phonesOptional = mapping.phone.optional;
+  const fixCaps = mapping.names.fixAllCaps;
+  const { joinFirstLast, splitName } = mapping.names;
+
+  return function normalize(m: MappedRow): NormalizeResult {
+    const c = emptyContact();
+    const problems: RowProblem[] = [];
+    const notes: string[] = [];
+    const s = m.scalars;
+
+    for (const k of ['id', 'company', 'title', 'address', 'photoUrl', 'twitter', 'url'] as const) {
+      const v = s[k];
+      if (v) c[k] = v.replace(/\s+/g, ' ').trim();
+    }
+    let name = s.name?.replace(/\s+/g, ' ').trim();
+    let first = s.firstName?.replace(/\s+/g, ' ').trim();
+    let last = s.lastName?.replace(/\s+/g, ' ').trim();
+    if (fixCaps) {
+      if (name && isAllCaps(name)) name = titleCase(name);
+      if (first && isAllCaps(first)) first = titleCase(first);
+      if (last && isAllCaps(last)) last = titleCase(last);
+    }
+    if (!name && joinFirstLast && (first || last)) name = [first, last].filter(Boolean).join(' ');
+    if (name && splitName && !first && !last) {
+      const parts = name.split(' ');
+      if (parts.length > 1) { first = parts[0]; last = parts.slice(1).join(' '); } else first = name;
+    }
+    if (name) c.name = name;
+    if (first) c.firstName = first;
+    if (last) c.lastName = last;
+    if (c.twitter) c.twitter = c.twitter.replace(/^@/, '');
+
+    if (s.owner) {
+      const owner = normalizeEmail(s.owner);
+      if (owner) c.owner = owner.toLowerCase();
+      else problems.push({ code: 'FIELD_INVALID', message: `expected the owner's email address, got ${JSON.stringify(s.owner)}` });
+    }
+
+    for (const item of m.emails) {
+      for (const part of splitEmailCell(item.value)) {
+        const e = normalizeEmail(part);
+        if (!e) problems.push({ code: 'EMAIL_INVALID', message: `expected an email address like name@example.com, got ${JSON.stringify(part)}`, column: item.column });
+        else if (!c.emails.some((x) => x.toLowerCase() === e.toLowerCase())) c.emails.push(e);
+      }
+    }
+
+    for (const item of m.websites) {
+      for (const part of item.value.split(/[;,\s]+/)) if (part && !c.websites.includes(part)) c.websites.push(part);
+    }
+
+    if (m.phones.length) {
+      let country = defaultCountry;
+      if (m.country) {
+        const rc = resolveCountry(m.country);
+        if (rc) country = rc;
+        else if (m.phones.some((p) => !/^\s*(\+|00)/.test(p.value))) {
+          problems.push({ code: 'COUNTRY_UNKNOWN', message: `expected an ISO country code or country name, got ${JSON.stringify(m.country)}`, column: mapping.phone.countryColumn });
+        }
+      }
+      const seen = new Set<string>();
+      for (const item of m.phones) {
+        const r = normalizePhoneCell(item.value, { defaultCountry: country, label: item.label });
+        for (const p of r.phones) addPhone(c.phones, seen, p);
+        for (const pr of r.problems) {
+          if (phonesOptional) notes.push(`phone ${JSON.stringify(pr.raw)}${item.column ? ` (column "${item.column}")` : ''} not loaded: ${pr.code} ${pr.message}`);
+          else problems.push({ code: pr.code, message: pr.message, column: item.column });
+        }
+      }
+    }
+
+    for (const [k, v] of Object.entries(m.custom)) c.custom[k] = v;
+    return { contact: c, problems, notes };
+  };
+}
+
+function addPhone(list: Phone[], seen: Set<string>, p: Phone) {
+  const key = p.e164 + (p.ext ? `x${p.ext}` : '');
+  if (seen.has(key)) return;
+  seen.add(key);
+  list.push(p);
+}

@@ -1,0 +1,83 @@
+/**
+ * User mistakes get one clear error: what, where, how to fix it; exit code 2; no stack
+ * trace; nothing written to a target.
+ */
+import { test, describe, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { runCli, tempDir } from './helpers/cli.js';
+
+const tmp = tempDir('cli-errors-');
+after(() => tmp.cleanup());
+const file = (name: string, content: string | Buffer) => { const p = join(tmp.path, name); writeFileSync(p, content); return p; };
+const STACK = /^\s+at .+:\d+:\d+\)?$/m;
+
+async function expectUsageError(args: string[], code: string, ...mentions: (string | RegExp)[]) {
+  const r = await runCli(args);
+  assert.equal(r.code, 2, `exit 2 expected, got ${r.code}\nstdout: ${r.stdout}\nstderr: ${r.stderr}`);
+  assert.doesNotMatch(r.stderr, STACK, 'no stack trace');
+  assert.match(r.stderr, new RegExp(`error: ${code}:`));
+  assert.match(r.stderr, /^hint: /m);
+  for (const m of mentions) assert.match(r.stderr, typeof m === 'string' ? new RegExp(m.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')) : m);
+  return r;
+}
+
+describe('CLI: user mistakes', () => {
+  test('a mapping key with a typo says where and suggests the right key', async () => {
+    const m = file('typo.yaml', 'fields:\n  name: Name\n  phnoes: Phone\nphone:\n  defualtCountry: US\n');
+    await expectUsageError(['check', 'samples/clean.csv', '-m', m], 'MAPPING_INVALID', m, 'phnoes', 'did you mean "phones"', ':3', 'defualtCountry', 'defaultCountry');
+  });
+
+  test('a YAML syntax error names the line', async () => {
+    const m = file('broken.yaml', 'fields:\n  name: "Name\n  phones: Phone\n');
+    await expectUsageError(['check', 'samples/clean.csv', '-m', m], 'MAPPING_YAML', m, /line \d|:\d/);
+  });
+
+  test('a mapped column missing from the file lists the file\'s headers', async () => {
+    const m = file('missing-col.yaml', 'fields:\n  name: Full Nmae\n  emails: Email\n');
+    await expectUsageError(['check', 'samples/clean.csv', '-m', m], 'MAPPING_COLUMN_MISSING', 'Full Nmae', 'samples/clean.csv', 'First Name', 'Owner Email');
+  });
+
+  test('the mapping file does not exist', async () => {
+    await expectUsageError(['check', 'samples/clean.csv', '-m', join(tmp.path, 'nope.yaml')], 'MAPPING_NOT_FOUND', 'nope.yaml');
+  });
+
+  test('the input file does not exist', async () => {
+    await expectUsageError(['check', join(tmp.path, 'nope.csv'), '-m', 'mappings/clean.yaml'], 'FILE_NOT_FOUND', 'nope.csv');
+  });
+
+  test('an empty file', async () => {
+    const f = file('empty.csv', '');
+    await expectUsageError(['check', f, '-m', 'mappings/clean.yaml'], 'FILE_EMPTY', 'empty.csv');
+  });
+
+  test('a header-only file', async () => {
+    const f = file('header-only.csv', 'External ID,First Name,Last Name\n');
+    await expectUsageError(['run', f, '-m', 'mappings/clean.yaml'], 'FILE_HEADER_ONLY', 'header-only.csv');
+  });
+
+  test('a workbook renamed .csv', async () => {
+    const f = file('really-a-workbook.csv', Buffer.from('504b030414000600080000002100', 'hex'));
+    await expectUsageError(['check', f, '-m', 'mappings/clean.yaml'], 'FILE_TYPE_MISMATCH', 'really-a-workbook.csv');
+  });
+
+  test('a corrupt workbook', async () => {
+    const f = file('corrupt.xlsx', Buffer.concat([Buffer.from('504b0304', 'hex'), Buffer.alloc(200, 7)]));
+    await expectUsageError(['check', f, '-m', 'mappings/clean.yaml'], 'WORKBOOK_CORRUPT', 'corrupt.xlsx');
+  });
+
+  test('a missing option and an unknown command are usage errors with the help hint', async () => {
+    await expectUsageError(['check', 'samples/clean.csv'], 'USAGE', /mapping/);
+    await expectUsageError(['chekc', 'samples/clean.csv'], 'USAGE', /check/);
+  });
+
+  test('--help shows examples and the exit codes', async () => {
+    for (const args of [['--help'], ['run', '--help'], ['check', '--help']]) {
+      const r = await runCli(args);
+      assert.equal(r.code, 0, r.stderr);
+      assert.match(r.stdout, /Examples:/);
+      assert.match(r.stdout, /Exit codes: 0/);
+    }
+  });
+});

@@ -1,0 +1,78 @@
+/** Runs the built CLI as a user would (a child process), and reads what it wrote. */
+import { spawn } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, dirname } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import assert from 'node:assert/strict';
+import Papa from 'papaparse';
+import { restoreCell } from '../../pipeline/report/csv-safe.js';
+
+export const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
+export const BIN = join(ROOT, 'bin', 'contact-import.js');
+
+export interface CliResult { code: number; stdout: string; stderr: string }
+
+export function runCli(args: string[], opts: { env?: NodeJS.ProcessEnv; cwd?: string; timeoutMs?: number } = {}): Promise<CliResult> {
+  return new Promise((resolve, reject) => {
+    // A clean environment: no credentials leak in from the developer's shell.
+    const env: NodeJS.ProcessEnv = { PATH: process.env.PATH, HOME: process.env.HOME, ...opts.env };
+    const child = spawn(process.execPath, [BIN, ...args], { cwd: opts.cwd ?? ROOT, env });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d) => { stdout += d; });
+    child.stderr.on('data', (d) => { stderr += d; });
+    const timer = setTimeout(() => child.kill('SIGKILL'), opts.timeoutMs ?? 120_000);
+    child.on('error', reject);
+    child.on('close', (code) => { clearTimeout(timer); resolve({ code: code ?? -1, stdout, stderr }); });
+  });
+}
+
+export function tempDir(prefix = 'ci-test-'): { path: string; cleanup: () => void } {
+  const path = mkdtempSync(join(tmpdir(), prefix));
+  return { path, cleanup: () => rmSync(path, { recursive: true, force: true }) };
+}
+
+export interface SummaryJson {
+  status: string;
+  exitCode: number;
+  counts: { read: number; success: number; failed: number; merged: number; unchanged: number };
+  invariant: { holds: boolean };
+  failuresByCode: Record<string, { count: number; hint: string; examples: { row: number; message: string }[] }>;
+  mergesByKey: Record<string, number>;
+  targetActions: Record<string, number>;
+  notes: string[];
+  inputs: { file: string; sha256: string; rows: number; encoding?: string; delimiter?: string; format: string }[];
+  abort?: { code: string; message: string };
+  [k: string]: unknown;
+}
+
+export function readSummary(dir: string): SummaryJson {
+  return JSON.parse(readFileSync(join(dir, 'summary.json'), 'utf8')) as SummaryJson;
+}
+
+/** The accounting invariant, checked against the summary and against the CSVs themselves. */
+export function assertInvariant(dir: string): SummaryJson {
+  const s = readSummary(dir);
+  const c = s.counts;
+  assert.equal(c.read, c.success + c.failed + c.merged + c.unchanged, `invariant broken in ${dir}: ${JSON.stringify(c)}`);
+  assert.equal(s.invariant.holds, true);
+  assert.equal(readReportCsv(dir, 'success.csv').length, c.success, 'success.csv rows = counts.success');
+  assert.equal(readReportCsv(dir, 'failed.csv').length, c.failed, 'failed.csv rows = counts.failed');
+  assert.equal(readReportCsv(dir, 'merged.csv').length, c.merged, 'merged.csv rows = counts.merged');
+  const failSum = Object.values(s.failuresByCode).reduce((a, f) => a + f.count, 0);
+  assert.equal(failSum, c.failed, 'failuresByCode adds up to counts.failed');
+  return s;
+}
+
+/**
+ * A report CSV as objects (BOM stripped), with formula-neutralized cells restored as the
+ * tool does when it reads its own reports. Missing file (unchanged.csv is lazy) = no rows.
+ */
+export function readReportCsv(dir: string, name: string): Record<string, string>[] {
+  let text: string;
+  try { text = readFileSync(join(dir, name), 'utf8'); } catch { return []; }
+  const parsed = Papa.parse<Record<string, string>>(text.replace(/^\uFEFF/, ''), { header: true, skipEmptyLines: true });
+  assert.deepEqual(parsed.errors, [], `${name} parses cleanly`);
+  return parsed.data.map((r) => Object.fromEntries(Object.entries(r).map(([k, v]) => [k, restoreCell(v)])));
+}
