@@ -3,9 +3,15 @@ import { ImportError } from '../errors.js';
 import type { Loader, LoaderContext, LoaderFactory, TargetName } from './types.js';
 import { TARGETS } from './types.js';
 import { createFileLoader } from './file/loader.js';
+import { createSpokeLoader } from './spoke/loader.js';
+import { createSamespaceLoader } from './samespace/loader.js';
+import { createGenesysLoader } from './genesys/loader.js';
 
 const FACTORIES: Partial<Record<TargetName, LoaderFactory>> = {
   file: createFileLoader,
+  spoke: createSpokeLoader,
+  samespace: createSamespaceLoader,
+  genesys: createGenesysLoader,
 };
 
 /** Fields each target needs on every contact, checked before anything is sent. */
