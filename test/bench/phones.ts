@@ -1,0 +1,207 @@
+/**
+ * Phone agreement: every number the generator wrote, normalized by the tool
+ * (normalizePhoneCell) and by google-libphonenumber, the reference implementation.
+ * They agree when both give the same E.164 or both refuse the number. Each is also
+ * compared with the number the generator meant to write, and the disagreements are
+ * listed (grouped by text and region, most frequent first) for someone to explain.
+ *
+ * Both sides get the same region: the row's country when the country cell is filled,
+ * else the mapping's default (US). Country-name resolution is not what is measured here.
+ */
+import { createRequire } from 'node:module';
+import { generateRows, type WrittenNumber } from './generate.js';
+
+interface GPhoneNumber { getExtension(): string | undefined }
+interface GoogleLib {
+  PhoneNumberUtil: { getInstance(): {
+    parse(text: string, region: string): GPhoneNumber;
+    isValidNumber(n: GPhoneNumber): boolean;
+    format(n: GPhoneNumber, f: number): string;
+  } };
+  PhoneNumberFormat: { E164: number };
+}
+type NormalizePhoneCell = (raw: string, opts: { defaultCountry?: string }) => {
+  phones: { e164: string; ext?: string }[];
+  problems: { code: string }[];
+};
+
+const DEFAULT_REGION = 'US';
+const CHUNK = 50_000;
+const MAX_DISTINCT_DIFFS = 50_000;
+
+export interface PhoneDiff {
+  text: string;
+  region: string;
+  countryCell: string;
+  /** What the generator wrote it from (absent for garbage). */
+  intended?: string;
+  tool: string;
+  google: string;
+  kind: 'differentNumber' | 'toolOnly' | 'googleOnly';
+  count: number;
+}
+
+export interface PhoneAgreement {
+  rows: number;
+  numbers: number;
+  agree: number;
+  agreeShare: number;
+  byKind: { same: number; bothInvalid: number; differentNumber: number; toolOnly: number; googleOnly: number };
+  /** Extension differences among numbers both read the same (not counted as disagreement). */
+  extensionDiffers: number;
+  intended: { numbers: number; toolMatches: number; googleMatches: number; toolShare: number; googleShare: number };
+  byCountry: Record<string, { numbers: number; agree: number; share: number }>;
+  toolProblems: Record<string, number>;
+  microsPerNumber: { tool: number; google: number };
+  /** Disagreements by how the text starts: an international prefix (00, 011, 0011), +, a trunk 0, other. */
+  diffsByPrefix: Record<string, number>;
+  /**
+   * Numbers the generator wrote from a real number that the tool did not return, by the
+   * tool's problem code, for rows with and without a country (without one, a national
+   * number is read as the default country's and usually fails: expected).
+   */
+  toolMissedIntended: { countryFilled: Record<string, number>; countryBlank: Record<string, number>; examples: { text: string; region: string; intended: string; tool: string; google: string }[] };
+  distinctDiffs: number;
+  /** Differing numbers not grouped because the table of distinct cases was full. */
+  diffsBeyondCap: number;
+  diffs: PhoneDiff[];
+}
+
+export async function phoneAgreement(rows: number, seed: number, maxListed: number, normalizePhoneCell: NormalizePhoneCell): Promise<PhoneAgreement> {
+  const google = createRequire(import.meta.url)('google-libphonenumber') as GoogleLib;
+  const util = google.PhoneNumberUtil.getInstance();
+  const E164 = google.PhoneNumberFormat.E164;
+
+  const byKind = { same: 0, bothInvalid: 0, differentNumber: 0, toolOnly: 0, googleOnly: 0 };
+  const byCountry: PhoneAgreement['byCountry'] = {};
+  const toolProblems: Record<string, number> = {};
+  const diffs = new Map<string, PhoneDiff>();
+  let overflow = 0;
+  let extensionDiffers = 0;
+  let intendedN = 0;
+  let toolMatches = 0;
+  let googleMatches = 0;
+  let toolMs = 0;
+  let googleMs = 0;
+  let numbers = 0;
+  const diffsByPrefix: Record<string, number> = {};
+  const missed = { countryFilled: {} as Record<string, number>, countryBlank: {} as Record<string, number>, examples: [] as PhoneAgreement['toolMissedIntended']['examples'] };
+
+  const chunk: WrittenNumber[] = [];
+  const toolOut: { e164: string; ext: string; code: string }[] = [];
+  const googleOut: { e164: string; ext: string }[] = [];
+  const regionOf = (n: WrittenNumber) => (n.countryCell ? n.iso : DEFAULT_REGION);
+
+  const flush = () => {
+    // Two passes over the same chunk so that each library is timed on its own.
+    let t = performance.now();
+    for (let i = 0; i < chunk.length; i++) {
+      const r = normalizePhoneCell(chunk[i].text, { defaultCountry: regionOf(chunk[i]) });
+      const p = r.phones[0];
+      toolOut[i] = { e164: p?.e164 ?? '', ext: p?.ext ?? '', code: p ? '' : (r.problems[0]?.code ?? 'NO_NUMBER') };
+    }
+    toolMs += performance.now() - t;
+    t = performance.now();
+    for (let i = 0; i < chunk.length; i++) {
+      let e164 = '';
+      let ext = '';
+      try {
+        const n = util.parse(chunk[i].text, regionOf(chunk[i]));
+        if (util.isValidNumber(n)) { e164 = util.format(n, E164); ext = n.getExtension() ?? ''; }
+      } catch { /* google-libphonenumber throws for text it cannot read: invalid */ }
+      googleOut[i] = { e164, ext };
+    }
+    googleMs += performance.now() - t;
+
+    for (let i = 0; i < chunk.length; i++) {
+      const n = chunk[i];
+      const a = toolOut[i];
+      const b = googleOut[i];
+      if (a.code) toolProblems[a.code] = (toolProblems[a.code] ?? 0) + 1;
+      let kind: PhoneDiff['kind'] | 'same' | 'bothInvalid';
+      if (a.e164 && b.e164) kind = a.e164 === b.e164 ? 'same' : 'differentNumber';
+      else if (!a.e164 && !b.e164) kind = 'bothInvalid';
+      else kind = a.e164 ? 'toolOnly' : 'googleOnly';
+      byKind[kind]++;
+      const c = (byCountry[n.iso] ??= { numbers: 0, agree: 0, share: 0 });
+      c.numbers++;
+      if (kind === 'same' || kind === 'bothInvalid') {
+        c.agree++;
+        if (kind === 'same' && a.ext !== b.ext) extensionDiffers++;
+      } else {
+        const region = regionOf(n);
+        const prefix = prefixClass(n.text);
+        diffsByPrefix[`${kind} ${prefix}`] = (diffsByPrefix[`${kind} ${prefix}`] ?? 0) + 1;
+        const key = `${region}\u0000${n.text}`;
+        const d = diffs.get(key);
+        if (d) d.count++;
+        else if (diffs.size < MAX_DISTINCT_DIFFS) {
+          diffs.set(key, {
+            text: n.text, region, countryCell: n.countryCell, intended: n.e164,
+            tool: a.e164 || a.code, google: b.e164 || 'invalid', kind, count: 1,
+          });
+        } else overflow++;
+      }
+      if (n.e164) {
+        intendedN++;
+        if (a.e164 === n.e164) toolMatches++;
+        else {
+          const bucket = n.countryCell ? missed.countryFilled : missed.countryBlank;
+          const why = a.e164 ? 'OTHER_NUMBER' : a.code;
+          bucket[why] = (bucket[why] ?? 0) + 1;
+          if (n.countryCell && missed.examples.length < 200) {
+            missed.examples.push({ text: n.text, region: regionOf(n), intended: n.e164, tool: a.e164 || a.code, google: b.e164 || 'invalid' });
+          }
+        }
+        if (b.e164 === n.e164) googleMatches++;
+      }
+    }
+    numbers += chunk.length;
+    chunk.length = 0;
+  };
+
+  for (const row of generateRows(rows, seed)) {
+    for (const n of row.numbers) {
+      chunk.push(n);
+      if (chunk.length >= CHUNK) flush();
+    }
+  }
+  flush();
+
+  for (const c of Object.values(byCountry)) c.share = round4(c.agree / c.numbers);
+  const agree = byKind.same + byKind.bothInvalid;
+  const listed = [...diffs.values()].sort((x, y) => y.count - x.count || x.text.localeCompare(y.text)).slice(0, maxListed);
+  return {
+    rows,
+    numbers,
+    agree,
+    agreeShare: round4(agree / Math.max(numbers, 1)),
+    byKind,
+    extensionDiffers,
+    intended: {
+      numbers: intendedN, toolMatches, googleMatches,
+      toolShare: round4(toolMatches / Math.max(intendedN, 1)), googleShare: round4(googleMatches / Math.max(intendedN, 1)),
+    },
+    byCountry,
+    toolProblems,
+    microsPerNumber: { tool: round2((toolMs * 1000) / Math.max(numbers, 1)), google: round2((googleMs * 1000) / Math.max(numbers, 1)) },
+    diffsByPrefix,
+    toolMissedIntended: missed,
+    distinctDiffs: diffs.size,
+    diffsBeyondCap: overflow,
+    diffs: listed,
+  };
+}
+
+function prefixClass(text: string): string {
+  const t = text.trim();
+  if (/^0011/.test(t)) return '0011';
+  if (/^011/.test(t)) return '011';
+  if (/^00/.test(t)) return '00';
+  if (t.startsWith('+')) return '+';
+  if (t.startsWith('0')) return '0';
+  return 'other';
+}
+
+const round4 = (x: number) => Math.round(x * 10000) / 10000;
+const round2 = (x: number) => Math.round(x * 100) / 100;
