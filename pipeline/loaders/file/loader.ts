@@ -13,7 +13,8 @@ import Papa from 'papaparse';
 import type { ContactRecord } from '../../contact.js';
 import type { Loader, LoaderContext } from '../types.js';
 import { spokeContact, spokeContactsPath, type SpokeContact } from '../spoke/payload.js';
-import { mapAttributes, propertyColumns, samespaceRow } from '../samespace/payload.js';
+import { mapAttributes, samespaceRow } from '../samespace/payload.js';
+import { columnPlan } from '../samespace/plan.js';
 import { genesysContact } from '../genesys/payload.js';
 import { talkdeskContact } from '../talkdesk/payload.js';
 
@@ -37,7 +38,8 @@ export function createFileLoader(ctx: LoaderContext): Loader {
   const wanted = new Set((ctx.options.flags.formats as FileFormat[] | undefined) ?? FILE_TARGET_FORMATS);
   const spokeBatch = ctx.options.batchSize ?? ctx.mapping.targets.spoke?.batchSize ?? 100;
   const chunkSize = ctx.options.batchSize ?? ctx.mapping.targets.samespace?.chunkSize ?? 5000;
-  const cols = propertyColumns(ctx.mapping.targets.samespace?.properties, Object.keys(ctx.mapping.fields.custom ?? {}));
+  // The same columns the samespace loader uploads: only properties the mapping feeds.
+  const cols = columnPlan(ctx.mapping);
   const moduleName = ctx.mapping.targets.samespace?.module ?? 'Contacts';
 
   let spoke: JsonLines | undefined;
