@@ -33,6 +33,7 @@ export const ERROR_CODES = {
   CONFIG_MISSING: { kind: 'usage', hint: 'Set the environment variable named in the message (see README, "Targets").' },
   TARGET_PROPERTY_MISSING: { kind: 'usage', hint: 'Map to an existing property key, or pass --create-missing-properties.' },
   ALREADY_RUNNING: { kind: 'usage', hint: 'Another import holds the lock; wait for it, or remove the stale lock file named in the message.' },
+  STATE_UNUSABLE: { kind: 'usage', hint: 'Check --state (or CONTACT_IMPORT_STATE): it must be a writable contact-import state file, not one written by a newer version.' },
 
   // --- abort: the target as a whole (exit 3) ---
   AUTH_FAILED: { kind: 'abort', hint: 'Check the credentials in the environment variables named in the message.' },

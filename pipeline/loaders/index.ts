@@ -6,12 +6,14 @@ import { createFileLoader } from './file/loader.js';
 import { createSpokeLoader } from './spoke/loader.js';
 import { createSamespaceLoader } from './samespace/loader.js';
 import { createGenesysLoader } from './genesys/loader.js';
+import { createTalkdeskLoader } from './talkdesk/loader.js';
 
 const FACTORIES: Partial<Record<TargetName, LoaderFactory>> = {
   file: createFileLoader,
   spoke: createSpokeLoader,
   samespace: createSamespaceLoader,
   genesys: createGenesysLoader,
+  talkdesk: createTalkdeskLoader,
 };
 
 /** Fields each target needs on every contact, checked before anything is sent. */
