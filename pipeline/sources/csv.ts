@@ -105,6 +105,13 @@ export function guessDelimiter(sample: string, preferTab: boolean): string {
   return best?.d ?? (preferTab ? '\t' : ',');
 }
 
+/** Line-end bytes (LF, or CR not followed by LF) in a raw head; enough to know a header row has ended. */
+function countLineBreaks(b: Buffer): number {
+  let n = 0;
+  for (let i = 0; i < b.length; i++) if (b[i] === 10 || (b[i] === 13 && b[i + 1] !== 10)) n++;
+  return n;
+}
+
 const isBlankRow = (r: string[]) => r.length === 0 || (r.length === 1 && r[0].trim() === '') || r.every((v) => v.trim() === '');
 
 export async function openCsv(file: string, opts: SourceOptions = {}): Promise<OpenedSource> {
@@ -119,9 +126,20 @@ export async function openCsv(file: string, opts: SourceOptions = {}): Promise<O
   }
   if (size === 0) throw new ImportError('FILE_EMPTY', `${file} is empty (0 bytes)`, { file });
 
+  const maxCell = opts.maxCellChars ?? 1024 * 1024;
+  const maxRow = opts.maxRowChars ?? 4 * maxCell;
+
+  // The head holds the header row. A header wider than 64 KiB (thousands of columns) is
+  // read further, doubling, up to the row cap (in bytes, 2 per character for UTF-16).
   const fh = await openFile(file, 'r');
-  const head = Buffer.alloc(Math.min(HEAD_BYTES, size));
-  try { await fh.read(head, 0, head.length, 0); } finally { await fh.close(); }
+  let head = Buffer.alloc(Math.min(HEAD_BYTES, size));
+  try {
+    await fh.read(head, 0, head.length, 0);
+    while (head.length < size && head.length < 2 * maxRow && countLineBreaks(head) < (opts.headerRow ?? 1)) {
+      head = Buffer.alloc(Math.min(size, 2 * head.length, 2 * maxRow));
+      await fh.read(head, 0, head.length, 0);
+    }
+  } finally { await fh.close(); }
 
   const kind = sniffFormat(head);
   if (kind === 'xlsx' || kind === 'xls' || kind === 'ole-encrypted') {
@@ -145,10 +163,7 @@ export async function openCsv(file: string, opts: SourceOptions = {}): Promise<O
   const delimiter = opts.delimiter && opts.delimiter !== 'auto' ? opts.delimiter : guessDelimiter(headText, preferTab);
   const headerRow = opts.headerRow ?? 1;
   const batchSize = opts.batchSize ?? 2000;
-  const maxCell = opts.maxCellChars ?? 1024 * 1024;
-  const maxRow = Math.max(maxCell, 4 * maxCell);
-
-  // Read up to the header row from the head sample; a header longer than 64 KiB is refused.
+  // Read up to the header row from the head sample; a header that does not end within it is refused.
   const headParser = newParser(delimiter);
   const headRaw = createDecoder(enc.encoding).write(head.subarray(enc.bomLength));
   const headRows = headParser.parse(lineEnds(headRaw, delimiter.charCodeAt(0), AT_START, true).text, 0, head.length < size).data;
@@ -157,6 +172,11 @@ export async function openCsv(file: string, opts: SourceOptions = {}): Promise<O
   for (const r of headRows) {
     rowNo++;
     if (rowNo === headerRow) { rawHeaders = r; break; }
+  }
+  if (!rawHeaders && head.length < size) {
+    throw new ImportError('HEADER_NOT_FOUND',
+      `${file}: the header row does not end within the first ${head.length} bytes (the row cap is ${maxRow} characters); a quote in it is probably not closed`,
+      { file, row: headerRow });
   }
   if (!rawHeaders || isBlankRow(rawHeaders)) {
     throw new ImportError(rawHeaders ? 'HEADER_NOT_FOUND' : 'FILE_EMPTY',
@@ -225,6 +245,16 @@ export async function openCsv(file: string, opts: SourceOptions = {}): Promise<O
         }
       }
       if (!r.error) {
+        // A row that fits in one read chunk never reaches the carry check in feed(), so the
+        // row cap is applied here too: the same limit whatever the chunk size.
+        let chars = values.length - 1;
+        for (const v of values) chars += v.length;
+        if (chars > maxRow) {
+          r.error = new ImportError('ROW_TOO_LARGE', `row has ${chars} characters, more than the row cap of ${maxRow} (--max-row-kb)`, { file, row });
+          r.values = values.map((x) => (x.length > 200 ? x.slice(0, 200) + '…' : x));
+        }
+      }
+      if (!r.error) {
         for (let i = 0; i < values.length; i++) {
           const v = values[i];
           if (v.length > maxCell) {
@@ -254,7 +284,7 @@ export async function openCsv(file: string, opts: SourceOptions = {}): Promise<O
         row,
         values: s.preview,
         error: new ImportError('ROW_TOO_LARGE',
-          `row is longer than the cap of ${maxRow} characters (${s.chars} read); a quote is probably not closed`, where),
+          `row is longer than the row cap of ${maxRow} characters (${s.chars} read; --max-row-kb); a quote is probably not closed`, where),
       });
     };
 

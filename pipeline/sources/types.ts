@@ -52,6 +52,8 @@ export interface SourceOptions {
   batchSize?: number;
   /** A cell longer than this many characters fails its row (default 1 MiB). */
   maxCellChars?: number;
+  /** A row longer than this many characters (all its cells, quotes and delimiters) fails; default 4 x maxCellChars. */
+  maxRowChars?: number;
   /** Bytes per read from disk (default 256 KiB); tests use odd sizes to cut characters and rows apart. */
   chunkBytes?: number;
   /** Largest workbook accepted, in bytes (SheetJS reads workbooks whole). */

@@ -203,13 +203,14 @@ export class SamespaceStore {
       plan.push({ col, prop });
     }
     const result: ImportResult = { success: 0, failed: [], merged: 0 };
+    const index = new DuplicateIndex(m);
     for (const row of file.rows) {
       const values: Record<string, string> = {};
       for (const { col, prop } of plan) {
         const v = (row[col] ?? '').trim();
         if (v) values[prop.key] = v;
       }
-      const outcome = this.upsert(m, values);
+      const outcome = this.upsert(m, values, index);
       if (typeof outcome === 'object') result.failed.push(outcome);
       else result[outcome]++;
     }
@@ -260,8 +261,8 @@ export class SamespaceStore {
     return undefined;
   }
 
-  private upsert(m: EmuModule, values: Record<string, string>): 'success' | 'merged' | ImportFailure {
-    const dup = this.findDuplicate(m, values);
+  private upsert(m: EmuModule, values: Record<string, string>, index?: DuplicateIndex): 'success' | 'merged' | ImportFailure {
+    const dup = index ? index.find(values) : this.findDuplicate(m, values);
     const checked = this.check(m, values, !dup);
     if ('failure' in checked) return checked.failure;
     if (dup) {
@@ -269,9 +270,10 @@ export class SamespaceStore {
         const have = dup.properties[k]?.value;
         if (have === undefined || have === null || have === '') dup.properties[k] = v;
       }
+      index?.add(dup);
       return 'merged';
     }
-    this.create(m, checked.typed);
+    index?.add(this.create(m, checked.typed));
     return 'success';
   }
 
@@ -391,6 +393,40 @@ function keyValues(list: unknown): Record<string, string> {
     if (kv.value !== null && kv.value !== undefined && String(kv.value).trim() !== '') out[kv.key] = String(kv.value).trim();
   }
   return out;
+}
+
+/**
+ * findDuplicate's answer in O(1): email and phone-digit keys -> the earliest contact
+ * (creation order = _id order) holding them. Built once per import, so a 20,000-row
+ * import is not quadratic; kept in step as the import creates and merges contacts.
+ */
+class DuplicateIndex {
+  private readonly emails = new Map<string, EmuContact>();
+  private readonly phones = new Map<string, EmuContact>();
+
+  constructor(m: EmuModule) {
+    for (const c of m.contacts.values()) this.add(c);
+  }
+
+  add(c: EmuContact): void {
+    const e = c.properties.email?.value;
+    const p = c.properties.phoneNumber?.value;
+    if (typeof e === 'string' && e) this.keep(this.emails, e.toLowerCase(), c);
+    if (typeof p === 'string' && p.replace(/\D/g, '')) this.keep(this.phones, p.replace(/\D/g, ''), c);
+  }
+
+  find(values: Record<string, string>): EmuContact | undefined {
+    const byEmail = values.email ? this.emails.get(values.email.toLowerCase()) : undefined;
+    const phone = values.phoneNumber?.replace(/\D/g, '');
+    const byPhone = phone ? this.phones.get(phone) : undefined;
+    if (byEmail && byPhone) return byEmail._id < byPhone._id ? byEmail : byPhone;
+    return byEmail ?? byPhone;
+  }
+
+  private keep(map: Map<string, EmuContact>, key: string, c: EmuContact): void {
+    const have = map.get(key);
+    if (!have || c._id < have._id) map.set(key, c);
+  }
 }
 
 function matches(c: EmuContact, filter: Record<string, unknown>): boolean {
