@@ -30,6 +30,7 @@ import type { LoadOutcome, Loader, LoaderContext, TargetName } from './loaders/t
 import type { Logger } from './log.js';
 import { redactSecrets } from './log.js';
 import { writeSummary, type Summary } from './report/summary.js';
+import { writeHtmlReport, REPORT_FILE } from './report/html.js';
 
 export interface RunOptions {
   command: 'check' | 'run';
@@ -52,6 +53,8 @@ export interface RunOptions {
   sample?: number;
   signal?: AbortSignal;
   maxCellChars?: number;
+  /** A row longer than this many characters fails (CSV); default 4 x maxCellChars. */
+  maxRowChars?: number;
 }
 
 export interface RunResult {
@@ -81,7 +84,7 @@ interface Prepared {
 }
 
 /** Everything that can be wrong before a row is read: mapping, files, columns. Throws usage errors. */
-export async function prepare(o: Pick<RunOptions, 'inputs' | 'mappingPath' | 'maxCellChars'>): Promise<Prepared> {
+export async function prepare(o: Pick<RunOptions, 'inputs' | 'mappingPath' | 'maxCellChars' | 'maxRowChars'>): Promise<Prepared> {
   const mapping = await loadMapping(o.mappingPath);
   const sources: OpenedSource[] = [];
   try {
@@ -92,6 +95,7 @@ export async function prepare(o: Pick<RunOptions, 'inputs' | 'mappingPath' | 'ma
         delimiter: mapping.mapping.source.delimiter,
         encoding: mapping.mapping.source.encoding,
         maxCellChars: o.maxCellChars,
+        maxRowChars: o.maxRowChars,
       }));
     }
     const compiled = sources.map((s) => compileMapping(mapping.mapping, s.info.headers, s.info.file, mapping.path));
@@ -294,6 +298,15 @@ export async function runImport(o: RunOptions): Promise<RunResult> {
       : report.counts.failed > 0 ? EXIT.ROWS_FAILED : EXIT.OK;
   summary.exitCode = exitCode;
   writeFileSync(join(outDir, 'summary.json'), JSON.stringify(summary, null, 2) + '\n');
+  // report.html reads the CSVs just closed; the page failing to build must not lose the run's
+  // outcome, which summary.json and the CSVs already hold.
+  try {
+    await writeHtmlReport(outDir, summary);
+    summary.files.report = REPORT_FILE;
+    writeFileSync(join(outDir, 'summary.json'), JSON.stringify(summary, null, 2) + '\n');
+  } catch (e) {
+    o.log.warn('report.html', `could not write report.html: ${(e as Error).message}`);
+  }
   return { exitCode, outDir, summary, sample, report };
 }
 

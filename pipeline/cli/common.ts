@@ -6,6 +6,9 @@ import { createProgress } from './progress.js';
 import { formatSample, formatSummary } from './output.js';
 import type { TargetName } from '../loaders/types.js';
 import { TARGETS } from '../loaders/types.js';
+import { ImportError } from '../errors.js';
+import { openInBrowser } from './open.js';
+import { join } from 'node:path';
 
 export interface Io {
   out: (s: string) => void;
@@ -26,7 +29,17 @@ export function commonOptions<T>(y: Argv<T>) {
     .option('log-format', { choices: ['text', 'json'] as const, default: 'text' as const, describe: 'json: one JSON object per event on stderr (for schedulers)' })
     .option('quiet', { alias: 'q', type: 'boolean', default: false, describe: 'no progress output' })
     .option('verbose', { type: 'boolean', default: false, describe: 'log retries and other details' })
-    .option('max-cell-kb', { type: 'number', default: 1024, describe: 'a cell longer than this fails its row (guards memory against a runaway quote)' });
+    .option('open', { type: 'boolean', default: false, describe: 'open report.html in the default browser at the end (skipped when there is none)' })
+    .option('max-cell-kb', { type: 'number', default: 1024, describe: 'a cell longer than this fails its row (guards memory against a runaway quote)' })
+    .option('max-row-kb', { type: 'number', describe: 'a row longer than this (all its cells) fails (default 4 x --max-cell-kb)' })
+    .check((a) => {
+      // A zero, negative or non-numeric cap would fail every row; say so before reading anything.
+      for (const k of ['max-cell-kb', 'max-row-kb'] as const) {
+        const v = a[k];
+        if (v !== undefined && !(typeof v === 'number' && v > 0)) throw new ImportError('USAGE', `--${k} must be a positive number of KiB, got ${String(v)}`);
+      }
+      return true;
+    });
 }
 
 export interface CommonArgs {
@@ -36,7 +49,9 @@ export interface CommonArgs {
   'log-format': 'text' | 'json';
   quiet: boolean;
   verbose: boolean;
+  open?: boolean;
   'max-cell-kb': number;
+  'max-row-kb'?: number;
 }
 
 export async function execute(io: Io, args: CommonArgs, extra: Partial<RunOptions> & Pick<RunOptions, 'command' | 'target' | 'dryRun'>): Promise<number> {
@@ -50,6 +65,7 @@ export async function execute(io: Io, args: CommonArgs, extra: Partial<RunOption
     log,
     onProgress: (p) => progress.update(p),
     maxCellChars: Math.round(args['max-cell-kb'] * 1024),
+    maxRowChars: args['max-row-kb'] === undefined ? undefined : Math.round(args['max-row-kb'] * 1024),
     signal: io.signal,
     ...extra,
   }).finally(() => progress.stop());
@@ -62,6 +78,7 @@ export async function execute(io: Io, args: CommonArgs, extra: Partial<RunOption
     if (sample) io.out(sample + '\n');
   }
   io.out(formatSummary(s, result.outDir));
+  if (args.open && s.files.report) openInBrowser(join(result.outDir, s.files.report), io.env);
   return result.exitCode;
 }
 

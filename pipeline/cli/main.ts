@@ -7,6 +7,8 @@ import { ImportError, isImportError, exitCodeFor, EXIT } from '../errors.js';
 import { redactSecrets } from '../log.js';
 import { checkCommand } from './check.js';
 import { runCommand } from './run.js';
+import { initCommand } from './init.js';
+import { bridgeCommand } from './bridge.js';
 import { EPILOGUE, type Io } from './common.js';
 
 export async function main(argv: string[], io?: Partial<Io>): Promise<number> {
@@ -35,8 +37,11 @@ export async function main(argv: string[], io?: Partial<Io>): Promise<number> {
       .usage('$0 <command> [options]\n\nBulk-import contacts from CSV, XLS and XLSX into Samespace, Spoke, Genesys or Talkdesk.')
       .command(checkCommand(full, done) as never)
       .command(runCommand(full, done) as never)
+      .command(initCommand(full, done) as never)
+      .command(bridgeCommand(full, done) as never)
       .example('$0 check samples/messy.csv --mapping mappings/messy.yaml', 'what would load, fail and merge, and why (sends nothing)')
       .example('$0 run samples/clean.csv --mapping mappings/clean.yaml', 'import into the file target (the payloads each system would receive)')
+      .example('$0 init export.csv --out mappings/export.yaml', 'draft a mapping from a file\'s columns (Google, Outlook, HubSpot, Salesforce exports recognized)')
       .demandCommand(1, 'name a command: check or run')
       .strict()
       .recommendCommands()

@@ -13,6 +13,7 @@ interface RunArgs extends CommonArgs {
   'create-missing-properties': boolean;
   'create-phonebooks': boolean;
   formats?: string[];
+  state?: string;
 }
 
 export function runCommand(io: Io, done: (code: number) => void) {
@@ -29,6 +30,7 @@ export function runCommand(io: Io, done: (code: number) => void) {
       .option('create-missing-properties', { type: 'boolean', default: false, describe: 'samespace: create properties the mapping names and the module lacks' })
       .option('create-phonebooks', { type: 'boolean', default: false, describe: 'spoke: create each owner\'s personal phonebook first' })
       .option('formats', { type: 'string', array: true, describe: 'file target: which payloads to write (spoke samespace genesys talkdesk; default all)' })
+      .option('state', { type: 'string', describe: 'talkdesk: the state store file (default $CONTACT_IMPORT_STATE, else .contact-import/state.db)' })
       .example('$0 run samples/clean.csv -m mappings/clean.yaml', 'write the payloads each target would receive into the report folder')
       .example('SPOKE_CLIENT_ID=… SPOKE_CLIENT_SECRET=… $0 run contacts.csv -m mappings/crm.yaml --target spoke', 'load into Spoke personal phonebooks')
       .example('$0 run reports/<run>/failed.csv -m mappings/crm.yaml --target spoke', 'load the rows you fixed in failed.csv'),
@@ -37,7 +39,7 @@ export function runCommand(io: Io, done: (code: number) => void) {
         command: 'run', target: a.target, dryRun: a['dry-run'],
         batchSize: a['batch-size'], concurrency: a.concurrency,
         retry: { attempts: a.retries, baseDelayMs: a['retry-base-ms'] },
-        flags: { createMissingProperties: a['create-missing-properties'], createPhonebooks: a['create-phonebooks'], formats: a.formats },
+        flags: { createMissingProperties: a['create-missing-properties'], createPhonebooks: a['create-phonebooks'], formats: a.formats, state: a.state },
       }));
     },
   };
