@@ -1,7 +1,7 @@
 /**
  * `npm run bench`: speed and memory, measured on one generated file, never asserted.
  *
- *   npm run bench -- [--rows 1000000] [--seed 42] [--only floor,naive,tool,xlsx,phones,spoke]
+ *   npm run bench -- [--rows 1000000] [--seed 42] [--only floor,naive,tool,xlsx,phones,spoke,bridge]
  *                    [--xlsx-rows 100000] [--spoke-rows 50000] [--phone-rows N] [--list-diffs 500] [--keep]
  *
  * Each subject (floor, naive, tool, SheetJS, check on XLSX, the Spoke run) is a child
@@ -9,6 +9,7 @@
  * to test/bench/results.json, keyed by row count so a 5M memory run does not overwrite
  * the 1M figures. See test/bench/README.md for how to read them.
  */
+import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, totalmem } from 'node:os';
 import { dirname, join, relative } from 'node:path';
@@ -27,7 +28,7 @@ const SCRATCH = join(DATA, 'tmp');
 const RESULTS = join(HERE, 'results.json');
 const MAPPING = join(HERE, 'mapping.yaml');
 const BIN = join(ROOT, 'bin/contact-import.js');
-const SECTIONS = ['floor', 'naive', 'tool', 'xlsx', 'phones', 'spoke'] as const;
+const SECTIONS = ['floor', 'naive', 'tool', 'xlsx', 'phones', 'spoke', 'bridge'] as const;
 type Section = (typeof SECTIONS)[number];
 
 const { values: args } = parseArgs({
@@ -37,6 +38,7 @@ const { values: args } = parseArgs({
     only: { type: 'string' },
     'xlsx-rows': { type: 'string', default: '100000' },
     'spoke-rows': { type: 'string', default: '50000' },
+    'bridge-contacts': { type: 'string', default: '1000000' },
     'phone-rows': { type: 'string' },
     'list-diffs': { type: 'string', default: '500' },
     keep: { type: 'boolean', default: false },
@@ -48,13 +50,14 @@ const int = (s: string, name: string) => {
   return n;
 };
 function usage(msg: string): never {
-  process.stderr.write(`bench: ${msg}\nusage: npm run bench -- [--rows N] [--seed N] [--only ${SECTIONS.join(',')}] [--xlsx-rows N] [--spoke-rows N] [--phone-rows N] [--list-diffs N] [--keep]\n`);
+  process.stderr.write(`bench: ${msg}\nusage: npm run bench -- [--rows N] [--seed N] [--only ${SECTIONS.join(',')}] [--xlsx-rows N] [--spoke-rows N] [--bridge-contacts N] [--phone-rows N] [--list-diffs N] [--keep]\n`);
   process.exit(2);
 }
 const rows = int(args.rows!, 'rows');
 const seed = int(args.seed!, 'seed');
 const xlsxRows = int(args['xlsx-rows']!, 'xlsx-rows');
 const spokeRows = int(args['spoke-rows']!, 'spoke-rows');
+const bridgeContacts = int(args['bridge-contacts']!, 'bridge-contacts');
 const phoneRows = args['phone-rows'] ? int(args['phone-rows'], 'phone-rows') : rows;
 const listDiffs = int(args['list-diffs']!, 'list-diffs');
 const only = new Set<Section>(args.only ? (args.only.split(',').map((s) => s.trim()) as Section[]) : SECTIONS);
@@ -214,9 +217,12 @@ async function runPhones(): Promise<PhoneAgreement | { skipped: string } | { err
 
 // ---------------------------------------------------------------- report
 
-function bridgeLine(): { skipped: string } {
-  const present = existsSync(join(ROOT, 'pipeline/cli/bridge.ts'));
-  return { skipped: present ? 'bridge present, not yet measured by this harness' : 'bridge not present' };
+/** The bridge over a 1M-contact store: test/bench/bridge.ts as a child process, its lines kept as printed. */
+function runBridge(): { lines: string[] } | { error: string } {
+  const r = spawnSync(process.execPath, ['--import', 'tsx', join(HERE, 'bridge.ts'), '--contacts', String(bridgeContacts)],
+    { cwd: ROOT, encoding: 'utf8', maxBuffer: 16 << 20 });
+  if (r.status !== 0) { failed = true; return { error: `bridge bench exited ${r.status}: ${(r.stderr || '').slice(-2000)}` }; }
+  return { lines: r.stdout.trim().split('\n').filter(Boolean) };
 }
 
 function table(rowsOut: [string, Outcome | undefined][]): string {
@@ -294,7 +300,10 @@ if (only.has('spoke')) {
   if ('error' in spoke) failed = true;
   record.spoke = spoke;
 }
-record.bridge = bridgeLine();
+if (only.has('bridge')) {
+  process.stderr.write(`bridge: ${bridgeContacts.toLocaleString('en-US')}-contact store, pages of 1,000 over HTTP ...\n`);
+  record.bridge = runBridge();
+}
 record.machine = {
   cpus: cpus().length, cpuModel: cpus()[0]?.model, memGb: round(totalmem() / 2 ** 30, 1), node: process.version,
   loadavgAtStart: load0.map((x) => round(x)), loadavgAtEnd: loadavg().map((x) => round(x)),
@@ -355,7 +364,8 @@ if (s) {
     out.push(`spoke: ${s.contactsPut.toLocaleString('en-US')} contacts in ${s.puts} PUTs (mean ${s.meanBatch}) over ${s.loadSpanS} s = ${s.contactsPerS.toLocaleString('en-US')}/s; ideal ${s.concurrency} × ${s.batchSize} / ${s.latencyMs} ms = ${s.idealPerS.toLocaleString('en-US')}/s; share ${(s.shareOfIdeal * 100).toFixed(0)}% (max in flight ${s.maxInFlight}; whole run ${s.wallS} s, ${s.peakRssMb} MB)`);
   } else out.push(`spoke: ${'error' in s ? 'ERROR ' + s.error : 'skipped: ' + s.skipped}`);
 }
-out.push(`bridge: skipped: ${(record.bridge as { skipped: string }).skipped}`);
+const b = record.bridge as { lines: string[] } | { error: string } | undefined;
+if (b) out.push(...('lines' in b ? b.lines.map((l) => `bridge: ${l}`) : [`bridge: ERROR ${b.error}`]));
 out.push('');
 out.push(`load average at end ${loadavg().map((v) => v.toFixed(2)).join(' ')} (figures are noisy on a shared machine). Figures written to ${rel(RESULTS)} under "${key}".`);
 process.stdout.write(out.join('\n') + '\n');
