@@ -172,15 +172,16 @@ export async function runImport(o: RunOptions): Promise<RunResult> {
   /** Stage: hand records to the loader (or settle them for `check`). */
   const toTarget = async (records: ContactRecord[]) => {
     for (const rec of records) {
+      inFlight.add(rec); // merged records from dedupe are new objects
       const missing = targetProblems(rec);
       if (missing.length) {
+        inFlight.delete(rec);
         const msg = missing.map((p) => p.message).join('; ');
         report.fail(rec.ref, 'validate', missing[0].code, msg);
         for (const mr of rec.merged) report.fail(mr.ref, 'validate', missing[0].code, `${msg} (merged into row ${rec.ref.row} by ${mr.key})`);
         continue;
       }
       if (o.sample && sample.length < o.sample) sample.push(rec);
-      inFlight.add(rec);
       if (!loader) settle(rec, { status: 'success', action: 'would-load', targetId: rec.contact.id });
       else await loader.write(rec);
     }
@@ -189,7 +190,7 @@ export async function runImport(o: RunOptions): Promise<RunResult> {
   };
   /** Stage: dedupe sees every record before any is loaded; they wait in its spill file. */
   const toDedupe = (records: ContactRecord[]) => {
-    for (const rec of records) dedupe!.add(rec);
+    for (const rec of records) { dedupe!.add(rec); inFlight.delete(rec); } // dedupe accounts for it now
     o.onProgress?.(readProgress());
     return chain.none;
   };
@@ -227,7 +228,11 @@ export async function runImport(o: RunOptions): Promise<RunResult> {
             fail(ref, 'validate', missing[0].code, missing.map((p) => p.message).join('; '));
             continue;
           }
-          out.push({ contact: n.contact, ref, merged: [], conflicts: [], notes: n.notes, date: mapped.date });
+          const rec: ContactRecord = { contact: n.contact, ref, merged: [], conflicts: [], notes: n.notes, date: mapped.date };
+          // Tracked from here: a record still buffered between stages when the run aborts is
+          // reported NOT_SENT like one the loader held, so the invariant holds on every abort.
+          inFlight.add(rec);
+          out.push(rec);
         }
         return out;
       };

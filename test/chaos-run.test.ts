@@ -73,8 +73,9 @@ function accounted(dir: string, code: number) {
 }
 
 describe('chaos run: 20,000 contacts into emulators that fail in every way', () => {
-  test('spoke: 503s, dropped connections, 429 + Retry-After, latency, 3-second tokens', async () => {
-    const emu = await startSpokeEmulator({ seed: 12, tokenTtlSec: 3, faults: FAULTS });
+  test('spoke: 503s, dropped connections, 429 + Retry-After, latency, tokens that expire mid-run', async () => {
+    // 1-second tokens: the Retry-After waits alone keep the run longer than several lifetimes.
+    const emu = await startSpokeEmulator({ seed: 12, tokenTtlSec: 1, faults: FAULTS });
     const out = join(tmp.path, 'spoke');
     try {
       const t0 = performance.now();
@@ -82,6 +83,7 @@ describe('chaos run: 20,000 contacts into emulators that fail in every way', () 
         '--batch-size', '100', '--concurrency', '4', '--retries', '12', '--retry-base-ms', '5'], { env: emu.env, timeoutMs: HANG_GUARD_MS });
       const wallMs = performance.now() - t0;
       assert.notEqual(res.code, -1, 'killed by the hang guard');
+      assert.equal(res.code, 1, `exit code\n${res.stdout.slice(-3000)}\n${res.stderr.slice(-3000)}`);
       const s = accounted(out, res.code);
 
       const expected = new Map(OWNERS.map((o) => [o, new Map(VALID.filter((r) => r.owner === o).map((r) => [r.id, {

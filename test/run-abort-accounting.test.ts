@@ -1,0 +1,46 @@
+/**
+ * A run aborted mid-load accounts for every row read, including the records still
+ * buffered between stages when the target stopped taking them (they are NOT_SENT).
+ */
+import { test, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { startSpokeEmulator } from './emulators/spoke.js';
+import { runCli, tempDir, assertInvariant, readReportCsv } from './helpers/cli.js';
+
+const tmp = tempDir('run-abort-');
+after(() => tmp.cleanup());
+
+test('credentials refused mid-run: exit 3, and every row read has exactly one outcome', async () => {
+  const n = 6000;
+  const lines = ['External ID,Name,Phone,Owner'];
+  for (let i = 0; i < n; i++) lines.push(`C-${i},Person ${i},+1415555${String(i).padStart(4, '0')},owner${i % 3}@ourco.example`);
+  const input = join(tmp.path, 'contacts.csv');
+  writeFileSync(input, lines.join('\n') + '\n');
+  const mapping = join(tmp.path, 'm.yaml');
+  writeFileSync(mapping, 'fields:\n  id: External ID\n  name: Name\n  phones: Phone\n  owner: Owner\n');
+  // 300 PUTs of 20 ms each, two at a time: the run lasts long enough to be cut in the middle.
+  const emu = await startSpokeEmulator({ seed: 1, faults: { latencyMs: 20 } });
+  const out = join(tmp.path, 'report');
+  try {
+    const run = runCli(['run', input, '-m', mapping, '--target', 'spoke', '--out', out, '--quiet', '--batch-size', '20', '--concurrency', '2'], { env: emu.env });
+    // Once some batches have landed, the credentials are withdrawn: tokens revoked, new ones refused.
+    while (emu.requests('PUT /phonebooks/:email/contacts').length < 10) await new Promise((res) => setTimeout(res, 5));
+    for (let i = 0; i < 50; i++) emu.faults.script.push({ status: 401, route: 'POST /oauth/token' });
+    emu.revokeTokens();
+    const r = await run;
+    assert.equal(r.code, 3, r.stdout + r.stderr);
+    assert.doesNotMatch(r.stdout + r.stderr, /internal error/);
+    const s = assertInvariant(out);
+    assert.ok(s.counts.read > 0 && s.counts.read <= n, 'reading stops at the abort');
+    assert.equal(s.status, 'aborted');
+    assert.ok(s.counts.failed > 0);
+    const notSent = readReportCsv(out, 'failed.csv').filter((f) => f._code === 'NOT_SENT');
+    assert.ok(notSent.length > 0, 'rows not sent are reported as such');
+    const stored = [...emu.state.phonebooks.values()].reduce((a, pb) => a + pb.size, 0);
+    assert.equal(stored, s.counts.success, 'what the report calls loaded is what the target holds');
+  } finally {
+    await emu.close();
+  }
+});
