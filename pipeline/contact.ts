@@ -80,6 +80,11 @@ export interface ContactRecord {
   date?: string;
 }
 
+/** A phone's identity: the E.164 number and its extension (a switchboard number is not one person). */
+export function phoneKey(p: Phone): string {
+  return p.ext ? `${p.e164}x${p.ext}` : p.e164;
+}
+
 export function emptyContact(): Contact {
   return { emails: [], phones: [], websites: [], custom: {} };
 }

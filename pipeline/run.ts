@@ -171,8 +171,10 @@ export async function runImport(o: RunOptions): Promise<RunResult> {
 
   /** Stage: hand records to the loader (or settle them for `check`). */
   const toTarget = async (records: ContactRecord[]) => {
+    // The whole batch first: merged records from dedupe are new objects, and if the loader
+    // aborts part-way through, the rest of the batch must still be reported NOT_SENT.
+    for (const rec of records) inFlight.add(rec);
     for (const rec of records) {
-      inFlight.add(rec); // merged records from dedupe are new objects
       const missing = targetProblems(rec);
       if (missing.length) {
         inFlight.delete(rec);
@@ -244,7 +246,7 @@ export async function runImport(o: RunOptions): Promise<RunResult> {
       await finished(pipeline);
       inputsInfo.push({
         file: src.info.file, format: src.info.format, bytes: src.info.bytes,
-        sha256: await sha256File(src.info.file), encoding: src.info.encoding, delimiter: src.info.delimiter,
+        sha256: src.sha256?.() ?? await sha256File(src.info.file), encoding: src.info.encoding, delimiter: src.info.delimiter,
         sheet: src.info.sheet, headerRow: src.info.headerRow, rows: rowsInFile,
       });
       doneBytes += src.info.bytes;

@@ -6,6 +6,7 @@ import { test, describe, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { createHash } from 'node:crypto';
 import { ROOT, runCli, tempDir, assertInvariant, readReportCsv } from './helpers/cli.js';
 
 const samples = readdirSync(join(ROOT, 'samples')).filter((f) => !f.startsWith('.') && f !== 'README.md').sort();
@@ -30,6 +31,8 @@ describe('every sample through `run --target file` and `check`', () => {
       assert.doesNotMatch(r.stderr, /at .+\(.+:\d+:\d+\)/, 'no stack trace');
       const summary = assertInvariant(out);
       assert.ok(summary.counts.read > 0);
+      assert.equal(summary.inputs[0].sha256, createHash('sha256').update(readFileSync(join(ROOT, 'samples', s))).digest('hex'),
+        'the checksum in the report is the file\'s');
       assert.equal(summary.exitCode, r.code);
       assert.equal(r.code, summary.counts.failed > 0 ? 1 : 0);
       assert.match(r.stdout, /Report: /);

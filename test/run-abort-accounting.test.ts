@@ -12,17 +12,19 @@ import { runCli, tempDir, assertInvariant, readReportCsv } from './helpers/cli.j
 const tmp = tempDir('run-abort-');
 after(() => tmp.cleanup());
 
-test('credentials refused mid-run: exit 3, and every row read has exactly one outcome', async () => {
+for (const dedupe of [false, true]) test(`credentials refused mid-run${dedupe ? ' after dedupe' : ''}: exit 3, and every row read has exactly one outcome`, async () => {
   const n = 6000;
   const lines = ['External ID,Name,Phone,Owner'];
   for (let i = 0; i < n; i++) lines.push(`C-${i},Person ${i},+1415555${String(i).padStart(4, '0')},owner${i % 3}@ourco.example`);
-  const input = join(tmp.path, 'contacts.csv');
+  const input = join(tmp.path, `contacts-${dedupe}.csv`);
   writeFileSync(input, lines.join('\n') + '\n');
-  const mapping = join(tmp.path, 'm.yaml');
-  writeFileSync(mapping, 'fields:\n  id: External ID\n  name: Name\n  phones: Phone\n  owner: Owner\n');
+  const mapping = join(tmp.path, `m-${dedupe}.yaml`);
+  // With dedupe, records reach the loader in batches emitted by dedupe after the whole file is read.
+  writeFileSync(mapping, 'fields:\n  id: External ID\n  name: Name\n  phones: Phone\n  owner: Owner\n'
+    + (dedupe ? 'dedupe:\n  keys: [id]\n' : ''));
   // 300 PUTs of 20 ms each, two at a time: the run lasts long enough to be cut in the middle.
   const emu = await startSpokeEmulator({ seed: 1, faults: { latencyMs: 20 } });
-  const out = join(tmp.path, 'report');
+  const out = join(tmp.path, `report-${dedupe}`);
   try {
     const run = runCli(['run', input, '-m', mapping, '--target', 'spoke', '--out', out, '--quiet', '--batch-size', '20', '--concurrency', '2'], { env: emu.env });
     // Once some batches have landed, the credentials are withdrawn: tokens revoked, new ones refused.
@@ -34,6 +36,7 @@ test('credentials refused mid-run: exit 3, and every row read has exactly one ou
     assert.doesNotMatch(r.stdout + r.stderr, /internal error/);
     const s = assertInvariant(out);
     assert.ok(s.counts.read > 0 && s.counts.read <= n, 'reading stops at the abort');
+    if (dedupe) assert.equal(s.counts.read, n, 'dedupe reads the whole file before loading');
     assert.equal(s.status, 'aborted');
     assert.ok(s.counts.failed > 0);
     const notSent = readReportCsv(out, 'failed.csv').filter((f) => f._code === 'NOT_SENT');

@@ -7,6 +7,7 @@
  * reading, and lets us cap a runaway row (an unclosed quote) instead of buffering the
  * rest of the file.
  */
+import { createHash } from 'node:crypto';
 import { open as openFile, stat } from 'node:fs/promises';
 import { createReadStream } from 'node:fs';
 import Papa from 'papaparse';
@@ -199,6 +200,7 @@ export async function openCsv(file: string, opts: SourceOptions = {}): Promise<O
     },
     close() { stream?.destroy(); },
     position: () => bytesRead,
+    sha256: () => digest,
     rows() {
       if (started) throw new Error('CSV source read twice');
       started = true;
@@ -208,6 +210,9 @@ export async function openCsv(file: string, opts: SourceOptions = {}): Promise<O
 
   let stream: ReturnType<typeof createReadStream> | undefined;
   let bytesRead = 0;
+  // The report's checksum is taken from the bytes as they stream past, not by a second read.
+  const hasher = createHash('sha256').update(head.subarray(0, enc.bomLength));
+  let digest: string | undefined;
 
   async function* readRows(): AsyncGenerator<SourceRow[]> {
     stream = createReadStream(file, { start: enc.bomLength, highWaterMark: opts.chunkBytes ?? 256 * 1024 });
@@ -345,12 +350,14 @@ export async function openCsv(file: string, opts: SourceOptions = {}): Promise<O
     try {
       for await (const chunk of stream) {
         bytesRead += (chunk as Buffer).length;
+        hasher.update(chunk as Buffer);
         const text = decoder.write(chunk as Buffer);
         if (!sawBad && text.includes('\uFFFD')) sawBad = true;
         feed(text, false);
         // One chunk can hold many rows: hand them on in batches of batchSize, keep the rest.
         while (batch.length >= batchSize) yield batch.splice(0, batchSize);
       }
+      digest = hasher.digest('hex');
       const tail = decoder.end();
       if (tail.includes('\uFFFD')) sawBad = true;
       if (skipping) {

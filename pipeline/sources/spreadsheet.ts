@@ -5,6 +5,7 @@
  * before it is inflated. After parsing we only ever walk the cells that exist: a sheet's
  * declared dimension (!ref) can claim A1:XFD1048576 while holding ten cells.
  */
+import { createHash } from 'node:crypto';
 import { readFile, stat } from 'node:fs/promises';
 import * as XLSX from 'xlsx';
 import { ImportError, type Where } from '../errors.js';
@@ -213,6 +214,7 @@ export async function openSpreadsheet(path: string, opts: SourceOptions = {}): P
   }
 
   const buf = await readFile(file);
+  const sha256 = createHash('sha256').update(buf).digest('hex');
   const kind = sniffFormat(buf.subarray(0, 512));
   if (kind === 'text' || kind === 'unknown') {
     throw new ImportError('FILE_TYPE_MISMATCH', `${file}: not an Excel workbook (${describeContent(buf.subarray(0, 512))})`, { file });
@@ -305,6 +307,7 @@ export async function openSpreadsheet(path: string, opts: SourceOptions = {}): P
 
   return {
     info: { file, format, headers, rawHeaders, headerRow, sheet, sheets, bytes: size },
+    sha256: () => sha256,
     rows() {
       if (started) throw new Error('spreadsheet source read twice');
       started = true;

@@ -39,6 +39,8 @@ export interface OpenedSource {
   rows(): AsyncIterable<SourceRow[]>;
   /** Bytes of the file read so far (for progress), when the source streams. */
   position?(): number;
+  /** SHA-256 of the file, once the source has read every byte of it (so the run need not read it again). */
+  sha256?(): string | undefined;
   /** Releases the file (when the run stops early). */
   close(): void;
 }

@@ -16,7 +16,7 @@
 import { closeSync, mkdtempSync, openSync, readSync, rmSync, writeSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { Contact, ContactRecord } from '../contact.js';
+import { phoneKey, type Contact, type ContactRecord } from '../contact.js';
 import type { Mapping } from '../mapping/schema.js';
 import { mergeMembers, type Member } from './merge.js';
 
@@ -70,8 +70,7 @@ function keysOf(c: Contact, kinds: readonly KeyKind[], scope: 'global' | 'owner'
     switch (k) {
       case 'id': if (c.id) out.push({ kind: 0, pos: 0, value: `${pre}i\u0002${c.id.trim()}` }); break;
       case 'phone':
-        // The extension is part of the key: a switchboard number is not one person.
-        c.phones.forEach((p, i) => out.push({ kind: 1, pos: i, value: `${pre}p\u0002${p.e164}${p.ext ? `x${p.ext}` : ''}` }));
+        c.phones.forEach((p, i) => out.push({ kind: 1, pos: i, value: `${pre}p\u0002${phoneKey(p)}` }));
         break;
       case 'email': c.emails.forEach((e, i) => out.push({ kind: 2, pos: i, value: `${pre}e\u0002${e.toLowerCase()}` })); break;
       case 'nameCompany': {
@@ -88,7 +87,7 @@ function keysOf(c: Contact, kinds: readonly KeyKind[], scope: 'global' | 'owner'
 function displayKey(c: Contact, kind: number, pos: number): string {
   switch (kind) {
     case 0: return `id=${c.id ?? ''}`;
-    case 1: { const p = c.phones[pos]; return p ? `phone=${p.e164}${p.ext ? `x${p.ext}` : ''}` : 'phone'; }
+    case 1: { const p = c.phones[pos]; return p ? `phone=${phoneKey(p)}` : 'phone'; }
     case 2: return `email=${(c.emails[pos] ?? '').toLowerCase()}`;
     default: {
       const name = c.name ?? [c.firstName, c.lastName].filter(Boolean).join(' ');

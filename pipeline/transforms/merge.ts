@@ -8,7 +8,7 @@
  * When rows disagree on a field, the chosen and rejected values are recorded.
  */
 import type { Contact, ContactRecord, FieldConflict, MergedRow, Phone } from '../contact.js';
-import { SCALAR_FIELDS, emptyContact } from '../contact.js';
+import { SCALAR_FIELDS, emptyContact, phoneKey } from '../contact.js';
 import type { Mapping } from '../mapping/schema.js';
 
 export type Rule = Mapping['dedupe']['rules'][string];
@@ -109,7 +109,7 @@ export function mergeMembers(members: Member[], opts: MergeOptions): ContactReco
   const siteSeen = new Set<string>();
   for (const c of contacts) {
     for (const p of c.phones) {
-      const k = p.e164 + (p.ext ? `x${p.ext}` : '');
+      const k = phoneKey(p);
       if (!phoneSeen.has(k)) { phoneSeen.add(k); out.phones.push({ ...p } as Phone); }
     }
     for (const e of c.emails) {

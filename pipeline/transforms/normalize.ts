@@ -6,7 +6,7 @@
  * the bad number and the report says so).
  */
 import type { CountryCode } from 'libphonenumber-js';
-import { emptyContact, type Contact, type Phone } from '../contact.js';
+import { emptyContact, phoneKey, type Contact, type Phone } from '../contact.js';
 import type { ErrorCode } from '../errors.js';
 import type { Mapping } from '../mapping/schema.js';
 import { normalizePhoneCell, resolveCountry } from './phone.js';
@@ -46,6 +46,8 @@ export function normalizeEmail(raw: string): string | undefined {
   return EMAIL_RE.test(out) ? out : undefined;
 }
 
+const PLAIN_FIELDS = ['id', 'company', 'title', 'address', 'photoUrl', 'twitter', 'url'] as const;
+const collapse = (s: string) => s.replace(/\s+/g, ' ').trim();
 const isAllCaps = (s: string) => /\p{Lu}/u.test(s) && !/\p{Ll}/u.test(s);
 
 export function createNormalizer(mapping: Mapping) {
@@ -60,13 +62,13 @@ export function createNormalizer(mapping: Mapping) {
     const notes: string[] = [];
     const s = m.scalars;
 
-    for (const k of ['id', 'company', 'title', 'address', 'photoUrl', 'twitter', 'url'] as const) {
+    for (const k of PLAIN_FIELDS) {
       const v = s[k];
-      if (v) c[k] = v.replace(/\s+/g, ' ').trim();
+      if (v) c[k] = collapse(v);
     }
-    let name = s.name?.replace(/\s+/g, ' ').trim();
-    let first = s.firstName?.replace(/\s+/g, ' ').trim();
-    let last = s.lastName?.replace(/\s+/g, ' ').trim();
+    let name = s.name && collapse(s.name);
+    let first = s.firstName && collapse(s.firstName);
+    let last = s.lastName && collapse(s.lastName);
     if (fixCaps) {
       if (name && isAllCaps(name)) name = titleCase(name);
       if (first && isAllCaps(first)) first = titleCase(first);
@@ -126,7 +128,7 @@ export function createNormalizer(mapping: Mapping) {
 }
 
 function addPhone(list: Phone[], seen: Set<string>, p: Phone) {
-  const key = p.e164 + (p.ext ? `x${p.ext}` : '');
+  const key = phoneKey(p);
   if (seen.has(key)) return;
   seen.add(key);
   list.push(p);

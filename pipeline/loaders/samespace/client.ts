@@ -104,6 +104,26 @@ export interface StoredContact {
 }
 
 // The operations, exactly as the document writes them.
+/** The property selection, as the document lists it for getProperties and createProperty. */
+const PROPERTY_FIELDS = `{
+_id
+label
+key
+type
+options {
+label
+key
+}
+optionsType
+referenceModule
+addToView
+displayOrder
+required
+valueType
+default
+createdBy
+}`;
+
 const Q = {
   getModules: `query GetModules {
 getModules {
@@ -114,44 +134,10 @@ modifiedAt
 }
 }`,
   getProperties: `query GetProperties($module: ID, $moduleName: String, $payload: GetPropertiesInput) {
-getProperties(module: $module, moduleName: $moduleName, payload: $payload) {
-_id
-label
-key
-type
-options {
-label
-key
-}
-optionsType
-referenceModule
-addToView
-displayOrder
-required
-valueType
-default
-createdBy
-}
+getProperties(module: $module, moduleName: $moduleName, payload: $payload) ${PROPERTY_FIELDS}
 }`,
   createProperty: `mutation CreateProperty($payload: CreatePropertyInput!, $module: ID, $moduleName: String) {
-createProperty(payload: $payload, module: $module, moduleName: $moduleName) {
-_id
-label
-key
-type
-options {
-label
-key
-}
-optionsType
-referenceModule
-addToView
-displayOrder
-required
-valueType
-default
-createdBy
-}
+createProperty(payload: $payload, module: $module, moduleName: $moduleName) ${PROPERTY_FIELDS}
 }`,
   importContacts: `mutation ImportContacts($fileUuid: String!, $mapAttributes: [KeyValueInput!]!, $module: ID, $moduleName: String) {
 importContacts(
