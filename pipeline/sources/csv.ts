@@ -7,8 +7,9 @@
  * reading, and lets us cap a runaway row (an unclosed quote) instead of buffering the
  * rest of the file.
  */
+import { inputSize } from './file.js';
 import { createHash } from 'node:crypto';
-import { open as openFile, stat } from 'node:fs/promises';
+import { open as openFile } from 'node:fs/promises';
 import { createReadStream } from 'node:fs';
 import Papa from 'papaparse';
 import { ImportError } from '../errors.js';
@@ -116,16 +117,7 @@ function countLineBreaks(b: Buffer): number {
 const isBlankRow = (r: string[]) => r.length === 0 || (r.length === 1 && r[0].trim() === '') || r.every((v) => v.trim() === '');
 
 export async function openCsv(file: string, opts: SourceOptions = {}): Promise<OpenedSource> {
-  let size: number;
-  try {
-    const st = await stat(file);
-    if (!st.isFile()) throw new ImportError('FILE_NOT_FOUND', `${file} is not a file`, { file });
-    size = st.size;
-  } catch (e) {
-    if (e instanceof ImportError) throw e;
-    throw new ImportError('FILE_NOT_FOUND', `cannot open ${file}: no such file`, { file });
-  }
-  if (size === 0) throw new ImportError('FILE_EMPTY', `${file} is empty (0 bytes)`, { file });
+  const size = await inputSize(file);
 
   const maxCell = opts.maxCellChars ?? 1024 * 1024;
   const maxRow = opts.maxRowChars ?? 4 * maxCell;

@@ -5,8 +5,9 @@
  * before it is inflated. After parsing we only ever walk the cells that exist: a sheet's
  * declared dimension (!ref) can claim A1:XFD1048576 while holding ten cells.
  */
+import { inputSize } from './file.js';
 import { createHash } from 'node:crypto';
-import { readFile, stat } from 'node:fs/promises';
+import { readFile } from 'node:fs/promises';
 import * as XLSX from 'xlsx';
 import { ImportError, type Where } from '../errors.js';
 import { normalizeHeaders } from './headers.js';
@@ -198,16 +199,7 @@ function loadSheet(wb: XLSX.WorkBook, opts: SourceOptions, file: string): Loaded
 
 export async function openSpreadsheet(path: string, opts: SourceOptions = {}): Promise<OpenedSource> {
   const file = path;
-  let size: number;
-  try {
-    const st = await stat(file);
-    if (!st.isFile()) throw new ImportError('FILE_NOT_FOUND', `${file} is not a file`, { file });
-    size = st.size;
-  } catch (e) {
-    if (e instanceof ImportError) throw e;
-    throw new ImportError('FILE_NOT_FOUND', `cannot open ${file}: no such file`, { file });
-  }
-  if (size === 0) throw new ImportError('FILE_EMPTY', `${file} is empty (0 bytes)`, { file });
+  const size = await inputSize(file);
   const cap = opts.maxWorkbookBytes ?? DEFAULT_MAX_WORKBOOK_BYTES;
   if (size > cap) {
     throw new ImportError('FILE_TOO_LARGE', `${file} is ${mb(size)}, more than the ${mb(cap)} a workbook may have`, { file });

@@ -17,6 +17,9 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Contact } from '../../pipeline/contact.js';
 import { genesysContact } from '../../pipeline/loaders/genesys/payload.js';
+import { mulberry32 } from './prng.js';
+
+export { mulberry32 };
 
 export type GenesysType = 'Custom' | 'User' | 'Queue';
 
@@ -128,17 +131,6 @@ export interface GenesysEmulator {
   close(): Promise<void>;
 }
 
-/** Small seeded PRNG (mulberry32). */
-export function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** What a list of canonical contacts should leave on Genesys: the custom contacts, sorted like state.custom(). */
 export function expectedCustom(contacts: Contact[]): { name: string; phoneNumber: string }[] {

@@ -22,6 +22,9 @@ import { graphql, parse, type OperationDefinitionNode } from 'graphql';
 import type { Contact } from '../../pipeline/contact.js';
 import { samespaceRow, type PropertyColumn } from '../../pipeline/loaders/samespace/payload.js';
 import { SamespaceStore, samespaceSchema, type ImportResult, type PropertySpec } from './samespace-store.js';
+import { mulberry32 } from './prng.js';
+
+export { mulberry32 };
 
 export { SamespaceStore, STANDARD_PROPERTIES, keyFromLabel } from './samespace-store.js';
 export type { EmuContact, EmuModule, EmuProperty, ImportResult, StoredFile } from './samespace-store.js';
@@ -134,17 +137,6 @@ export interface SamespaceEmulator {
   close(): Promise<void>;
 }
 
-/** A small seeded PRNG (mulberry32): deterministic fault sequences. */
-export function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 interface Answer {
   status: number;

@@ -13,6 +13,9 @@ import { randomBytes } from 'node:crypto';
 import type { AddressInfo } from 'node:net';
 import type { Contact } from '../../pipeline/contact.js';
 import { spokeContact, type SpokeContact } from '../../pipeline/loaders/spoke/payload.js';
+import { mulberry32 } from './prng.js';
+
+export { mulberry32 };
 
 export const SPOKE_TEST_CLIENT_ID = 'emu-client-id';
 export const SPOKE_TEST_CLIENT_SECRET = 'emu-client-secret-5up3r';
@@ -141,17 +144,6 @@ export interface SpokeEmulator {
   close(): Promise<void>;
 }
 
-/** A small seeded PRNG (mulberry32): deterministic fault sequences. */
-export function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const E164 = /^\+[1-9]\d{1,14}$/;
 
