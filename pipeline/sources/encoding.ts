@@ -71,25 +71,6 @@ function sniffUtf16(head: Buffer): Encoding | undefined {
   return undefined;
 }
 
-/** True when the bytes are valid UTF-8, allowing a sequence cut off at the end. */
-export function isValidUtf8Prefix(buf: Buffer): boolean {
-  let i = 0;
-  const n = buf.length;
-  while (i < n) {
-    const b = buf[i];
-    if (b < 0x80) { i++; continue; }
-    let need: number;
-    if (b >= 0xc2 && b <= 0xdf) need = 1;
-    else if (b >= 0xe0 && b <= 0xef) need = 2;
-    else if (b >= 0xf0 && b <= 0xf4) need = 3;
-    else return false;
-    if (i + need >= n) return true; // cut off by the sample's end
-    for (let k = 1; k <= need; k++) if ((buf[i + k] & 0xc0) !== 0x80) return false;
-    i += need + 1;
-  }
-  return true;
-}
-
 /** A streaming decoder that never throws: invalid bytes become U+FFFD, which the reader flags per row. */
 export function createDecoder(enc: Encoding): { write(b: Buffer): string; end(): string } {
   const d = new TextDecoder(enc, { fatal: false, ignoreBOM: true });
