@@ -356,6 +356,12 @@ if (p) {
     out.push(`  same E.164 ${p.byKind.same}, both invalid ${p.byKind.bothInvalid}, different number ${p.byKind.differentNumber}, valid only for the tool ${p.byKind.toolOnly}, valid only for google ${p.byKind.googleOnly}`);
     out.push(`  the number the generator meant: tool ${(p.intended.toolShare * 100).toFixed(2)}%, google ${(p.intended.googleShare * 100).toFixed(2)}%; µs per number: tool ${p.microsPerNumber.tool}, google ${p.microsPerNumber.google}`);
     out.push(`  ${p.distinctDiffs} distinct differing cases; the ${p.diffs.length} most frequent are in results.json (phones.diffs)`);
+    if (p.sameInput) {
+      const q = p.sameInput;
+      out.push(`  with the tool's 00/011/0011-as-"+" rule applied to google's input too (${q.googleReadWithPlus} numbers): agree on ${(q.agreeShare * 100).toFixed(3)}% (the figure the ≥ 99.99% target is judged on)`);
+      out.push(`    same E.164 ${q.byKind.same}, both invalid ${q.byKind.bothInvalid}, different number ${q.byKind.differentNumber}, valid only for the tool ${q.byKind.toolOnly}, valid only for google ${q.byKind.googleOnly}; ${q.distinctDiffs} distinct differing cases in results.json (phones.sameInput.diffs)`);
+      for (const d of q.diffs.slice(0, 10)) out.push(`    ${d.kind} ×${d.count}: ${JSON.stringify(d.text)} region ${d.region}: tool ${d.tool}, google ${d.google}`);
+    }
   } else out.push(`phones: ${'error' in p ? 'ERROR ' + p.error : 'skipped: ' + p.skipped}`);
 }
 const s = record.spoke as SpokeOutcome | undefined;

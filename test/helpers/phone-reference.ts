@@ -1,0 +1,275 @@
+/**
+ * The phone normalizer exactly as it was before the performance work (commit 3c50743),
+ * kept verbatim as the reference that test/phone-fast-identity.test.ts and
+ * test/bench/phone-speed.ts compare the optimized pipeline/transforms/phone.ts against:
+ * every libphonenumber-js call is the plain parsePhoneNumberWithError + isValid().
+ * Only the import paths differ. Not used by the tool.
+ */
+/**
+ * Phone cells -> E.164. This is the hottest step of a run (FACTS.md: ~20 µs per number),
+ * so every pattern is compiled once here, the common case (one number, or an already
+ * E.164 string) takes the shortest path, and the repair attempts (international
+ * prefix, vanity letters) run only after a plain parse has failed and are kept only
+ * when they produce a number the metadata calls valid. Nothing is ever guessed into
+ * validity: a spreadsheet's scientific notation is reported, not reconstructed.
+ *
+ * `max` metadata because validity matters (FACTS.md: `min` disagrees with
+ * google-libphonenumber on ~1% of verdicts).
+ */
+import {
+  ParseError,
+  isSupportedCountry,
+  parsePhoneNumberWithError,
+  validatePhoneNumberLength,
+  type PhoneNumber,
+} from 'libphonenumber-js/max';
+import type { CountryCode } from 'libphonenumber-js';
+import type { Phone } from '../../pipeline/contact.js';
+import type { ErrorCode } from '../../pipeline/errors.js';
+import { COUNTRY_TABLE, countryKey } from '../../pipeline/transforms/countries.js';
+
+export interface PhoneProblem { code: ErrorCode; raw: string; message: string }
+export interface PhoneCellResult { phones: Phone[]; problems: PhoneProblem[] }
+
+// ---------------------------------------------------------------- countries
+
+const ALPHA3 = new Map<string, CountryCode>();
+const NAMES = new Map<string, CountryCode>();
+for (const [code, entry] of Object.entries(COUNTRY_TABLE)) {
+  if (!isSupportedCountry(code)) continue;
+  const [alpha3, ...names] = entry.split('|');
+  ALPHA3.set(alpha3, code);
+  for (const n of names) NAMES.set(countryKey(n), code);
+}
+
+const TWO_LETTERS = /^[A-Za-z]{2}$/;
+const THREE_LETTERS = /^[A-Za-z]{3}$/;
+// A country column has few distinct values, so resolving each once is enough; the cap
+// only guards against a column that is really free text.
+const COUNTRY_CACHE_MAX = 2048;
+const countryCache = new Map<string, CountryCode | undefined>();
+
+/** Is this a two-letter code libphonenumber knows? (used to validate mapping.phone.defaultCountry) */
+export function isKnownCountry(code: string): boolean {
+  return TWO_LETTERS.test(code) && isSupportedCountry(code.toUpperCase());
+}
+
+/**
+ * Resolve a per-row country cell: ISO alpha-2 ("us", "GB"), alpha-3 ("DEU"), or an
+ * English country name ("United Kingdom", "Germany", "UK", "USA", "England").
+ * undefined when unknown, or when libphonenumber has no metadata for the country.
+ */
+export function resolveCountry(value: string): CountryCode | undefined {
+  if (countryCache.has(value)) return countryCache.get(value);
+  const resolved = lookupCountry(value.trim());
+  if (countryCache.size >= COUNTRY_CACHE_MAX) countryCache.clear();
+  countryCache.set(value, resolved);
+  return resolved;
+}
+
+function lookupCountry(v: string): CountryCode | undefined {
+  if (!v) return undefined;
+  if (TWO_LETTERS.test(v)) {
+    const up = v.toUpperCase();
+    if (isSupportedCountry(up)) return up;
+  } else if (THREE_LETTERS.test(v)) {
+    const c = ALPHA3.get(v.toUpperCase());
+    if (c) return c;
+  }
+  return NAMES.get(countryKey(v));
+}
+
+// ---------------------------------------------------------------- cells
+
+const ALREADY_E164 = /^\+[1-9]\d{6,14}$/;
+const NON_ASCII = /[^\x00-\x7f]/;
+// Bidi marks and zero-width characters arrive with numbers copied from web pages,
+// Outlook and Excel; they are invisible in the report but break parsing.
+const INVISIBLE = /[\u00ad\u200b-\u200f\u202a-\u202e\u2060-\u2064\ufeff]/g;
+const DASHES = /[\u2010-\u2015\u2212\u30fc\ufe58\ufe63\uff0d]/g;
+const BLANK = /^(?:-+|n\/?a|n\.a\.?|none|null|nil)$/i;
+const HAS_DIGIT = /\p{Nd}/u;
+// Excel shows a long number as 4.15555E+09 and a CSV export keeps that text: the
+// trailing digits are gone for good.
+const SCIENTIFIC = /^[+-]?\d+(?:[.,]\d*)?\s*e\s*[+-]?\d+$/i;
+// "4155552671.0": a float column; nothing was lost.
+const FLOAT_ZERO = /^(\+?\d+)\.0+$/;
+
+// Separators between numbers. `;` is not one when it starts an RFC 3966 ";ext=".
+// The capture group keeps the separators so that a soft one can be put back.
+const SEPARATOR_TEST = /[\r\n|;,/]|\sor\s/i;
+const SEPARATOR_SPLIT = /(\r\n?|\n|\||;(?!\s*ext=)|\s+or\s+|,|\/)/i;
+// A segment that is only an extension ("ext 3" in "+1 (415) 555-2671, ext 3").
+const EXT_ONLY = /^(?:ext(?:ension|n)?|x|#)[\s.:=]*(\d{1,10})$/i;
+// Commas and slashes also sit inside one number ("030/1234567", "415, 555 2671");
+// they separate two numbers only when both sides are long enough to be one.
+const MIN_FULL_NUMBER = 7;
+
+// Vanity numbers: starts like a number, has letters, possibly an extension after.
+const VANITY = /^(\s*\+?\s*\(?\s*\d[\d\s().-]*[A-Za-z][A-Za-z\d\s().-]*?)(?:[\s,;]*(?:ext(?:ension|n)?|x|#)[\s.:=]*(\d{1,10}))?\s*$/i;
+const LETTER = /[A-Za-z]/g;
+const LOWERCASE = /[a-z]/;
+const MIN_VANITY_LETTERS = 3;
+const KEYPAD = '22233344455566677778889999';
+const keypadDigit = (ch: string) => KEYPAD[(ch.charCodeAt(0) | 0x20) - 97];
+
+// International prefixes written instead of "+": 00 (most of the world), 011 (NANP),
+// 0011 (Australia). Only tried after the number failed with the default country,
+// because 011x is also a British area code (0113 Leeds).
+const INTL_PREFIX = /^(?:0011|011|00)[\s.-]*(?=[1-9])/;
+
+/** Normalize one cell that may hold zero, one or several numbers. */
+export function normalizePhoneCell(
+  raw: string,
+  opts: { defaultCountry?: CountryCode; label?: string },
+): PhoneCellResult {
+  const out: PhoneCellResult = { phones: [], problems: [] };
+  let text = raw.trim();
+  if (!text) return out;
+  if (ALREADY_E164.test(text)) {
+    normalizeOne(text, opts.defaultCountry, opts.label, out);
+    return out;
+  }
+  if (NON_ASCII.test(text)) {
+    // NFKC folds full-width digits and "+", and NBSP / ideographic spaces, to ASCII.
+    text = text.normalize('NFKC').replace(INVISIBLE, '').replace(DASHES, '-').trim();
+    if (!text) return out;
+  }
+  if (BLANK.test(text)) return out;
+  if (!SEPARATOR_TEST.test(text) || SCIENTIFIC.test(text)) {
+    normalizeOne(text, opts.defaultCountry, opts.label, out);
+    return out;
+  }
+  for (const piece of splitNumbers(text)) normalizeOne(piece, opts.defaultCountry, opts.label, out);
+  return out;
+}
+
+function splitNumbers(text: string): string[] {
+  const parts = text.split(SEPARATOR_SPLIT);
+  const pieces: string[] = [];
+  let cur = parts[0];
+  for (let i = 1; i < parts.length; i += 2) {
+    const sep = parts[i];
+    const next = parts[i + 1];
+    const ext = EXT_ONLY.exec(next.trim());
+    if (ext) {
+      cur += ' ext ' + ext[1];
+    } else if ((sep !== ',' && sep !== '/') || (numberish(cur) >= MIN_FULL_NUMBER && numberish(next) >= MIN_FULL_NUMBER)) {
+      pieces.push(cur);
+      cur = next;
+    } else {
+      // libphonenumber reads "415/555-2671" but not "415, 555 2671".
+      cur += (sep === ',' ? ' ' : sep) + next;
+    }
+  }
+  pieces.push(cur);
+  return pieces;
+}
+
+/** Digits plus capital letters (vanity numbers count their letters). */
+function numberish(s: string): number {
+  let n = 0;
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    if ((c >= 48 && c <= 57) || (c >= 65 && c <= 90)) n++;
+  }
+  return n;
+}
+
+function normalizeOne(piece: string, country: CountryCode | undefined, label: string | undefined, out: PhoneCellResult) {
+  const t = piece.trim();
+  if (!t || BLANK.test(t)) return;
+  if (SCIENTIFIC.test(t)) {
+    out.problems.push({
+      code: 'PHONE_MANGLED',
+      raw: t,
+      message: `expected the number's digits, got ${JSON.stringify(t)} (scientific notation from a spreadsheet: the last digits are lost)`,
+    });
+    return;
+  }
+  if (!HAS_DIGIT.test(t)) {
+    out.problems.push(failure('PHONE_NOT_A_NUMBER', t, 'NOT_A_NUMBER: no digits'));
+    return;
+  }
+  const zero = FLOAT_ZERO.exec(t);
+  const text = zero ? zero[1] : t;
+
+  let found = attempt(text, country);
+  if (typeof found === 'string') {
+    const firstReason = found;
+    const intl = INTL_PREFIX.exec(text);
+    const retry = intl ? '+' + text.slice(intl[0].length) : text;
+    if (intl) found = attempt(retry, country);
+    const vanity = typeof found === 'string' ? vanityDigits(retry) : undefined;
+    if (vanity !== undefined) found = attempt(vanity, country);
+    if (typeof found === 'string') {
+      let reason = lengthVerdict(firstReason, text, country);
+      // "1-800-MATTRESS" is better explained by its keypad digits (one too many) than
+      // by "not a number"; lowercase words are more likely a label ("555 0123 home").
+      if (vanity !== undefined && reason === 'NOT_A_NUMBER' && !LOWERCASE.test(retry)) {
+        reason = lengthVerdict(found, vanity, country);
+      }
+      out.problems.push(explain(reason, t, country));
+      return;
+    }
+  }
+  const e164 = found.number;
+  const ext = found.ext;
+  for (const p of out.phones) if (p.e164 === e164 && p.ext === ext) return;
+  const phone: Phone = { e164 };
+  if (ext) phone.ext = ext;
+  if (label !== undefined) phone.label = label;
+  out.phones.push(phone);
+}
+
+/** A valid PhoneNumber, or why not: a ParseError reason, or '' for "parsed but not valid". */
+function attempt(text: string, country: CountryCode | undefined): PhoneNumber | string {
+  let p: PhoneNumber;
+  try {
+    p = parsePhoneNumberWithError(text, country);
+  } catch (e) {
+    if (e instanceof ParseError) return e.message;
+    throw e;
+  }
+  return p.isValid() ? p : '';
+}
+
+/** The text with keypad digits for its letters, when it looks like a vanity number. */
+function vanityDigits(text: string): string | undefined {
+  const m = VANITY.exec(text);
+  if (!m) return undefined;
+  const main = m[1];
+  let letters = 0;
+  for (let i = 0; i < main.length; i++) {
+    const c = main.charCodeAt(i) | 0x20;
+    if (c >= 97 && c <= 122) letters++;
+  }
+  if (letters < MIN_VANITY_LETTERS) return undefined;
+  const digits = main.replace(LETTER, keypadDigit);
+  return m[2] ? `${digits} ext ${m[2]}` : digits;
+}
+
+const REASON_CODES: Record<string, ErrorCode> = {
+  TOO_SHORT: 'PHONE_TOO_SHORT',
+  TOO_LONG: 'PHONE_TOO_LONG',
+  INVALID_COUNTRY: 'PHONE_INVALID_COUNTRY',
+  NOT_A_NUMBER: 'PHONE_NOT_A_NUMBER',
+};
+
+/** A parse that succeeded but is not valid gets the length verdict, which tells a
+ * missing area code (TOO_SHORT) from two numbers run together (TOO_LONG). */
+function lengthVerdict(reason: string, text: string, country: CountryCode | undefined): string {
+  return reason || validatePhoneNumberLength(text, country) || 'INVALID';
+}
+
+function explain(reason: string, raw: string, country: CountryCode | undefined): PhoneProblem {
+  const code = REASON_CODES[reason] ?? 'PHONE_INVALID';
+  let detail = reason;
+  if (reason === 'INVALID_COUNTRY') detail += country ? ': the country code is not one that exists' : ': no +country code and no default country';
+  else if (code === 'PHONE_INVALID') detail += country ? `: not a valid number for ${country} or its +country code` : ': not a valid number for its +country code';
+  return failure(code, raw, detail);
+}
+
+function failure(code: ErrorCode, raw: string, detail: string): PhoneProblem {
+  return { code, raw, message: `expected a number convertible to E.164, got ${JSON.stringify(raw)} (${detail})` };
+}
