@@ -11,7 +11,7 @@
  * write() or close(). An ImportError of kind 'abort' thrown from write() or close()
  * stops the run; the runner then settles the unsettled contacts as NOT_SENT.
  */
-import type { ContactRecord } from '../contact.js';
+import type { Contact, ContactRecord } from '../contact.js';
 import type { ErrorCode } from '../errors.js';
 import type { Mapping } from '../mapping/schema.js';
 import type { HttpClient } from './http.js';
@@ -33,6 +33,8 @@ export interface LoadOutcome {
   error?: string;
   /** Extra facts for the report (a second phone not sent, a per-chunk attribution note). */
   notes?: string[];
+  /** unchanged: the run whose load the target confirmed (incremental runs, resume). */
+  loadedBy?: string;
 }
 
 export interface LoaderOptions {
@@ -59,12 +61,66 @@ export interface LoaderContext {
   signal: AbortSignal;
 }
 
+/**
+ * Where a loaded contact lives in the target, as the incremental ledger records it
+ * (pipeline/state/ledger.ts): content hashes, and which contacts `--mirror` may delete.
+ */
+export interface LedgerKey {
+  /**
+   * A partition of the target's contacts that the mass-delete guard counts on its own:
+   * the owner's email (Spoke personal phonebook), the module (Samespace), one scope
+   * for all custom contacts (Genesys).
+   */
+  scope: string;
+  /** What identifies the contact inside its scope, the same from one run to the next. */
+  key: string;
+}
+
+/** A contact this tool loaded before and that is absent from the new full file. */
+export interface RemoveItem extends LedgerKey {
+  /** The target's id recorded when the contact was loaded, when the target gave one. */
+  targetId?: string;
+}
+
+export type RemoveOutcome =
+  | { status: 'deleted' }
+  /** The target no longer holds it (404, not found): nothing left to delete. */
+  | { status: 'gone' }
+  | { status: 'failed'; code: ErrorCode; error: string };
+
 export interface Loader {
   readonly target: TargetName;
   /** Fields the target needs on every contact; checked by the validate stage. */
   readonly requiredFields: readonly string[];
+  /**
+   * Which account the contacts go to (the API base URL, plus the module for Samespace),
+   * known from the environment before open(). Ledger entries are kept per destination,
+   * so pointing the tool at another tenant starts afresh. Absent: no ledger (file target,
+   * Talkdesk's own store).
+   */
+  readonly destination?: string;
+  /**
+   * The ledger key of a contact; undefined when the contact lacks what identifies it
+   * (it is then always sent and never deleted). Pure: no I/O, callable before open().
+   */
+  identify?(contact: Contact): LedgerKey | undefined;
+  /**
+   * Other values the target may match this contact by when it merges (Samespace merges an
+   * import into a contact with the same phone or email). --mirror never deletes a contact
+   * loaded before when a row of the new file shares one of these with it: the target has
+   * merged that row into it.
+   */
+  aliases?(contact: Contact): string[];
   open(): Promise<void>;
   write(record: ContactRecord): Promise<void>;
+  /**
+   * `--mirror`: delete these contacts from the target. Called after the last write()
+   * and before close() (the loader is open), never in a dry run. Calls done() exactly
+   * once per item; throws an ImportError of kind 'abort' only when the target cannot
+   * be reached or refuses the credentials (items not done() are then reported as not
+   * deleted). Bounded concurrency, retries as for writes.
+   */
+  remove?(items: readonly RemoveItem[], done: (item: RemoveItem, outcome: RemoveOutcome) => void): Promise<void>;
   close(): Promise<void>;
 }
 

@@ -77,12 +77,24 @@ export interface GenesysFaults {
   methods: Method[];
   /** POST/PUT bodies with one of these phoneNumbers answer 400 (a number the server refuses). */
   rejectPhoneNumbers: string[];
+  /** One-shot faults, consumed in order by the first requests they match (for tests that need one exact fault). */
+  script: GenesysScriptedFault[];
+}
+
+export interface GenesysScriptedFault {
+  /** Only requests with this method (default: any). */
+  method?: Method;
+  /** Answer this status (with Retry-After: retryAfterSeconds when given) instead of handling the request. */
+  status?: number;
+  retryAfterSeconds?: number;
+  /** Destroy the socket without answering, before anything is done. */
+  drop?: boolean;
 }
 
 export function noFaults(): GenesysFaults {
   return {
     rate503: 0, dropRate: 0, rate429: 0, retryAfterSeconds: 0, latencyMs: 0, maxInFlight: Infinity,
-    lostPostRate: 0, lostPostNext: 0, revokeAfterRequests: Infinity, methods: [], rejectPhoneNumbers: [],
+    lostPostRate: 0, lostPostNext: 0, revokeAfterRequests: Infinity, methods: [], rejectPhoneNumbers: [], script: [],
   };
 }
 
@@ -265,6 +277,18 @@ export async function startGenesysEmulator(opts: GenesysEmulatorOptions = {}): P
 
     if (state.inFlight > faults.maxInFlight) {
       return send(res, 429, { message: 'Too many concurrent requests' }, { 'retry-after': String(faults.retryAfterSeconds) });
+    }
+    const scripted = faults.script.findIndex((f) => !f.method || f.method === method);
+    if (scripted >= 0) {
+      const [f] = faults.script.splice(scripted, 1);
+      if (f.drop) {
+        req.socket.destroy();
+        return 'dropped';
+      }
+      if (f.status) {
+        return send(res, f.status, { message: http.STATUS_CODES[f.status] ?? 'Error' },
+          f.retryAfterSeconds !== undefined ? { 'retry-after': String(f.retryAfterSeconds) } : undefined);
+      }
     }
     const faulty = faults.methods.length === 0 || faults.methods.includes(method);
     if (faulty) {

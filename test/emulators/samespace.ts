@@ -105,6 +105,8 @@ export interface RequestRecord {
   status: number;
   /** Processed, then dropped without an answer. */
   answerLost?: boolean;
+  /** getContacts and deleteContacts: the variables sent (paging, and which contacts a delete names). */
+  variables?: Record<string, unknown>;
 }
 
 export interface SamespaceEmulatorState {
@@ -282,6 +284,9 @@ export async function startSamespaceEmulator(opts: SamespaceEmulatorOptions = {}
             const b = JSON.parse(raw.toString('utf8')) as { query?: unknown; operationName?: unknown; variables?: { fileUuid?: unknown } };
             rec.operation = operationOf(b.query, b.operationName);
             if (rec.operation === 'importContacts' && typeof b.variables?.fileUuid === 'string') rec.fileUuid = b.variables.fileUuid;
+            if ((rec.operation === 'getContacts' || rec.operation === 'deleteContacts') && b.variables && typeof b.variables === 'object') {
+              rec.variables = structuredClone(b.variables) as Record<string, unknown>;
+            }
           } catch { /* answered 400 by runGraphql */ }
         }
 

@@ -67,6 +67,15 @@ export function genesysConfigFromEnv(env: NodeJS.ProcessEnv): GenesysConfig {
   return { baseUrl: base.replace(/\/+$/, ''), username: get('GENESYS_USERNAME'), password: get('GENESYS_PASSWORD') };
 }
 
+/**
+ * The API base for the ledger (Loader.destination), known before open(). Undefined when
+ * GENESYS_API_URL is not set: open() reports that, and there is no account to key by.
+ */
+export function genesysDestination(env: NodeJS.ProcessEnv): string | undefined {
+  const base = env.GENESYS_API_URL?.trim();
+  return base ? base.replace(/\/+$/, '') : undefined;
+}
+
 function isContact(v: unknown): v is GenesysContact {
   return !!v && typeof v === 'object' && typeof (v as GenesysContact).id === 'string';
 }

@@ -14,12 +14,13 @@
  *    nothing new and is thrown from write()/close(); the runner settles the rest.
  */
 import pLimit, { type LimitFunction } from 'p-limit';
-import type { ContactRecord } from '../../contact.js';
+import type { Contact, ContactRecord } from '../../contact.js';
 import { ImportError, type ErrorCode } from '../../errors.js';
 import { redactSecrets } from '../../log.js';
 import { HttpError } from '../http.js';
-import type { Loader, LoaderContext, LoadOutcome } from '../types.js';
-import { GenesysClient, genesysConfigFromEnv, type GenesysContact } from './client.js';
+import { removeUnits, type UnitResult } from '../remove.js';
+import type { LedgerKey, Loader, LoaderContext, LoadOutcome, RemoveItem, RemoveOutcome } from '../types.js';
+import { GenesysClient, genesysConfigFromEnv, genesysDestination, type GenesysContact } from './client.js';
 import { genesysContact } from './payload.js';
 import {
   GenesysIndex, PLANNED_ID_PREFIX, planContact, planKeys, planRow, realId, rowsOf, writePlanCsv, type Plan, type PlanRow,
@@ -43,6 +44,7 @@ export function createGenesysLoader(ctx: LoaderContext): Loader {
 class GenesysLoader implements Loader {
   readonly target = 'genesys' as const;
   readonly requiredFields = ['name', 'phones'] as const;
+  readonly destination: string | undefined;
 
   private client?: GenesysClient;
   private writer?: GenesysWriter;
@@ -63,6 +65,63 @@ class GenesysLoader implements Loader {
     }
     this.limit = pLimit(this.concurrency);
     this.index = new GenesysIndex(ctx.mapping.phone?.defaultCountry);
+    this.destination = genesysDestination(ctx.env);
+  }
+
+  /**
+   * All custom contacts are one scope; a contact is known by the number the loader
+   * matches existing contacts by first (plan.ts): its primary phone, as sent.
+   */
+  identify(c: Contact): LedgerKey | undefined {
+    const phone = c.phones[0]?.e164;
+    return phone ? { scope: 'custom', key: phone } : undefined;
+  }
+
+  /**
+   * DELETE /contacts/{id} for each item. The id is the recorded targetId, else the custom
+   * contact holding the item's number in the index (read at open(), kept up to date by
+   * this run's writes). A recorded id whose contact now holds another number is `gone`
+   * without a request: a write of this run moved it (matched by name) or someone reused
+   * it, and deleting it would delete a contact the new file still has. 404 is `gone`;
+   * 403 (a User or Queue contact, or no admin role) fails the item with the server's
+   * message; 401 aborts (Basic credentials, nothing to refresh).
+   */
+  async remove(items: readonly RemoveItem[], done: (item: RemoveItem, outcome: RemoveOutcome) => void): Promise<void> {
+    const client = this.client;
+    if (!client) throw new Error('genesys: remove() called before open()');
+    // Writes still in flight may move a contact to another number: the index must show it first.
+    await this.drain();
+    if (this.stopped()) return this.abort();
+    const counts = { deleted: 0, gone: 0, failed: 0 };
+    await removeUnits(items.map((i) => [i]), async ([item]): Promise<UnitResult<RemoveItem>> => {
+      const answered = (outcome: RemoveOutcome): UnitResult<RemoveItem> => ({ reached: true, outcomes: [[item, outcome]] });
+      let id = item.targetId;
+      if (id) {
+        const entry = this.index.customById(id);
+        if (entry && !GenesysIndex.samePhone(entry, item.key)) return answered({ status: 'gone' });
+      } else {
+        id = this.index.customByPhoneNumber(item.key)?.id;
+        if (!id) return answered({ status: 'gone' });
+      }
+      let ans;
+      try {
+        ans = await client.deleteContact(id);
+      } catch (e) {
+        if (e instanceof HttpError) return { reached: false, error: redactSecrets(e.message, this.ctx.env) };
+        throw e;
+      }
+      if (ans.ok || ans.status === 404) {
+        this.index.removeCustom(id);
+        return answered({ status: ans.ok ? 'deleted' : 'gone' });
+      }
+      const error = redactSecrets(ans.describe, this.ctx.env);
+      if (ans.status === 429 || ans.status >= 500) return { reached: false, error: `${error} (retries exhausted)` };
+      return answered({ status: 'failed', code: 'TARGET_REJECTED', error });
+    }, (item, outcome) => {
+      counts[outcome.status]++;
+      done(item, outcome);
+    }, { target: 'genesys', concurrency: this.concurrency, signal: this.ctx.signal });
+    this.ctx.log.info('genesys.remove', `genesys: ${counts.deleted} deleted, ${counts.gone} already gone, ${counts.failed} failed of ${items.length}`, counts);
   }
 
   async open(): Promise<void> {

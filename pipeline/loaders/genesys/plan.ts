@@ -71,6 +71,20 @@ export class GenesysIndex {
     pull(this.customByName, e.nameKey, id);
   }
 
+  /** The custom contact with this id, as last read or written. */
+  customById(id: string): IndexEntry | undefined {
+    return this.custom.get(id);
+  }
+
+  /** The custom contact a write of this number would update (the first holding it), by phone only. */
+  customByPhoneNumber(e164: string): IndexEntry | undefined {
+    for (const k of lookupKeys(e164)) {
+      const id = this.customByPhone.get(k)?.[0];
+      if (id) return this.custom.get(id);
+    }
+    return undefined;
+  }
+
   /** A User or Queue contact (read-only; only its phone matters). */
   addDirectory(c: { id: string; name: string; phoneNumber: string; type: string }): void {
     const e = this.entryOf(c);

@@ -11,17 +11,22 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import Papa from 'papaparse';
 import pLimit, { type LimitFunction } from 'p-limit';
-import type { ContactRecord } from '../../contact.js';
+import type { Contact, ContactRecord } from '../../contact.js';
 import { ImportError, isImportError } from '../../errors.js';
-import type { Loader, LoaderContext, LoadOutcome } from '../types.js';
+import { removeUnits, type UnitResult } from '../remove.js';
+import type { LedgerKey, Loader, LoaderContext, LoadOutcome, RemoveItem, RemoveOutcome } from '../types.js';
 import {
   SamespaceClient, SamespaceFailure, samespaceConfig, type SamespaceModule, type SamespaceProperty, type UploadAnswer,
 } from './client.js';
-import { mapAttributes, samespaceRecord, type PropertyColumn } from './payload.js';
-import { columnPlan, humanize, missingPropertyError, requiredFieldsFor, resolveModule, unfedRequired, valueTypeFor } from './plan.js';
-import { reconcile } from './reconcile.js';
+import { canonicalValue, mapAttributes, propertyColumns, samespaceRecord, type PropertyColumn } from './payload.js';
+import { columnPlan, humanize, isFed, missingPropertyError, requiredFieldsFor, resolveModule, unfedRequired, valueTypeFor } from './plan.js';
+import { reconcile, valueOf } from './reconcile.js';
 
 export const DEFAULT_CHUNK_SIZE = 5000;
+/** Ids per deleteContacts mutation. */
+export const DELETE_BATCH_SIZE = 500;
+/** Contacts per getContacts page when looking up the ids of contacts to delete. */
+export const LOOKUP_PAGE_SIZE = 500;
 
 interface Pending {
   record: ContactRecord;
@@ -52,7 +57,153 @@ class SamespaceLoader implements Loader {
   private fatal: unknown;
   private interrupted = false;
 
-  constructor(private readonly ctx: LoaderContext) {}
+  readonly destination: string | undefined;
+  /** The module as the mapping names it: the scope of every contact this loader identifies. */
+  private readonly moduleRef: string;
+  /** The upload column that carries the contact's primary phone, if the mapping feeds one. */
+  private readonly keyColumn: PropertyColumn | undefined;
+
+  constructor(private readonly ctx: LoaderContext) {
+    this.moduleRef = (ctx.mapping.targets.samespace?.module ?? 'Contacts').trim();
+    const base = ctx.env.SAMESPACE_URL?.trim().replace(/\/+$/, '');
+    this.destination = base ? `${base} (module ${this.moduleRef})` : undefined;
+    const cols = propertyColumns(ctx.mapping.targets.samespace?.properties, [], (c) => isFed(ctx.mapping, c));
+    this.keyColumn = cols.find((c) => 'canonical' in c.from && (c.from.canonical === 'phoneNumber' || c.from.canonical === 'phone'));
+  }
+
+  /**
+   * Samespace merges an imported contact into an existing one with the same phone number
+   * or email (the emulator's reading of the document; importContacts answers no ids), and
+   * the phone is what this tool normalizes to one form (E.164), so the key is the primary
+   * phone as sent in the upload. Scope: the module. Without a phone column or a phone the
+   * contact is not identified: always sent, never deleted.
+   */
+  identify(c: Contact): LedgerKey | undefined {
+    if (!this.keyColumn || !('canonical' in this.keyColumn.from)) return undefined;
+    const phone = canonicalValue(c, this.keyColumn.from.canonical);
+    return phone ? { scope: this.moduleRef, key: phone } : undefined;
+  }
+
+  /**
+   * Samespace merges an imported row into a contact with the same phone or email, so a
+   * contact whose phone changed (same email) is the old contact, updated: --mirror must
+   * not delete it under its old phone. Every phone and email of the row counts (a superset
+   * of the columns sent: erring towards keeping).
+   */
+  aliases(c: Contact): string[] {
+    return [...c.phones.map((p) => `phone:${p.e164}`), ...c.emails.map((e) => `email:${e.toLowerCase()}`)];
+  }
+
+  /**
+   * deleteContacts with the module and a list of `_id`s, DELETE_BATCH_SIZE at a time;
+   * never with `filter` or `all`, which could reach contacts this tool did not create.
+   * Items with a recorded targetId use it; the others are looked up by paging getContacts
+   * over the module and comparing the key property as identify() computes it (phones by
+   * digits, as reconcile.ts compares server values). A key no contact holds is `gone`;
+   * when several hold it, the oldest is the one imports merge into and the one deleted.
+   */
+  async remove(items: readonly RemoveItem[], done: (item: RemoveItem, outcome: RemoveOutcome) => void): Promise<void> {
+    if (!this.client || !this.module) throw new Error('samespace: remove() called before open()');
+    const client = this.client;
+    const moduleId = this.module._id;
+    const counts = { deleted: 0, gone: 0, failed: 0 };
+    const finish = (item: RemoveItem, outcome: RemoveOutcome) => {
+      counts[outcome.status]++;
+      done(item, outcome);
+    };
+    const ours: RemoveItem[] = [];
+    for (const item of items) {
+      if (item.scope === this.moduleRef) ours.push(item);
+      else finish(item, { status: 'failed', code: 'TARGET_REJECTED', error: `recorded for Samespace module "${item.scope}", but this run loads module "${this.moduleRef}"; run with that module to delete it` });
+    }
+    const byId = new Map<string, RemoveItem[]>();
+    const idOf = new Map<RemoveItem, string>();
+    const add = (id: string, item: RemoveItem) => {
+      idOf.set(item, id);
+      const list = byId.get(id);
+      if (list) list.push(item);
+      else byId.set(id, [item]);
+    };
+    const unknown = ours.filter((i) => !i.targetId);
+    for (const i of ours) if (i.targetId) add(i.targetId, i);
+    if (unknown.length) {
+      try {
+        const found = await this.lookupIds(unknown);
+        for (const i of unknown) {
+          const id = found.get(i);
+          if (id) add(id, i);
+          else finish(i, { status: 'gone' });
+        }
+      } catch (e) {
+        if (!(e instanceof SamespaceFailure)) throw e;
+        if (e.kind === 'transient') {
+          throw new ImportError('TARGET_UNREACHABLE', `samespace: could not look up the contacts to delete: ${e.message}; nothing was deleted`);
+        }
+        for (const i of unknown) finish(i, { status: 'failed', code: 'TARGET_REJECTED', error: `could not look up the contact to delete: ${e.message}` });
+      }
+    }
+    const ids = [...byId.keys()];
+    const batches: RemoveItem[][] = [];
+    for (let at = 0; at < ids.length; at += DELETE_BATCH_SIZE) batches.push(ids.slice(at, at + DELETE_BATCH_SIZE).flatMap((id) => byId.get(id)!));
+    await removeUnits(batches, async (batch): Promise<UnitResult<RemoveItem>> => {
+      const batchIds = [...new Set(batch.map((i) => idOf.get(i)!))];
+      const all = (outcome: RemoveOutcome): UnitResult<RemoveItem> => ({ reached: true, outcomes: batch.map((i) => [i, outcome]) });
+      try {
+        const answer = await client.deleteContacts(moduleId, batchIds);
+        const refused = answer && typeof answer === 'object' && (answer as { success?: unknown }).success === false;
+        if (refused) {
+          const msg = (answer as { message?: unknown }).message;
+          return all({ status: 'failed', code: 'TARGET_REJECTED', error: `deleteContacts answered success: false${typeof msg === 'string' && msg ? `: ${msg}` : ''}` });
+        }
+        return all({ status: 'deleted' });
+      } catch (e) {
+        if (!(e instanceof SamespaceFailure)) throw e;
+        if (e.kind === 'transient') return { reached: false, error: e.message };
+        return all({ status: 'failed', code: 'TARGET_REJECTED', error: e.message });
+      }
+    }, finish, { target: 'samespace', concurrency: this.concurrency, signal: this.ctx.signal });
+    this.ctx.log.info('samespace.remove', `samespace: ${counts.deleted} deleted, ${counts.gone} already gone, ${counts.failed} failed of ${items.length}`, counts);
+  }
+
+  /** The `_id` for each item, by paging the module's contacts; items no contact matches are absent. */
+  private async lookupIds(items: readonly RemoveItem[]): Promise<Map<RemoveItem, string>> {
+    const prop = this.keyProperty();
+    const wanted = new Map<string, RemoveItem[]>();
+    for (const i of items) {
+      const k = keyDigits(i.key);
+      if (!k) continue;
+      const list = wanted.get(k);
+      if (list) list.push(i);
+      else wanted.set(k, [i]);
+    }
+    const found = new Map<RemoveItem, string>();
+    const seen = new Set<string>();
+    for (let skip = 0; wanted.size; skip += LOOKUP_PAGE_SIZE) {
+      const page = await this.client.getContacts(this.module._id, { skip, limit: LOOKUP_PAGE_SIZE, fields: [prop] });
+      let fresh = 0;
+      for (const c of page) {
+        if (!c || typeof c._id !== 'string' || seen.has(c._id)) continue;
+        seen.add(c._id);
+        fresh++;
+        const k = keyDigits(valueOf(c.properties?.[prop]));
+        const hit = k ? wanted.get(k) : undefined;
+        if (!hit) continue;
+        // Pages come in creation order: the first holder is the oldest.
+        for (const i of hit) found.set(i, c._id);
+        wanted.delete(k);
+      }
+      // A short page is the last; a page of nothing new means the server ignores `skip`.
+      if (page.length < LOOKUP_PAGE_SIZE || fresh === 0) break;
+    }
+    return found;
+  }
+
+  /** The property key the key column is uploaded under (ensureProperties may have renamed it). */
+  private keyProperty(): string {
+    const from = this.keyColumn?.from;
+    const col = this.cols.find((c) => 'canonical' in c.from && from && 'canonical' in from && c.from.canonical === from.canonical);
+    return col?.key ?? this.keyColumn?.key ?? 'phoneNumber';
+  }
 
   async open(): Promise<void> {
     const { ctx } = this;
@@ -214,6 +365,12 @@ class SamespaceLoader implements Loader {
       throw new ImportError('INTERRUPTED', 'the Samespace import was stopped; chunks already sent were reconciled, the rest were not sent');
     }
   }
+}
+
+/** A phone as digits, for comparing what we sent with what Samespace stores ("+1 415-555…"). */
+function keyDigits(v: string): string {
+  const d = v.replace(/\D/g, '');
+  return d.length >= 5 ? d : '';
 }
 
 /** During open(), what cannot be answered aborts the run. */

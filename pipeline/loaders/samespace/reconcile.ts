@@ -25,8 +25,8 @@ export interface ReconcileResult {
   notes: string[];
 }
 
-function valueOf(v: unknown): string {
-  // getContacts shapes values as {value, type}; accept that here too.
+/** A property value as text, whether bare (importContacts' failed[]) or {value, type} (getContacts). */
+export function valueOf(v: unknown): string {
   if (v && typeof v === 'object' && 'value' in v) return valueOf((v as { value: unknown }).value);
   if (v === null || v === undefined) return '';
   return typeof v === 'string' ? v : typeof v === 'object' ? JSON.stringify(v) : String(v);

@@ -36,6 +36,14 @@ export function spokeConfigFromEnv(env: NodeJS.ProcessEnv): SpokeConfig {
   };
 }
 
+/**
+ * The API base the contacts go to, for the ledger (Loader.destination): known before
+ * open() and never throwing, because a bad SPOKE_API_URL is reported by open().
+ */
+export function spokeDestination(env: NodeJS.ProcessEnv): string {
+  return (env.SPOKE_API_URL?.trim() || SPOKE_DEFAULT_API_URL).replace(/\/+$/, '');
+}
+
 function baseUrl(env: NodeJS.ProcessEnv, name: string, fallback: string): string {
   const raw = env[name]?.trim() || fallback;
   let u: URL;

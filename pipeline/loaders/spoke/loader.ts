@@ -13,11 +13,12 @@
  *    sends nothing new and is thrown from write()/close(); the runner settles the rest.
  */
 import pLimit, { type LimitFunction } from 'p-limit';
-import type { ContactRecord } from '../../contact.js';
+import type { Contact, ContactRecord } from '../../contact.js';
 import { ImportError, type ErrorCode } from '../../errors.js';
 import { HttpError } from '../http.js';
-import type { Loader, LoaderContext, LoadOutcome } from '../types.js';
-import { SpokeClient, spokeConfigFromEnv, SPOKE_PHONEBOOK_NAME } from './client.js';
+import { removeUnits } from '../remove.js';
+import type { LedgerKey, Loader, LoaderContext, LoadOutcome, RemoveItem, RemoveOutcome } from '../types.js';
+import { SpokeClient, SpokeRequestError, spokeConfigFromEnv, spokeDestination, SPOKE_PHONEBOOK_NAME } from './client.js';
 import { spokeContact, spokeContactsPath, type SpokeContact } from './payload.js';
 
 export const SPOKE_DEFAULT_BATCH_SIZE = 100;
@@ -55,6 +56,7 @@ export function createSpokeLoader(ctx: LoaderContext, tuning: SpokeLoaderTuning 
 class SpokeLoader implements Loader {
   readonly target = 'spoke' as const;
   readonly requiredFields = ['id', 'owner', 'name'] as const;
+  readonly destination: string;
 
   private client?: SpokeClient;
   private readonly batchSize: number;
@@ -88,6 +90,56 @@ class SpokeLoader implements Loader {
     this.maxQueued = tuning.maxQueuedBatches ?? this.concurrency;
     this.limit = pLimit(this.concurrency);
     this.createPhonebooks = ctx.options.flags.createPhonebooks === true;
+    this.destination = spokeDestination(ctx.env);
+  }
+
+  /**
+   * A contact lives in its owner's personal phonebook under the external id we send as
+   * `id` (PUT upserts by it). The owner is lower-cased: Spoke addresses users by email,
+   * which it does not tell apart by case, so "Ann@x.com" and "ann@x.com" are one scope.
+   */
+  identify(c: Contact): LedgerKey | undefined {
+    const owner = c.owner?.trim().toLowerCase();
+    const id = c.id;
+    return owner && id ? { scope: owner, key: id } : undefined;
+  }
+
+  /**
+   * DELETE /phonebooks/{email}/contacts/{id} for each item (scope = owner, key = id), both
+   * percent-encoded. 404 (no such contact, or no such user any more) is `gone`; 403 fails
+   * the item OWNER_FORBIDDEN and the owner's later items without a request; a 401 gets a
+   * fresh token once through the client, a second refusal aborts.
+   */
+  async remove(items: readonly RemoveItem[], done: (item: RemoveItem, outcome: RemoveOutcome) => void): Promise<void> {
+    const client = this.client;
+    if (!client) throw new Error('spoke: remove() called before open()');
+    const refused = new Map<string, Failure>();
+    const counts = { deleted: 0, gone: 0, failed: 0 };
+    await removeUnits(items.map((i) => [i]), async ([item]) => {
+      const path = `${spokeContactsPath(item.scope)}/${encodeURIComponent(item.key)}`;
+      const answered = (outcome: RemoveOutcome) => ({ reached: true as const, outcomes: [[item, outcome]] as [RemoveItem, RemoveOutcome][] });
+      const owner = refused.get(item.scope);
+      if (owner) return answered({ status: 'failed', ...owner });
+      try {
+        return answered({ status: (await client.deleteContact(item.scope, item.key)) === 'deleted' ? 'deleted' : 'gone' });
+      } catch (e) {
+        if (e instanceof HttpError) {
+          return { reached: false as const, error: `DELETE ${path} failed: ${client.clean(e.serverMessage)} (after ${e.attempts} attempts)` };
+        }
+        if (!(e instanceof SpokeRequestError)) throw e;
+        if (e.status === 429 || e.status >= 500) return { reached: false as const, error: `${e.message} (retries exhausted)` };
+        if (e.status === 403) {
+          const f: Failure = { code: 'OWNER_FORBIDDEN', error: e.message };
+          refused.set(item.scope, f);
+          return answered({ status: 'failed', ...f });
+        }
+        return answered({ status: 'failed', code: 'TARGET_REJECTED', error: e.message });
+      }
+    }, (item, outcome) => {
+      counts[outcome.status]++;
+      done(item, outcome);
+    }, { target: 'spoke', concurrency: this.concurrency, signal: this.ctx.signal });
+    this.ctx.log.info('spoke.remove', `spoke: ${counts.deleted} deleted, ${counts.gone} already gone, ${counts.failed} failed of ${items.length}`, counts);
   }
 
   async open(): Promise<void> {
