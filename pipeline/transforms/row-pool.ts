@@ -1,0 +1,251 @@
+/**
+ * Runs the per-row stages (map -> normalize -> validate, see rows.ts) on worker threads,
+ * so that the main thread only reads the file, dedupes and writes. Phone parsing costs
+ * ≈ 20 µs a number and dominates the pipeline; it parallelizes perfectly.
+ *
+ * Order: `ahead()` yields one PendingBatch per source batch, in file order, each holding
+ * the promise of its outcomes; the consumer awaits them one after the other, so records
+ * and failures leave in exactly the order the in-thread code gives.
+ *
+ * Back-pressure: a batch is handed to a worker only when some worker has fewer than
+ * `maxPerWorker` batches in flight; until then `ahead()` stops pulling from the source.
+ * Beyond those, only the stream buffers between the stages hold batches, as they hold
+ * raw batches without workers.
+ *
+ * Start-up: a worker takes tens of milliseconds to start and load the phone metadata,
+ * so the first `startAfterRows` rows are processed in the main thread and small files
+ * (samples, a check of a few rows) never start a thread.
+ */
+import { availableParallelism } from 'node:os';
+import { existsSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { Worker } from 'node:worker_threads';
+import { ImportError } from '../errors.js';
+import type { Mapping } from '../mapping/schema.js';
+import type { SourceRow } from '../sources/types.js';
+import type { RowOutcome, RowProcessor } from './rows.js';
+
+/** What every worker receives once (workerData). */
+export interface RowPoolInit {
+  mapping: Mapping;
+  /** Per input file (by RowRef.file index): its display path and header names. */
+  files: { file: string; headers: string[] }[];
+  mappingFile?: string;
+}
+export interface RowPoolRequest { id: number; file: number; rows: string[][] }
+export type RowPoolResponse =
+  | { id: number; outcomes: RowOutcome[]; error?: undefined }
+  | { id: number; outcomes?: undefined; error: { message: string; stack?: string; index?: number } };
+
+/** One source batch on its way through the pool. */
+export interface PendingBatch {
+  file: number;
+  rows: SourceRow[];
+  /** Outcomes of the rows without a read error, in order; absent when the batch is processed in-thread. */
+  outcomes?: Promise<RowOutcome[]>;
+}
+
+export const WORKERS_ENV = 'CONTACT_IMPORT_WORKERS';
+const MAX_WORKERS = 64;
+
+/**
+ * Worker threads for a run: CONTACT_IMPORT_WORKERS when set (0 = none), else one per core
+ * beside the main thread's. The main thread stays the busiest (CSV parsing, dedupe, the
+ * reports: ≈ 2/3 of the in-thread CPU profile on the bench file), so a worker per core
+ * only competes with it: on 2 cores, 1 worker used less wall time and ≈ 120 MB less RSS
+ * than 2 (issue #11). A single core processes rows in-thread.
+ */
+export function workerCount(env: NodeJS.ProcessEnv, cores = availableParallelism()): number {
+  const raw = env[WORKERS_ENV];
+  if (raw === undefined || raw.trim() === '') return Math.max(0, cores - 1);
+  const t = raw.trim();
+  if (!/^\d+$/.test(t) || Number(t) > MAX_WORKERS) {
+    throw new ImportError('USAGE', `${WORKERS_ENV}: expected a whole number of worker threads from 0 (none) to ${MAX_WORKERS}, got ${JSON.stringify(raw)}`);
+  }
+  return Number(t);
+}
+
+/** The worker entry beside this module: .js when built (dist/), .ts when run through tsx. */
+export function defaultWorkerUrl(): URL {
+  const js = new URL('./row-worker.js', import.meta.url);
+  if (existsSync(fileURLToPath(js))) return js;
+  return new URL('./row-worker.ts', import.meta.url);
+}
+
+export interface RowPoolOptions {
+  init: RowPoolInit;
+  /** The same row function per file, for the rows processed in-thread. */
+  inline: RowProcessor[];
+  workers: number;
+  /** Rows processed in-thread before the workers start (default 4,000: two source batches). */
+  startAfterRows?: number;
+  /** Batches a worker holds at once: one being processed, one queued so it never idles. */
+  maxPerWorker?: number;
+  /** Tests point this at a worker that misbehaves. */
+  workerUrl?: URL;
+}
+
+interface Task { resolve(o: RowOutcome[]): void; reject(e: Error): void; file: number; rows: SourceRow[] }
+interface Slot { worker: Worker; tasks: Map<number, Task>; exited: boolean }
+
+export class RowPool {
+  private readonly startAfter: number;
+  private readonly maxPerWorker: number;
+  private slots: Slot[] | undefined;
+  private seen = 0;
+  private nextId = 1;
+  private broken: Error | undefined;
+  private closing = false;
+  private waiters: { resolve(): void; reject(e: Error): void }[] = [];
+  /** For the tests and the summary: batches processed by workers and in-thread. */
+  readonly stats = { workers: 0, workerBatches: 0, inlineBatches: 0 };
+
+  constructor(private readonly o: RowPoolOptions) {
+    this.startAfter = o.startAfterRows ?? 4000;
+    this.maxPerWorker = o.maxPerWorker ?? 2;
+  }
+
+  /**
+   * The source's batches, each with its outcomes under way in a worker (or to be computed
+   * in-thread by outcomesOf). Pulls the next source batch only when a worker can take it.
+   */
+  async *ahead(file: number, batches: AsyncIterable<SourceRow[]>): AsyncGenerator<PendingBatch> {
+    for await (const rows of batches) {
+      const useWorkers = this.o.workers > 0 && this.seen >= this.startAfter;
+      this.seen += rows.length;
+      if (!useWorkers) { yield { file, rows }; continue; }
+      const cells: string[][] = [];
+      for (const r of rows) if (!r.error) cells.push(r.values);
+      if (!cells.length) { yield { file, rows }; continue; }
+      await this.freeSlot();
+      yield { file, rows, outcomes: this.dispatch(file, rows, cells) };
+    }
+  }
+
+  /** A batch's outcomes: from its worker, or computed here for a batch processed in-thread. */
+  outcomesOf(b: PendingBatch): RowOutcome[] | Promise<RowOutcome[]> {
+    if (b.outcomes) return b.outcomes;
+    this.stats.inlineBatches++;
+    const cells: string[][] = [];
+    for (const r of b.rows) if (!r.error) cells.push(r.values);
+    return this.o.inline[b.file](cells);
+  }
+
+  /** Stops every worker; batches still in flight fail (the run is over or failing). Idempotent. */
+  async close(): Promise<void> {
+    this.closing = true;
+    const err = new Error('the row worker pool was closed before this batch was processed');
+    for (const w of this.waiters.splice(0)) w.reject(err);
+    const slots = this.slots ?? [];
+    for (const s of slots) for (const t of s.tasks.values()) t.reject(err);
+    for (const s of slots) s.tasks.clear();
+    await Promise.all(slots.map((s) => s.worker.terminate()));
+  }
+
+  private start(): Slot[] {
+    const slots: Slot[] = [];
+    const url = this.o.workerUrl ?? defaultWorkerUrl();
+    for (let i = 0; i < this.o.workers; i++) {
+      const worker = spawnWorker(url, this.o.init);
+      const slot: Slot = { worker, tasks: new Map(), exited: false };
+      worker.on('message', (res: RowPoolResponse) => this.onResponse(slot, res));
+      worker.on('error', (e) => this.fail(slot, `a row worker thread failed: ${e?.message ?? String(e)}`, e));
+      worker.on('exit', (code) => {
+        slot.exited = true;
+        if (!this.closing) this.fail(slot, `a row worker thread exited unexpectedly (exit code ${code})`);
+      });
+      // Idle workers must not keep the process alive: ref'd only while they hold a batch.
+      // After the listeners: adding a 'message' listener refs the worker's port again.
+      worker.unref();
+      slots.push(slot);
+    }
+    this.stats.workers = slots.length;
+    return slots;
+  }
+
+  private leastBusy(): Slot | undefined {
+    this.slots ??= this.start();
+    let best: Slot | undefined;
+    for (const s of this.slots) if (!s.exited && (!best || s.tasks.size < best.tasks.size)) best = s;
+    return best && best.tasks.size < this.maxPerWorker ? best : undefined;
+  }
+
+  private freeSlot(): Promise<void> {
+    if (this.broken) return Promise.reject(this.broken);
+    if (this.closing) return Promise.reject(new Error('the row worker pool is closed'));
+    if (this.leastBusy()) return Promise.resolve();
+    return new Promise((resolve, reject) => this.waiters.push({ resolve, reject }));
+  }
+
+  private dispatch(file: number, rows: SourceRow[], cells: string[][]): Promise<RowOutcome[]> {
+    const slot = this.leastBusy();
+    if (!slot) throw new Error('row pool: no free worker after waiting for one');
+    const id = this.nextId++;
+    const p = new Promise<RowOutcome[]>((resolve, reject) => slot.tasks.set(id, { resolve, reject, file, rows }));
+    // The consumer may stop before awaiting it (the run failed elsewhere): not an unhandled rejection.
+    p.catch(() => {});
+    if (slot.tasks.size === 1) slot.worker.ref();
+    this.stats.workerBatches++;
+    const req: RowPoolRequest = { id, file, rows: cells };
+    slot.worker.postMessage(req);
+    return p;
+  }
+
+  private onResponse(slot: Slot, res: RowPoolResponse) {
+    const task = slot.tasks.get(res.id);
+    if (!task) return;
+    slot.tasks.delete(res.id);
+    if (!slot.tasks.size) slot.worker.unref();
+    if (res.error) {
+      const where = res.error.index === undefined ? `a batch of ${this.o.init.files[task.file].file}`
+        : `${this.o.init.files[task.file].file} row ${rowOf(task.rows, res.error.index)}`;
+      const e = new Error(`the row worker failed on ${where}: ${res.error.message}`);
+      if (res.error.stack) e.stack = `${e.message}\n    (in the row worker) ${res.error.stack}`;
+      task.reject(e);
+      this.broken ??= e;
+    } else {
+      task.resolve(res.outcomes);
+    }
+    this.wake();
+  }
+
+  private fail(slot: Slot, message: string, cause?: Error) {
+    const n = slot.tasks.size;
+    const e = new Error(`${message}; ${n} batch${n === 1 ? '' : 'es'} of rows ${n === 1 ? 'was' : 'were'} not processed, so the run stops`);
+    if (cause?.stack) e.stack = `${e.message}\n    (in the row worker) ${cause.stack}`;
+    this.broken ??= e;
+    for (const t of slot.tasks.values()) t.reject(e);
+    slot.tasks.clear();
+    slot.exited = true;
+    for (const w of this.waiters.splice(0)) w.reject(this.broken);
+  }
+
+  private wake() {
+    while (this.waiters.length && this.leastBusy()) this.waiters.shift()!.resolve();
+  }
+}
+
+/**
+ * A worker running `url`. From the TypeScript sources (tests, `node --import tsx`), the
+ * thread does not inherit tsx's loader on Node 20, so it registers it before importing
+ * the entry; the built code (dist/) starts the .js entry directly.
+ */
+function spawnWorker(url: URL, init: RowPoolInit): Worker {
+  // A worker keeps nothing between batches, so a small young generation costs no speed and
+  // measured ≈ 25 MB less peak RSS per worker on the bench file.
+  const options = { workerData: init, resourceLimits: { maxYoungGenerationSizeMb: 8 } };
+  if (!url.pathname.endsWith('.ts')) return new Worker(url, options);
+  const tsx = import.meta.resolve('tsx/esm/api');
+  const boot = `import(${JSON.stringify(tsx)}).then((api) => { api.register(); return import(${JSON.stringify(url.href)}); })`;
+  return new Worker(boot, { ...options, eval: true });
+}
+
+/** Row number of the index-th row without a read error (the rows sent to the worker). */
+function rowOf(rows: SourceRow[], index: number): number {
+  let k = 0;
+  for (const r of rows) {
+    if (r.error) continue;
+    if (k++ === index) return r.row;
+  }
+  return NaN;
+}

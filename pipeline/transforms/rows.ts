@@ -1,0 +1,54 @@
+/**
+ * The per-row stages (map -> normalize -> validate) as one pure function over a batch of
+ * rows' cells. The same function runs in the main thread (small inputs, or
+ * CONTACT_IMPORT_WORKERS=0) and in the row workers (row-worker.ts), so a row gets the
+ * same outcome wherever it ran.
+ *
+ * Outcomes are plain data (structured-clone friendly): the main thread, which owns the
+ * report and the rows' original cells, turns them into failures or ContactRecords.
+ */
+import type { Contact } from '../contact.js';
+import type { ErrorCode } from '../errors.js';
+import type { Mapping } from '../mapping/schema.js';
+import type { Stage } from '../report/writer.js';
+import type { CompiledMapping } from './map.js';
+import { createNormalizer } from './normalize.js';
+import { createValidator } from './validate.js';
+
+/** A row that failed: stage, code, message (as report.fail takes them). */
+export type RowFailure = readonly [stage: Stage, code: ErrorCode, message: string];
+/** A row that passed: the contact, its notes (omitted when none) and its dedupe date. */
+export interface RowContact { contact: Contact; notes?: string[]; date?: string }
+export type RowOutcome = RowFailure | RowContact;
+
+export const isRowFailure = (o: RowOutcome): o is RowFailure => Array.isArray(o);
+
+export type RowProcessor = (rows: readonly string[][]) => RowOutcome[];
+
+/** One input file's row function: the mapping compiled against that file's header. */
+export function createRowProcessor(mapping: Mapping, compiled: CompiledMapping): RowProcessor {
+  const normalize = createNormalizer(mapping);
+  const validate = createValidator(mapping.required, undefined, compiled.columnsOf);
+  return (rows) => {
+    const out: RowOutcome[] = new Array(rows.length);
+    for (let i = 0; i < rows.length; i++) {
+      const mapped = compiled.map(rows[i]);
+      const n = normalize(mapped);
+      if (n.problems.length) {
+        out[i] = ['normalize', n.problems[0].code, n.problems.map((p) => p.message + (p.column ? ` (column "${p.column}")` : '')).join('; ')];
+        continue;
+      }
+      const missing = validate(n.contact);
+      if (missing.length) {
+        out[i] = ['validate', missing[0].code, missing.map((p) => p.message).join('; ')];
+        continue;
+      }
+      // Empty notes and absent dates are left out: fewer objects to clone across threads.
+      const r: RowContact = { contact: n.contact };
+      if (n.notes.length) r.notes = n.notes;
+      if (mapped.date !== undefined) r.date = mapped.date;
+      out[i] = r;
+    }
+    return out;
+  };
+}

@@ -1,0 +1,226 @@
+/**
+ * The per-row stages on worker threads (pipeline/transforms/row-pool.ts): the same
+ * outcomes in the same order as in-thread, a worker that breaks fails the run with a
+ * clear message instead of hanging or losing rows, and threads never outlive the run.
+ */
+import { test, after, before } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { existsSync, readFileSync, readdirSync, statSync, writeFileSync } from 'node:fs';
+import { join, sep } from 'node:path';
+import { Readable } from 'node:stream';
+import { finished } from 'node:stream/promises';
+import { pathToFileURL } from 'node:url';
+import chain from 'stream-chain';
+import { ROOT, runCli, tempDir, readSummary } from './helpers/cli.js';
+import { writeCsv } from './bench/generate.js';
+import { prepare } from '../pipeline/run.js';
+import { RowPool, workerCount, type PendingBatch, type RowPoolInit } from '../pipeline/transforms/row-pool.js';
+import { createRowProcessor, isRowFailure, type RowOutcome } from '../pipeline/transforms/rows.js';
+import { isImportError } from '../pipeline/errors.js';
+import type { SourceRow } from '../pipeline/sources/types.js';
+
+const MAPPING = join(ROOT, 'test', 'bench', 'mapping.yaml');
+const FIXTURES = join(ROOT, 'test', 'fixtures', 'row-workers');
+const tmp = tempDir('row-pool-');
+after(() => tmp.cleanup());
+
+const generated = join(tmp.path, 'generated-12000-seed11.csv');
+before(() => { writeCsv(generated, 12_000, 11); });
+
+async function opened(file: string) {
+  const prep = await prepare({ inputs: [file], mappingPath: MAPPING });
+  const m = prep.mapping.mapping;
+  const init: RowPoolInit = { mapping: m, files: prep.sources.map((s) => ({ file: s.info.file, headers: s.info.headers })), mappingFile: prep.mapping.path };
+  return { prep, init, inline: prep.compiled.map((c) => createRowProcessor(m, c)) };
+}
+
+const cellsOf = (rows: SourceRow[]) => rows.filter((r) => !r.error).map((r) => r.values);
+
+test('workers give the in-thread outcomes, batch by batch and row by row, even when batches finish out of order', async () => {
+  const want = await opened(generated);
+  const expected: RowOutcome[][] = [];
+  for await (const rows of want.prep.sources[0].rows()) expected.push(want.inline[0](cellsOf(rows)));
+
+  const { prep, init, inline } = await opened(generated);
+  const pool = new RowPool({ init, inline, workers: 2, startAfterRows: 2000, maxPerWorker: 1 });
+  try {
+    // Every batch is dispatched before any result is awaited, so two workers race.
+    const pending: PendingBatch[] = [];
+    for await (const b of pool.ahead(0, prep.sources[0].rows())) pending.push(b);
+    const got: RowOutcome[][] = [];
+    for (const b of pending) got.push(await pool.outcomesOf(b));
+
+    assert.equal(pending.length, expected.length);
+    assert.equal(pending[0].outcomes, undefined, 'the first 2,000 rows are processed in-thread (no worker start-up for small inputs)');
+    assert.ok(pending.slice(1).every((b) => b.outcomes), 'every later batch went to a worker');
+    assert.equal(pool.stats.workers, 2);
+    assert.equal(pool.stats.workerBatches, expected.length - 1);
+    assert.deepEqual(got, expected);
+
+    const all = got.flat();
+    const stages = new Set(all.filter(isRowFailure).map((f) => f[0]));
+    assert.ok(stages.has('normalize') && stages.has('validate'), `the data must exercise both failure stages, got ${[...stages]}`);
+    assert.ok(all.some((o) => !isRowFailure(o) && o.date !== undefined), 'dates for dedupe cross the thread boundary');
+    assert.ok(all.filter((o) => !isRowFailure(o)).length > 9000);
+  } finally {
+    await pool.close();
+    for (const s of prep.sources) s.close();
+  }
+});
+
+test('the built CLI writes byte-identical reports and payloads with workers and without (failures in the same order)', async () => {
+  const file = join(tmp.path, 'generated-10000-seed5.csv');
+  writeCsv(file, 10_000, 5);
+  const outs: Record<string, string> = {};
+  for (const w of ['0', '2']) {
+    const out = join(tmp.path, `cli-out-w${w}`);
+    const r = await runCli(['run', file, '--mapping', MAPPING, '--out', out, '--quiet'], { env: { CONTACT_IMPORT_WORKERS: w } });
+    assert.equal(r.code, 1, `workers=${w}: some generated rows fail, so exit 1\n${r.stderr}`);
+    assert.equal(r.stderr, '');
+    outs[w] = out;
+  }
+  const files = (dir: string) => [
+    'success.csv', 'failed.csv', 'merged.csv',
+    ...(readdirSync(join(dir, 'payloads'), { recursive: true }) as string[]).map((f) => `payloads/${f.split(sep).join('/')}`),
+  ].filter((f) => statSync(join(dir, f)).isFile()).sort();
+  assert.deepEqual(files(outs['2']), files(outs['0']));
+  for (const f of files(outs['0'])) {
+    assert.ok(readFileSync(join(outs['2'], f)).equals(readFileSync(join(outs['0'], f))), `${f} differs between workers=2 and workers=0`);
+  }
+  const failed = readFileSync(join(outs['0'], 'failed.csv'), 'utf8').split('\n').length;
+  assert.ok(failed > 100, 'failed.csv holds enough rows for its order to mean something');
+  assert.deepEqual(readSummary(outs['2']).counts, readSummary(outs['0']).counts);
+});
+
+/** Batches of fake rows: enough cells for any fixture worker. */
+async function* fakeBatches(n: number, size = 10): AsyncGenerator<SourceRow[]> {
+  let row = 2;
+  for (let b = 0; b < n; b++) {
+    const rows: SourceRow[] = [];
+    for (let i = 0; i < size; i++) rows.push({ row: row++, values: ['a', 'b'] });
+    yield rows;
+  }
+}
+
+/** The stage wiring of pipeline/run.ts: the pool's batches through a chain that awaits each. */
+async function runChain(pool: RowPool, batches: AsyncIterable<SourceRow[]>) {
+  let rows = 0;
+  const consume = async (b: PendingBatch) => { rows += (await pool.outcomesOf(b)).length; return chain.none; };
+  const c = chain([Readable.from(pool.ahead(0, batches), { objectMode: true, highWaterMark: 2 }), consume] as unknown as [Readable, ...((x: never) => unknown)[]], { objectMode: true } as object);
+  c.resume();
+  await finished(c);
+  return rows;
+}
+
+const fakeInit: RowPoolInit = { mapping: {} as RowPoolInit['mapping'], files: [{ file: 'contacts.csv', headers: ['A', 'B'] }] };
+
+test('a worker that throws fails the run with a message that says so, and does not hang', async () => {
+  const pool = new RowPool({ init: fakeInit, inline: [], workers: 1, startAfterRows: 0, workerUrl: pathToFileURL(join(FIXTURES, 'throws-on-second-batch.mjs')) });
+  try {
+    await assert.rejects(runChain(pool, fakeBatches(6)), (e: Error) => {
+      assert.match(e.message, /a row worker thread failed: boom: uncaught in the row worker; \d+ batch(es)? of rows (was|were) not processed, so the run stops/);
+      assert.ok(!isImportError(e), 'a worker failure is a bug (internal error), not a user mistake');
+      return true;
+    });
+  } finally {
+    await pool.close();
+  }
+});
+
+test('a worker thread that exits with a batch unanswered fails the run instead of waiting for it', async () => {
+  const pool = new RowPool({ init: fakeInit, inline: [], workers: 2, startAfterRows: 0, workerUrl: pathToFileURL(join(FIXTURES, 'exits-on-first-batch.mjs')) });
+  try {
+    await assert.rejects(runChain(pool, fakeBatches(4)), /a row worker thread exited unexpectedly \(exit code 3\)/);
+  } finally {
+    await pool.close();
+  }
+});
+
+test('an exception in the per-row code inside a worker names the file and the row it happened on', async () => {
+  const { prep, init, inline } = await opened(generated);
+  // A header without the mapped columns: compiling in the worker throws, as a bug in map/normalize would.
+  const broken: RowPoolInit = { ...init, files: [{ file: 'contacts.csv', headers: ['Unrelated'] }] };
+  const pool = new RowPool({ init: broken, inline, workers: 1, startAfterRows: 0 });
+  try {
+    const batches = async function* () { yield [{ row: 7, values: ['x'], error: undefined }, { row: 8, values: ['y'] }] as SourceRow[]; };
+    await assert.rejects(runChain(pool, batches()), /the row worker failed on contacts\.csv row 7: .*no column "External ID"/s);
+  } finally {
+    await pool.close();
+    for (const s of prep.sources) s.close();
+  }
+});
+
+test('a closed pool rejects new work instead of hanging', async () => {
+  const { prep, init, inline } = await opened(generated);
+  const pool = new RowPool({ init, inline, workers: 1, startAfterRows: 0 });
+  await pool.close();
+  try {
+    await assert.rejects(runChain(pool, prep.sources[0].rows()), /the row worker pool is closed/);
+  } finally {
+    for (const s of prep.sources) s.close();
+  }
+});
+
+test('worker threads never keep the process alive: a pool that is closed, and one that is forgotten, both let it exit', async () => {
+  const script = join(tmp.path, 'pool-exit.mts');
+  const mod = (p: string) => JSON.stringify(pathToFileURL(join(ROOT, p)).href);
+  writeFileSync(script, `
+    import { prepare } from ${mod('pipeline/run.ts')};
+    import { RowPool } from ${mod('pipeline/transforms/row-pool.ts')};
+    import { createRowProcessor } from ${mod('pipeline/transforms/rows.ts')};
+    const run = async (close) => {
+      const prep = await prepare({ inputs: [${JSON.stringify(generated)}], mappingPath: ${JSON.stringify(MAPPING)} });
+      const m = prep.mapping.mapping;
+      const pool = new RowPool({ init: { mapping: m, files: prep.sources.map((s) => ({ file: s.info.file, headers: s.info.headers })) },
+        inline: prep.compiled.map((c) => createRowProcessor(m, c)), workers: 2, startAfterRows: 0 });
+      let n = 0;
+      for await (const b of pool.ahead(0, prep.sources[0].rows())) { n += (await pool.outcomesOf(b)).length; if (n >= 6000) break; }
+      if (close) await pool.close();
+      for (const s of prep.sources) s.close();
+      return n;
+    };
+    console.log('closed', await run(true));
+    console.log('forgotten', await run(false));
+  `);
+  const r = await new Promise<{ code: number | null; out: string; err: string; killed: boolean }>((resolve) => {
+    const child = spawn(process.execPath, ['--import', 'tsx', script], { cwd: ROOT });
+    let out = '';
+    let err = '';
+    let killed = false;
+    child.stdout.on('data', (d) => { out += d; });
+    child.stderr.on('data', (d) => { err += d; });
+    // Generous: the point is "exits at all"; a leaked thread would hold it forever.
+    const timer = setTimeout(() => { killed = true; child.kill('SIGKILL'); }, 60_000);
+    child.on('close', (code) => { clearTimeout(timer); resolve({ code, out, err, killed }); });
+  });
+  assert.equal(r.killed, false, `the process did not exit: a worker thread kept it alive\n${r.err}`);
+  assert.equal(r.code, 0, r.err);
+  assert.match(r.out, /closed 6000\nforgotten 6000\n/);
+});
+
+test('CONTACT_IMPORT_WORKERS: unset means one per core beside the main thread, 0 means in-thread, anything else is a usage error naming it', () => {
+  assert.equal(workerCount({}, 2), 1);
+  assert.equal(workerCount({}, 8), 7);
+  assert.equal(workerCount({}, 1), 0);
+  assert.equal(workerCount({ CONTACT_IMPORT_WORKERS: '0' }, 8), 0);
+  assert.equal(workerCount({ CONTACT_IMPORT_WORKERS: ' 3 ' }, 8), 3);
+  for (const bad of ['-1', 'two', '1.5', '65']) {
+    assert.throws(() => workerCount({ CONTACT_IMPORT_WORKERS: bad }, 2), (e: unknown) => {
+      assert.ok(isImportError(e) && e.kind === 'usage');
+      assert.match((e as Error).message, new RegExp(`^CONTACT_IMPORT_WORKERS: expected a whole number of worker threads from 0 \\(none\\) to 64, got "${bad.replace('.', '\\.')}"$`));
+      return true;
+    });
+  }
+});
+
+test('a bad CONTACT_IMPORT_WORKERS stops the CLI with exit 2 and a one-line message, before any row', async () => {
+  const out = join(tmp.path, 'bad-env-out');
+  const r = await runCli(['run', join(ROOT, 'samples', 'clean.csv'), '--mapping', join(ROOT, 'mappings', 'clean.yaml'), '--out', out, '--quiet'],
+    { env: { CONTACT_IMPORT_WORKERS: 'lots' } });
+  assert.equal(r.code, 2, r.stderr);
+  assert.match(r.stderr, /CONTACT_IMPORT_WORKERS: expected a whole number of worker threads/);
+  assert.equal(r.stderr.trim().split('\n')[0].startsWith('error'), true, r.stderr);
+  assert.doesNotMatch(r.stderr, /\n\s+at /, 'no stack trace');
+  assert.equal(existsSync(join(out, 'success.csv')) && readFileSync(join(out, 'success.csv'), 'utf8').split('\n').length > 2, false, 'no row was loaded');
+});
