@@ -32,8 +32,8 @@ export const ERROR_CODES = {
   TARGET_UNKNOWN: { kind: 'usage', hint: 'Use --target file, samespace, spoke, genesys or talkdesk.' },
   CONFIG_MISSING: { kind: 'usage', hint: 'Set the environment variable named in the message (see README, "Targets").' },
   TARGET_PROPERTY_MISSING: { kind: 'usage', hint: 'Map to an existing property key, or pass --create-missing-properties.' },
-  ALREADY_RUNNING: { kind: 'usage', hint: 'Another import holds the lock; wait for it, or remove the stale lock file named in the message.' },
   STATE_UNUSABLE: { kind: 'usage', hint: 'Check --state (or CONTACT_IMPORT_STATE): it must be a writable contact-import state file, not one written by a newer version.' },
+  OUT_NOT_A_FOLDER: { kind: 'usage', hint: 'Give --out a folder path (it is created if missing), not the path of a file.' },
 
   // --- abort: the target as a whole (exit 3) ---
   AUTH_FAILED: { kind: 'abort', hint: 'Check the credentials in the environment variables named in the message.' },
@@ -41,6 +41,9 @@ export const ERROR_CODES = {
   TARGET_UNREACHABLE: { kind: 'abort', hint: 'Check the endpoint URL variable and your network; the run can be started again safely.' },
   TARGET_PROTOCOL: { kind: 'abort', hint: 'The target answered something the API document does not describe; check the endpoint URL.' },
   INTERRUPTED: { kind: 'abort', hint: 'The run was stopped; start it again with the same command.' },
+  // Not a mistake in the command (exit 2 would say "fix it"): another import is running, nothing
+  // was sent, and the same command succeeds once that import ends, as exit 3 promises.
+  LOCKED: { kind: 'abort', hint: 'Another import holds the lock named in the message; run the same command again when it has finished. Delete the lock file only if you are sure no import is running.' },
 
   // --- row: one row fails, the run goes on (exit 1) ---
   ROW_TOO_FEW_FIELDS: { kind: 'row', hint: 'The row has fewer fields than the header; a delimiter or quote is probably missing.' },

@@ -15,14 +15,17 @@ import { basename, join, resolve } from 'node:path';
 import { writeFileSync } from 'node:fs';
 import chain from 'stream-chain';
 import type { ContactRecord, RowRef } from './contact.js';
-import { ImportError, isImportError, EXIT } from './errors.js';
+import { ImportError, isImportError, EXIT, exitCodeFor } from './errors.js';
+import { acquireLock, describeHolder, storeLockPath } from './state/lock.js';
 import { loadMapping, type LoadedMapping } from './mapping/load.js';
 import { compileMapping, type CompiledMapping } from './transforms/map.js';
-import { createNormalizer } from './transforms/normalize.js';
+import { RowPool, workerCount, type PendingBatch } from './transforms/row-pool.js';
+import { createRowProcessor, isRowFailure, type RowOutcome } from './transforms/rows.js';
 import { createValidator } from './transforms/validate.js';
+import { createNormalizer } from './transforms/normalize.js';
 import { Deduper, dedupeOptionsFrom, type DedupeStats } from './transforms/dedupe.js';
 import { openSource } from './sources/index.js';
-import type { OpenedSource, SourceRow } from './sources/types.js';
+import type { OpenedSource } from './sources/types.js';
 import { ReportWriter, type Stage } from './report/writer.js';
 import { HttpClient } from './loaders/http.js';
 import { createLoader, TARGET_REQUIREMENTS } from './loaders/index.js';
@@ -31,6 +34,11 @@ import type { Logger } from './log.js';
 import { redactSecrets } from './log.js';
 import { writeSummary, type Summary } from './report/summary.js';
 import { writeHtmlReport, REPORT_FILE } from './report/html.js';
+import { hostname } from 'node:os';
+import { existsSync } from 'node:fs';
+import { openStore, resolveStatePath, type Db } from './state/store.js';
+import { LEDGER_SCHEMA, Ledger } from './state/ledger.js';
+import { Incremental, type MirrorOptions, type DeleteSummary } from './incremental.js';
 
 export interface RunOptions {
   command: 'check' | 'run';
@@ -55,6 +63,12 @@ export interface RunOptions {
   maxCellChars?: number;
   /** A row longer than this many characters fails (CSV); default 4 x maxCellChars. */
   maxRowChars?: number;
+  /** The state store (--state); default $CONTACT_IMPORT_STATE, else .contact-import/state.db. */
+  statePath?: string;
+  /** Load files the store says were already loaded into this target. */
+  force?: boolean;
+  /** --mirror: delete contacts this tool loaded before that no input row has. */
+  mirror?: MirrorOptions;
 }
 
 export interface RunResult {
@@ -118,6 +132,15 @@ export async function runImport(o: RunOptions): Promise<RunResult> {
     files: sources.map((s) => s.info.file),
     headers: sources.map((s) => ({ raw: s.info.rawHeaders, names: s.info.headers })),
   });
+  // Until the run ends, summary.json says it is running: a folder left by a killed run
+  // (SIGKILL, power cut) says so instead of looking like a finished report. The CSVs reach
+  // the disk at least every second, so such a folder still shows what was settled.
+  writeFileSync(join(outDir, 'summary.json'), JSON.stringify({
+    tool: 'contact-import', runId, command: o.command, target: o.target, status: 'running', startedAt: started.toISOString(),
+    pid: process.pid, inputs: o.inputs,
+  }, null, 2) + '\n');
+  const flusher = setInterval(() => report.flush(), 1000);
+  flusher.unref();
 
   const http = new HttpClient({
     retry: { ...(o.retry?.attempts ? { attempts: o.retry.attempts } : {}), ...(o.retry?.baseDelayMs !== undefined ? { baseDelayMs: o.retry.baseDelayMs } : {}) },
@@ -125,12 +148,15 @@ export async function runImport(o: RunOptions): Promise<RunResult> {
   });
 
   const inFlight = new Set<ContactRecord>();
+  let incremental: Incremental | undefined;
   const settle = (rec: ContactRecord, outcome: LoadOutcome) => {
     if (!inFlight.delete(rec)) {
       throw new Error(`internal error: contact from row ${rec.ref.row} settled twice or never written (target ${o.target})`);
     }
     if (outcome.error) outcome.error = redactSecrets(outcome.error, o.env);
     report.settle(rec, outcome);
+    // Only now, after the target confirmed it, does the contact count as loaded.
+    incremental?.settled(rec, outcome);
   };
   const abortCtl = new AbortController();
   o.signal?.addEventListener('abort', () => abortCtl.abort(), { once: true });
@@ -148,6 +174,54 @@ export async function runImport(o: RunOptions): Promise<RunResult> {
   };
 
   const loader: Loader | undefined = o.command === 'check' ? undefined : createLoader(o.target, ctx);
+  // The loader opens (credentials, the target's settings) before the first row when the
+  // target has never been loaded from this store; on incremental runs only once a contact
+  // needs sending, so a run where nothing changed makes no request at all.
+  let opening: Promise<void> | undefined;
+  const ensureOpen = () => (opening ??= loader ? loader.open() : Promise.resolve());
+
+  // ---- the state store: incremental loads, files already loaded, resume, --mirror ----
+  /** A run stopped before its first row (another import holds the store, a usage error): its folder says why. */
+  const endBeforeFirstRow = (e: unknown) => {
+    clearInterval(flusher);
+    report.close();
+    if (isImportError(e)) {
+      writeFileSync(join(outDir, 'summary.json'), JSON.stringify({
+        tool: 'contact-import', runId, command: o.command, target: o.target, status: 'aborted', startedAt: started.toISOString(),
+        inputs: o.inputs, abort: { code: e.code, message: redactSecrets(e.message, o.env), hint: e.hint }, exitCode: exitCodeFor(e),
+      }, null, 2) + '\n');
+    }
+  };
+  let state: OpenedState | undefined;
+  try {
+    state = o.command === 'run' && o.target !== 'file' && loader ? openState({ o, loader, runId, outDir }) : undefined;
+  } catch (e) {
+    for (const s of sources) s.close();
+    endBeforeFirstRow(e);
+    throw e;
+  }
+  const db = state?.db;
+  const ledger = state?.ledger;
+  const stateNotes: string[] = [...(state?.notes ?? [])];
+  if (ledger && db && loader?.identify && loader.destination) {
+    incremental = new Incremental(db, ledger, runId, loader, { dryRun: o.dryRun, mirror: o.mirror });
+  }
+  let deletes: DeleteSummary | undefined;
+  /** Inputs the store says this target already loaded (skipped unless --force). */
+  const skipped = new Map<number, { runId: string; loadedAt: string; report: string }>();
+  if (ledger && !o.force) {
+    for (let fi = 0; fi < sources.length; fi++) {
+      const sha = await sha256File(sources[fi].info.file);
+      const prior = ledger.fileLoaded(sha);
+      if (!prior) continue;
+      skipped.set(fi, { runId: prior.runId, loadedAt: prior.loadedAt, report: prior.report });
+      stateNotes.push(`${sources[fi].info.file} was already loaded into ${o.target} (${ledger.destination}) by run ${prior.runId} on ${prior.loadedAt} `
+        + `(report: ${prior.report}); it was not read again. Use --force to load it anyway.`);
+      o.log.info('file.skipped', `${sources[fi].info.file}: already loaded by run ${prior.runId} on ${prior.loadedAt}; skipped (--force to load it again)`,
+        { file: sources[fi].info.file, sha256: sha, loadedBy: prior.runId, loadedAt: prior.loadedAt });
+    }
+  }
+  const allSkipped = sources.length > 0 && skipped.size === sources.length;
   const sample: ContactRecord[] = [];
   let status: Summary['status'] = 'completed';
   let abortError: ImportError | undefined;
@@ -175,6 +249,15 @@ export async function runImport(o: RunOptions): Promise<RunResult> {
     // aborts part-way through, the rest of the batch must still be reported NOT_SENT.
     for (const rec of records) inFlight.add(rec);
     for (const rec of records) {
+      if (incremental) {
+        const held = incremental.check(rec);
+        if (held) {
+          // The target confirmed this very contact before: nothing to send.
+          settle(rec, { status: 'unchanged', action: 'unchanged', targetId: held.targetId ?? rec.contact.id, loadedBy: held.lastRun });
+          continue;
+        }
+      }
+      if (loader && !opening) await ensureOpen();
       const missing = targetProblems(rec);
       if (missing.length) {
         inFlight.delete(rec);
@@ -197,50 +280,79 @@ export async function runImport(o: RunOptions): Promise<RunResult> {
     return chain.none;
   };
 
+  // --mirror: a row that failed (a bad phone, a missing field) is still in the file; the
+  // contact it names must not be deleted. Failed rows are rebuilt here, as far as they go,
+  // to learn their key (rare, and only with --mirror).
+  let mirrorWatch: ((fi: number, values: string[]) => void) | undefined;
+  if (incremental && o.mirror) {
+    const partial = createNormalizer(m);
+    mirrorWatch = (fi, values) => incremental!.sawFailed(partial(compiled[fi].map(values)).contact);
+  }
+  let rowPool: RowPool | undefined;
   try {
-    if (loader) await loader.open();
+    if (loader && !allSkipped && !(incremental && ledger!.size > 0)) await ensureOpen();
 
-    const normalize = createNormalizer(m);
     const fail = (ref: RowRef, stage: Stage, code: ImportError['code'], message: string) => report.fail(ref, stage, code, message);
+    // Map, normalize and validate run on worker threads once a file is big enough to pay
+    // for starting them (transforms/row-pool.ts); the main thread reads, dedupes, writes.
+    const pool = rowPool = new RowPool({
+      init: { mapping: m, files: sources.map((s) => ({ file: s.info.file, headers: s.info.headers })), mappingFile: mapping.path },
+      inline: compiled.map((c) => createRowProcessor(m, c)),
+      workers: workerCount(o.env),
+    });
 
     const totalBytes = sources.reduce((a, s) => a + s.info.bytes, 0);
     let doneBytes = 0;
     for (let fi = 0; fi < sources.length; fi++) {
       const src = sources[fi];
-      const c = compiled[fi];
-      const validate = createValidator(m.required, undefined, c.columnsOf);
+      if (skipped.has(fi)) {
+        const prior = skipped.get(fi)!;
+        inputsInfo.push({
+          file: src.info.file, format: src.info.format, bytes: src.info.bytes, sha256: src.sha256?.() ?? await sha256File(src.info.file),
+          encoding: src.info.encoding, delimiter: src.info.delimiter, sheet: src.info.sheet, headerRow: src.info.headerRow, rows: 0,
+          skipped: { reason: 'already loaded', ...prior },
+        });
+        doneBytes += src.info.bytes;
+        continue;
+      }
       let rowsInFile = 0;
 
-      /** Stage: rows of one batch -> valid contact records; failures go to the report here. */
-      const toRecords = (rows: SourceRow[]): ContactRecord[] => {
-        const out: ContactRecord[] = [];
-        report.rowRead(rows.length);
-        rowsInFile += rows.length;
-        for (const r of rows) {
-          const ref: RowRef = { file: fi, row: r.row, values: r.values };
-          if (r.error) { fail(ref, 'read', r.error.code, r.error.message); continue; }
-          const mapped = c.map(r.values);
-          const n = normalize(mapped);
-          if (n.problems.length) {
-            fail(ref, 'normalize', n.problems[0].code, n.problems.map((p) => p.message + (p.column ? ` (column "${p.column}")` : '')).join('; '));
-            continue;
+      /**
+       * Stage: one batch's row outcomes (from a worker, or computed here for small inputs)
+       * -> valid contact records; failures go to the report here, in row order. Rows count
+       * as read only now, so a batch still in a worker when the run fails is not counted.
+       */
+      const toRecords = (batch: PendingBatch): ContactRecord[] | Promise<ContactRecord[]> => {
+        const records = (outcomes: RowOutcome[]): ContactRecord[] => {
+          const rows = batch.rows;
+          const out: ContactRecord[] = [];
+          report.rowRead(rows.length);
+          rowsInFile += rows.length;
+          let k = 0;
+          for (const r of rows) {
+            const ref: RowRef = { file: fi, row: r.row, values: r.values };
+            if (r.error) { fail(ref, 'read', r.error.code, r.error.message); continue; }
+            const res = outcomes[k++];
+            if (isRowFailure(res)) {
+              fail(ref, res[0], res[1], res[2]);
+              if (mirrorWatch) mirrorWatch(fi, r.values);
+              continue;
+            }
+            const rec: ContactRecord = { contact: res.contact, ref, merged: [], conflicts: [], notes: res.notes ?? [], date: res.date };
+            // Tracked from here: a record still buffered between stages when the run aborts is
+            // reported NOT_SENT like one the loader held, so the invariant holds on every abort.
+            inFlight.add(rec);
+            out.push(rec);
           }
-          const missing = validate(n.contact);
-          if (missing.length) {
-            fail(ref, 'validate', missing[0].code, missing.map((p) => p.message).join('; '));
-            continue;
-          }
-          const rec: ContactRecord = { contact: n.contact, ref, merged: [], conflicts: [], notes: n.notes, date: mapped.date };
-          // Tracked from here: a record still buffered between stages when the run aborts is
-          // reported NOT_SENT like one the loader held, so the invariant holds on every abort.
-          inFlight.add(rec);
-          out.push(rec);
-        }
-        return out;
+          if (k !== outcomes.length) throw new Error(`row outcomes out of step with rows of ${src.info.file}: ${outcomes.length} outcomes for ${k} rows`);
+          return out;
+        };
+        const outcomes = pool.outcomesOf(batch);
+        return Array.isArray(outcomes) ? records(outcomes) : outcomes.then(records);
       };
       readProgress = () => ({ rows: report.counts.read, bytes: doneBytes + (src.position?.() ?? 0), totalBytes });
 
-      const batches = Readable.from(stopOnAbort(src.rows(), abortCtl.signal), { objectMode: true, highWaterMark: 2 });
+      const batches = Readable.from(pool.ahead(fi, stopOnAbort(src.rows(), abortCtl.signal)), { objectMode: true, highWaterMark: 2 });
       const pipeline = chain([batches, toRecords, dedupe ? toDedupe : toTarget] as unknown as [Readable, ...((x: never) => unknown)[]], { objectMode: true } as object);
       pipeline.resume();
       await finished(pipeline);
@@ -258,12 +370,24 @@ export async function runImport(o: RunOptions): Promise<RunResult> {
         if (abortCtl.signal.aborted) { status = 'interrupted'; break; }
       }
     }
-    if (loader) await loader.close();
+    if (o.mirror && status === 'completed') {
+      if (!incremental) {
+        stateNotes.push(`--mirror: the ${o.target} target keeps no record of contacts to delete; nothing was deleted`);
+      } else if (skipped.size) {
+        stateNotes.push('--mirror: nothing was deleted, because an input was skipped as already loaded and its contacts were not read (use --force to read it)');
+      } else {
+        deletes = await incremental.mirror(join(outDir, 'deleted.csv'), ensureOpen);
+      }
+    } else if (o.mirror && incremental) {
+      stateNotes.push(`--mirror: nothing was deleted, because the run did not read every row (${status})`);
+    }
+    if (loader && opening) await loader.close();
   } catch (e) {
     if (isImportError(e) && e.kind === 'usage' && report.counts.read === 0) {
       // A usage error found before any row (a header-only file, a property missing): nothing was sent.
       for (const s of sources) s.close();
-      report.close();
+      state?.close('aborted');
+      endBeforeFirstRow(e);
       throw e;
     }
     if (!isImportError(e)) throw e;
@@ -271,6 +395,8 @@ export async function runImport(o: RunOptions): Promise<RunResult> {
     status = 'aborted';
     abortCtl.abort();
   } finally {
+    // Workers hold the event loop: terminated on every way out (done, aborted, a bug).
+    await rowPool?.close();
     for (const s of sources) s.close();
     http.close();
     if (dedupe) {
@@ -290,7 +416,27 @@ export async function runImport(o: RunOptions): Promise<RunResult> {
     settle(rec, { status: 'failed', code: 'NOT_SENT',
       error: abortError ? `not sent: the run was aborted (${abortError.code}: ${abortError.message})` : 'not sent: the run was interrupted' });
   }
+  clearInterval(flusher);
   report.close();
+  if (status === 'completed' && allSkipped) status = 'skipped';
+  if (state) {
+    try {
+      incremental?.flush();
+      // A --mirror run whose deletes were held back by the guard (or failed) is not done with
+      // its file: the user is told to run it again with --allow-mass-delete, which must not be skipped.
+      const deletesDone = !deletes || !(deletes.guarded.length || deletes.failed || deletes.notAttempted);
+      if (status === 'completed' && !o.dryRun && deletesDone) {
+        // Recorded only once every row has an outcome: a killed or interrupted run's file
+        // is not "loaded", so the same command runs it again (and sends only the rest).
+        for (const info of inputsInfo) {
+          if (info.skipped) continue;
+          ledger!.recordFile({ sha256: info.sha256, file: info.file, bytes: info.bytes, runId, report: outDir, loadedAt: new Date().toISOString(), counts: { ...report.counts } });
+        }
+      }
+    } finally {
+      state.close(status);
+    }
+  }
 
   const durationMs = performance.now() - t0;
   const summary = writeSummary(outDir, {
@@ -300,9 +446,23 @@ export async function runImport(o: RunOptions): Promise<RunResult> {
     http: o.command === 'run' && o.target !== 'file' ? http.stats : undefined,
     dedupe: dedupeStats,
   });
+  if (state) {
+    summary.state = {
+      path: state.path, destination: ledger!.destination,
+      unchangedNotSent: incremental?.unchanged ?? 0,
+      ...(state.resumed.length ? { resumedAfter: state.resumed } : {}),
+      ...(skipped.size ? { skippedInputs: skipped.size } : {}),
+    };
+  }
+  if (deletes) {
+    summary.deletes = deletes;
+    summary.files.deleted = 'deleted.csv';
+  }
+  summary.notes.push(...stateNotes.map((n) => redactSecrets(n, o.env)));
+  const deletesIncomplete = Boolean(deletes && (deletes.guarded.length || deletes.failed || deletes.notAttempted));
   const exitCode = status === 'aborted' ? EXIT.ABORTED
     : status === 'interrupted' ? EXIT.ABORTED
-      : report.counts.failed > 0 ? EXIT.ROWS_FAILED : EXIT.OK;
+      : report.counts.failed > 0 || deletesIncomplete ? EXIT.ROWS_FAILED : EXIT.OK;
   summary.exitCode = exitCode;
   writeFileSync(join(outDir, 'summary.json'), JSON.stringify(summary, null, 2) + '\n');
   // report.html reads the CSVs just closed; the page failing to build must not lose the run's
@@ -323,4 +483,66 @@ async function* stopOnAbort<T>(it: AsyncIterable<T>, signal: AbortSignal): Async
     yield x;
     if (signal.aborted) return;
   }
+}
+
+interface OpenedState {
+  path: string;
+  db: Db;
+  ledger: Ledger;
+  /** Runs of this target that died part-way (SIGKILL, a crash): this run resumes after them. */
+  resumed: { runId: string; report: string; startedAt: string }[];
+  notes: string[];
+  close(status: string): void;
+}
+
+/**
+ * Opens the state store for a loading run: the ledger of this target and destination,
+ * and this run's entry in it. A dry run without a store file plans against an empty one
+ * (in memory) and writes nothing.
+ */
+function openState(a: { o: RunOptions; loader: Loader; runId: string; outDir: string }): OpenedState {
+  const { o, loader, runId, outDir } = a;
+  const path = resolveStatePath(o.statePath ?? (o.flags?.state as string | undefined), o.env);
+  const memory = o.dryRun && !existsSync(path);
+  // One loading run per store at a time (a second `run`, or `watch`, is refused): two runs
+  // loading the same target would send the same contacts twice and race on the ledger.
+  // A dry run only reads, so it does not wait for anyone.
+  const lock = o.dryRun ? undefined : acquireLock(storeLockPath(path), { command: 'run', detail: `${runId}: --target ${o.target} ${o.inputs.join(' ')}` });
+  let db: Db;
+  try {
+    db = openStore({ path: memory ? ':memory:' : path, schemas: [LEDGER_SCHEMA] });
+  } catch (e) {
+    lock?.release();
+    throw e;
+  }
+  // The Talkdesk target's store is the destination itself.
+  const destination = loader.destination ?? (o.target === 'talkdesk' ? 'embedded store' : o.target);
+  const ledger = new Ledger(db, o.target, destination);
+  const notes: string[] = [];
+  if (lock?.tookOverStale) {
+    const stale = lock.tookOverStale;
+    notes.push(`took over a stale lock on the state store (${stale.reason}; held by ${describeHolder(stale)})`);
+    o.log.warn('lock.stale', `took over a stale lock on ${storeLockPath(path)}: ${stale.reason}`, { reason: stale.reason });
+  }
+  const resumed: OpenedState['resumed'] = [];
+  if (!o.dryRun) {
+    for (const r of ledger.unfinishedRuns()) {
+      // Only one loading run holds the store at a time, so a run still marked running died.
+      ledger.endRun(r.runId, 'died');
+      resumed.push({ runId: r.runId, report: r.report, startedAt: r.startedAt });
+      notes.push(`run ${r.runId} (started ${r.startedAt}, pid ${r.pid} on ${r.host}) stopped without finishing; the contacts the target confirmed to it are not sent again (they count as unchanged here); its partial report is in ${r.report}`);
+    }
+    ledger.startRun({ runId, report: outDir, pid: process.pid, host: hostname(), startedAt: new Date().toISOString() });
+  }
+  return {
+    path: memory ? `${path} (not created yet: dry run)` : path, db, ledger, resumed, notes,
+    close(status: string) {
+      try {
+        if (!o.dryRun) ledger.endRun(runId, status);
+      } finally {
+        db.close();
+        lock?.release();
+      }
+    },
+  };
 }

@@ -46,8 +46,16 @@ test('run --target talkdesk, then the bridge serves the store; a changed file sy
     assert.deepEqual(s1.targetActions, { created: s1.counts.success });
     const loaded = readReportCsv(join(tmp.path, 'r1'), 'success.csv');
 
-    // The same file again: nothing changes, every contact is unchanged.
-    const r2 = await runCli(['run', CSV, '-m', MAPPING, '--target', 'talkdesk', '--state', state, '--out', join(tmp.path, 'r2'), '--quiet']);
+    // The same file again is skipped: the store says this target loaded it.
+    const again = await runCli(['run', CSV, '-m', MAPPING, '--target', 'talkdesk', '--state', state, '--out', join(tmp.path, 'r1b'), '--quiet']);
+    assert.equal(again.code, 0, again.stderr);
+    const sAgain = assertInvariant(join(tmp.path, 'r1b'));
+    assert.equal(sAgain.status, 'skipped');
+    assert.equal(sAgain.counts.read, 0);
+    assert.match(again.stdout, /already loaded into talkdesk/);
+
+    // Forced: read again, and every contact is unchanged (same content hash).
+    const r2 = await runCli(['run', CSV, '-m', MAPPING, '--target', 'talkdesk', '--state', state, '--out', join(tmp.path, 'r2'), '--quiet', '--force']);
     assert.equal(r2.code, 0, r2.stderr);
     const s2 = assertInvariant(join(tmp.path, 'r2'));
     assert.equal(s2.counts.unchanged, s1.counts.success + s1.counts.unchanged);

@@ -21,9 +21,14 @@ export interface Io {
 export const EPILOGUE = 'Exit codes: 0 every row loaded, merged or unchanged; 1 some rows failed (see failed.csv); 2 usage or mapping error, nothing sent; 3 aborted (target unreachable, credentials refused).\nDocs: README.md, mappings/README.md';
 
 export function commonOptions<T>(y: Argv<T>) {
+  return readOptions(y)
+    .positional('files', { type: 'string', array: true, describe: 'CSV, TSV, TXT, XLS or XLSX files (several: read in order, reported together)', demandOption: true });
+}
+
+/** The options of commonOptions without the files positional (`watch` takes a folder instead). */
+export function readOptions<T>(y: Argv<T>) {
   return y
     .epilogue(EPILOGUE)
-    .positional('files', { type: 'string', array: true, describe: 'CSV, TSV, TXT, XLS or XLSX files (several: read in order, reported together)', demandOption: true })
     .option('mapping', { alias: 'm', type: 'string', demandOption: true, describe: 'the mapping file (YAML); see mappings/README.md' })
     .option('out', { alias: 'o', type: 'string', describe: 'report folder (default: reports/<run id>)' })
     .option('log-format', { choices: ['text', 'json'] as const, default: 'text' as const, describe: 'json: one JSON object per event on stderr (for schedulers)' })

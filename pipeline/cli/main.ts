@@ -9,6 +9,7 @@ import { checkCommand } from './check.js';
 import { runCommand } from './run.js';
 import { initCommand } from './init.js';
 import { bridgeCommand } from './bridge.js';
+import { watchCommand } from './watch.js';
 import { EPILOGUE, type Io } from './common.js';
 
 export async function main(argv: string[], io?: Partial<Io>): Promise<number> {
@@ -39,6 +40,7 @@ export async function main(argv: string[], io?: Partial<Io>): Promise<number> {
       .command(runCommand(full, done) as never)
       .command(initCommand(full, done) as never)
       .command(bridgeCommand(full, done) as never)
+      .command(watchCommand(full, done) as never)
       .example('$0 check samples/messy.csv --mapping mappings/messy.yaml', 'what would load, fail and merge, and why (sends nothing)')
       .example('$0 run samples/clean.csv --mapping mappings/clean.yaml', 'import into the file target (the payloads each system would receive)')
       .example('$0 init export.csv --out mappings/export.yaml', 'draft a mapping from a file\'s columns (Google, Outlook, HubSpot, Salesforce exports recognized)')

@@ -11,6 +11,14 @@ export function formatSummary(s: Summary, outDir: string, cwd = process.cwd()): 
   const secs = s.durationMs / 1000;
   const lines: string[] = [];
   const what = s.command === 'check' ? 'check' : `run --target ${s.target}${s.dryRun ? ' (dry run)' : ''}`;
+  if (s.status === 'skipped') {
+    lines.push(`${what}: nothing to do: every input was already loaded into ${s.target}`);
+    for (const i of s.inputs) {
+      if (i.skipped) lines.push(`  ${i.file}: loaded by run ${i.skipped.runId} on ${i.skipped.loadedAt} (report: ${relative(cwd, i.skipped.report) || '.'})`);
+    }
+    lines.push('  Use --force to load it again.', '', `Report: ${relative(cwd, outDir) || '.'}/summary.json`);
+    return lines.join('\n');
+  }
   lines.push(`${what}: ${n(c.read)} rows read from ${s.inputs.map((i) => i.file).join(', ') || '(none)'} in ${secs.toFixed(1)} s (${n(s.rowsPerSecond)} rows/s)`);
   const verb = s.command === 'check' ? 'would load' : 'success';
   const w = Math.max(...[c.success, c.failed, c.merged, c.unchanged].map((x) => n(x).length));
@@ -36,6 +44,19 @@ export function formatSummary(s: Summary, outDir: string, cwd = process.cwd()): 
     lines.push('', 'Notes:');
     for (const note of s.notes.slice(0, 10)) lines.push(`  - ${truncate(note, 200)}`);
     if (s.notes.length > 10) lines.push(`  … ${s.notes.length - 10} more in summary.json`);
+  }
+  if (s.state?.unchangedNotSent) {
+    lines.push('', `Incremental: ${n(s.state.unchangedNotSent)} contacts unchanged since their last confirmed load were not sent (state: ${s.state.path})`);
+  }
+  const d = s.deletes;
+  if (d) {
+    lines.push('', `--mirror: ${n(d.absent)} contacts loaded before are absent from this file: deleted ${n(d.deleted)}, already gone ${n(d.gone)}, failed ${n(d.failed)}`
+      + (d.wouldDelete ? `, would delete ${n(d.wouldDelete)} (dry run)` : '')
+      + (d.notCreatedByTool ? `, not created by contact-import (kept) ${n(d.notCreatedByTool)}` : '') + '   see deleted.csv');
+    for (const g of d.guarded) {
+      lines.push(`  GUARD: nothing deleted in ${g.scope}: ${n(g.wouldDelete)} of ${n(g.contacts)} contacts (${g.percent}%) would go, more than --max-delete-percent ${d.maxDeletePercent}.`,
+        '         A truncated or partial file? Check it; if the deletes are right, run again with --allow-mass-delete.');
+    }
   }
   if (s.abort) lines.push('', `Aborted: ${s.abort.code}: ${s.abort.message}`, `  hint: ${s.abort.hint}`);
   const rel = relative(cwd, outDir) || '.';

@@ -5,10 +5,13 @@ import type { ReportWriter, Counts, Example } from './writer.js';
 import type { HttpStats } from '../loaders/http.js';
 import { hintFor } from '../errors.js';
 import type { DedupeStats } from '../transforms/dedupe.js';
+import type { DeleteSummary } from '../incremental.js';
 
 export interface InputInfo {
   file: string; format: string; bytes: number; sha256: string; encoding?: string; delimiter?: string;
   sheet?: string; headerRow: number; rows: number;
+  /** Not read: the state store says this target already loaded this file (same sha256). */
+  skipped?: { reason: string; runId: string; loadedAt: string; report: string };
 }
 
 export interface Summary {
@@ -38,6 +41,13 @@ export interface Summary {
   notes: string[];
   abort?: { code: string; message: string; hint: string };
   http?: HttpStats;
+  /** Loading runs: the state store, contacts not sent because the target already held them, runs resumed. */
+  state?: {
+    path: string; destination: string; unchangedNotSent: number; skippedInputs?: number;
+    resumedAfter?: { runId: string; report: string; startedAt: string }[];
+  };
+  /** --mirror: what happened to the contacts absent from the file (deleted.csv has each). */
+  deletes?: DeleteSummary;
   files: Record<string, string>;
   exitCode?: number;
 }

@@ -15,8 +15,10 @@ export interface CliResult { code: number; stdout: string; stderr: string }
 
 export function runCli(args: string[], opts: { env?: NodeJS.ProcessEnv; cwd?: string; timeoutMs?: number } = {}): Promise<CliResult> {
   return new Promise((resolve, reject) => {
-    // A clean environment: no credentials leak in from the developer's shell.
-    const env: NodeJS.ProcessEnv = { PATH: process.env.PATH, HOME: process.env.HOME, ...opts.env };
+    // A clean environment: no credentials leak in from the developer's shell. Each call
+    // gets its own state store unless the test names one (CONTACT_IMPORT_STATE or --state),
+    // so runs never find each other's ledger or write into the repository's folder.
+    const env: NodeJS.ProcessEnv = { PATH: process.env.PATH, HOME: process.env.HOME, CONTACT_IMPORT_STATE: freshStatePath(), ...opts.env };
     const child = spawn(process.execPath, [BIN, ...args], { cwd: opts.cwd ?? ROOT, env });
     let stdout = '';
     let stderr = '';
@@ -26,6 +28,18 @@ export function runCli(args: string[], opts: { env?: NodeJS.ProcessEnv; cwd?: st
     child.on('error', reject);
     child.on('close', (code) => { clearTimeout(timer); resolve({ code: code ?? -1, stdout, stderr }); });
   });
+}
+
+let stateRoot: string | undefined;
+let stateN = 0;
+/** A state store path no other run uses, under one folder removed when the test process exits. */
+export function freshStatePath(): string {
+  if (!stateRoot) {
+    const root = mkdtempSync(join(tmpdir(), 'ci-state-'));
+    stateRoot = root;
+    process.on('exit', () => rmSync(root, { recursive: true, force: true }));
+  }
+  return join(stateRoot, `state-${++stateN}.db`);
 }
 
 export function tempDir(prefix = 'ci-test-'): { path: string; cleanup: () => void } {
