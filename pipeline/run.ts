@@ -128,10 +128,16 @@ export async function runImport(o: RunOptions): Promise<RunResult> {
   const m = mapping.mapping;
   const runId = newRunId(o.inputs[0], started);
   const outDir = resolve(o.outDir ?? join(o.reportsRoot ?? 'reports', runId));
-  const report = new ReportWriter(outDir, {
-    files: sources.map((s) => s.info.file),
-    headers: sources.map((s) => ({ raw: s.info.rawHeaders, names: s.info.headers })),
-  });
+  let report: ReportWriter;
+  try {
+    report = new ReportWriter(outDir, {
+      files: sources.map((s) => s.info.file),
+      headers: sources.map((s) => ({ raw: s.info.rawHeaders, names: s.info.headers })),
+    });
+  } catch (e) {
+    for (const s of sources) s.close();
+    throw e;
+  }
   // Until the run ends, summary.json says it is running: a folder left by a killed run
   // (SIGKILL, power cut) says so instead of looking like a finished report. The CSVs reach
   // the disk at least every second, so such a folder still shows what was settled.

@@ -8,14 +8,28 @@
  * one more, so that `restoreCell` is an exact inverse: reading the tool's own report
  * back gives the original values.
  */
-const TRIGGER = /^[=+\-@\t\r]/;
 const ESCAPED = /^'[=+\-@\t\r']/;
 const PLAIN_NUMBER = /^(\+\d{1,15}|-\d+(\.\d+)?)$/;
 
+// The checks below run on every cell of every report row, so they look at character
+// codes where they can (the first and last characters) and run one regex over the
+// cell: most cells need neither quoting nor neutralizing and then cost no allocation.
+// test/report-writer-csv-cells.test.ts pins them to the regex definitions they replace
+// (/^[=+\-@\t\r]/, ESCAPED, /[",\r\n]|^\s|\s$/) on every code unit.
+
+/** = + - @ TAB CR */
+function isTrigger(c: number): boolean {
+  return c === 61 || c === 43 || c === 45 || c === 64 || c === 9 || c === 13;
+}
+
 export function neutralizeCell(v: string): string {
   if (v === '') return v;
-  if (TRIGGER.test(v)) return PLAIN_NUMBER.test(v) ? v : `'${v}`;
-  if (ESCAPED.test(v)) return `'${v}`;
+  const c = v.charCodeAt(0);
+  if (isTrigger(c)) return PLAIN_NUMBER.test(v) ? v : `'${v}`;
+  if (c === 39 && v.length > 1) {
+    const d = v.charCodeAt(1);
+    if (d === 39 || isTrigger(d)) return `'${v}`;
+  }
   return v;
 }
 
@@ -23,11 +37,24 @@ export function restoreCell(v: string): string {
   return ESCAPED.test(v) ? v.slice(1) : v;
 }
 
-const NEEDS_QUOTES = /[",\r\n]|^\s|\s$/;
+const QUOTE_CHARS = /[",\r\n]/;
+const SPACE = /\s/;
+
+/** White space as the regex class \s defines it; printable ASCII and C1 controls answer without a regex. */
+function isSpaceAt(v: string, i: number): boolean {
+  const c = v.charCodeAt(i);
+  return (c <= 32 || c >= 0xa0) && SPACE.test(v[i]);
+}
+
+/** A quote, comma, CR or LF anywhere, or white space at either end. */
+function needsQuotes(v: string): boolean {
+  const n = v.length;
+  return n > 0 && (isSpaceAt(v, 0) || isSpaceAt(v, n - 1) || QUOTE_CHARS.test(v));
+}
 
 export function csvCell(v: string): string {
   const safe = neutralizeCell(v);
-  return NEEDS_QUOTES.test(safe) ? `"${safe.replace(/"/g, '""')}"` : safe;
+  return needsQuotes(safe) ? `"${safe.replace(/"/g, '""')}"` : safe;
 }
 
 export function csvLine(cells: readonly string[]): string {

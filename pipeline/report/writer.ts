@@ -3,43 +3,45 @@
  * written as rows settle, plus counts for summary.json. Every row read ends in
  * exactly one of the four outcomes; `assertInvariant` checks the sum at the end.
  *
- * CSVs are written in 64 KiB blocks with synchronous writes: bounded memory, and the
- * rows are on disk as soon as they settle (a killed run keeps what it reported).
+ * CSVs are written in blocks with synchronous writes (file-sink.ts): bounded memory, and
+ * a killed run keeps what it reported up to the last block. Rows are encoded straight into
+ * one line string per row, without an array of cells, because this runs for every row read.
  */
-import { closeSync, mkdirSync, openSync, writeSync } from 'node:fs';
+import { mkdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import type { ContactRecord, RowRef } from '../contact.js';
 import { displayName } from '../contact.js';
-import { hintFor, type ErrorCode } from '../errors.js';
+import { hintFor, ImportError, type ErrorCode } from '../errors.js';
 import type { LoadOutcome } from '../loaders/types.js';
-import { csvLine, REPORT_COLUMNS } from './csv-safe.js';
+import { csvCell, csvLine, REPORT_COLUMNS } from './csv-safe.js';
+import { FileSink } from './file-sink.js';
 
 export type Stage = 'read' | 'map' | 'normalize' | 'validate' | 'dedupe' | 'load';
 
 class CsvFile {
-  private fd: number | undefined;
-  private buf = '';
+  private sink: FileSink | undefined;
   rows = 0;
-  constructor(readonly path: string, private readonly header: string[], private readonly lazy: boolean, private readonly bom = true) {
+  constructor(readonly path: string, private readonly header: string[], lazy: boolean, private readonly bom = true) {
     if (!lazy) this.open();
   }
-  private open() {
-    this.fd = openSync(this.path, 'w');
-    this.buf = (this.bom ? '\uFEFF' : '') + csvLine(this.header);
+  private open(): FileSink {
+    this.sink = new FileSink(this.path);
+    this.sink.write((this.bom ? '\uFEFF' : '') + csvLine(this.header));
+    return this.sink;
+  }
+  /** One row already encoded with csvCell, cells joined by commas, without its line end. */
+  writeLine(line: string) {
+    (this.sink ?? this.open()).write(line + '\r\n');
+    this.rows++;
   }
   write(cells: string[]) {
-    if (this.fd === undefined) this.open();
-    this.buf += csvLine(cells);
+    (this.sink ?? this.open()).write(csvLine(cells));
     this.rows++;
-    if (this.buf.length > 65536) this.flush();
   }
-  flush() {
-    if (this.fd !== undefined && this.buf) { writeSync(this.fd, this.buf); this.buf = ''; }
-  }
+  flush() { this.sink?.flush(); }
   close() {
-    this.flush();
-    if (this.fd !== undefined) closeSync(this.fd);
-    this.fd = undefined;
+    this.sink?.close();
+    this.sink = undefined;
   }
 }
 
@@ -73,10 +75,14 @@ export class ReportWriter {
   /** Column layout of the original-columns part of failed.csv / merged.csv. */
   private readonly columns: string[];
   private readonly placement: number[][];
+  /** Per input: placement only moves forward, so a row's cells can be written in one pass. */
+  private readonly inOrder: boolean[];
+  /** Per input: the _file cell, encoded once. */
+  private readonly fileCell: string[];
   private readonly multi: boolean;
 
   constructor(readonly outDir: string, private readonly input: ReportInput) {
-    mkdirSync(outDir, { recursive: true });
+    makeOutDir(outDir);
     this.multi = input.files.length > 1;
     const first = input.headers[0];
     const sameHeaders = input.headers.every((h) => h.names.join('\u0000') === first.names.join('\u0000'));
@@ -95,29 +101,55 @@ export class ReportWriter {
       this.columns = union;
       this.placement = input.headers.map((h) => h.names.map((n) => (added(n) ? -1 : union.indexOf(n))));
     }
+    this.inOrder = this.placement.map((place) => {
+      let last = -1;
+      for (const at of place) if (at >= 0) { if (at <= last) return false; last = at; }
+      return true;
+    });
+    this.fileCell = input.files.map((f) => csvCell(f) + ',');
     const pre = this.multi ? ['_file'] : [];
     this.success = new CsvFile(join(outDir, 'success.csv'),
       [...pre, '_row', 'target_id', 'owner', 'action', 'name', 'phone', 'email', 'merged_rows', 'conflicts', 'notes'], false);
     this.failed = new CsvFile(join(outDir, 'failed.csv'), [...this.columns, ...pre, '_row', '_stage', '_code', '_error', '_hint'], false);
     this.merged = new CsvFile(join(outDir, 'merged.csv'),
       [...this.columns, ...pre, '_row', '_merged_into_row', '_merged_into_id', '_key', '_by'], false);
-    this.unchanged = new CsvFile(join(outDir, 'unchanged.csv'), [...pre, '_row', 'target_id', 'owner', 'name'], true);
+    this.unchanged = new CsvFile(join(outDir, 'unchanged.csv'), [...pre, '_row', 'target_id', 'owner', 'name', 'loaded_by_run'], true);
   }
 
-  private original(ref: RowRef): string[] {
-    const out = new Array<string>(this.columns.length).fill('');
+  /**
+   * The row's original cells in the report's column layout, each followed by a comma.
+   * A ragged row's extra fields are not added as columns (failed.csv stays rectangular,
+   * so it can be fed back); the row's _error quotes them.
+   */
+  private original(ref: RowRef): string {
     const place = this.placement[ref.file];
-    for (let i = 0; i < ref.values.length; i++) {
-      const at = place[i];
-      // A ragged row's extra fields are not added as columns (failed.csv stays rectangular,
-      // so it can be fed back); the row's _error quotes them.
-      if (at !== undefined && at >= 0) out[at] = ref.values[i];
+    const values = ref.values;
+    const width = this.columns.length;
+    let line = '';
+    if (this.inOrder[ref.file]) {
+      let next = 0;
+      for (let i = 0; i < values.length; i++) {
+        const at = place[i];
+        if (at === undefined || at < 0) continue;
+        for (; next < at; next++) line += ',';
+        line += csvCell(values[i] ?? '') + ',';
+        next = at + 1;
+      }
+      for (; next < width; next++) line += ',';
+      return line;
     }
-    return out;
+    const out = new Array<string>(width).fill('');
+    for (let i = 0; i < values.length; i++) {
+      const at = place[i];
+      if (at !== undefined && at >= 0) out[at] = values[i];
+    }
+    for (const v of out) line += csvCell(v) + ',';
+    return line;
   }
 
-  private pre(ref: RowRef): string[] {
-    return this.multi ? [this.input.files[ref.file]] : [];
+  /** The _file cell and its comma when the run has several inputs, else nothing. */
+  private pre(ref: RowRef): string {
+    return this.multi ? this.fileCell[ref.file] : '';
   }
 
   /** A row was read from a source (call once per row, before its outcome). */
@@ -129,7 +161,7 @@ export class ReportWriter {
     this.failuresByStage[stage] = (this.failuresByStage[stage] ?? 0) + 1;
     const ex = (this.examples[code] ??= []);
     if (ex.length < 5) ex.push({ row: ref.row, file: this.input.files[ref.file], message });
-    this.failed.write([...this.original(ref), ...this.pre(ref), String(ref.row), stage, code, message, hintFor(code)]);
+    this.failed.writeLine(`${this.original(ref)}${this.pre(ref)}${ref.row},${stage},${code},${csvCell(message)},${csvCell(hintFor(code))}`);
   }
 
   private mergedRow(ref: RowRef, into: RowRef, intoId: string, key: string, by: 'pipeline' | 'target') {
@@ -137,7 +169,7 @@ export class ReportWriter {
     this.mergedBy[by]++;
     const k = key.split('=')[0] || key;
     this.mergesByKey[k] = (this.mergesByKey[k] ?? 0) + 1;
-    this.merged.write([...this.original(ref), ...this.pre(ref), String(ref.row), String(into.row), intoId, key, by]);
+    this.merged.writeLine(`${this.original(ref)}${this.pre(ref)}${ref.row},${into.row},${csvCell(intoId)},${csvCell(key)},${by}`);
   }
 
   /** The outcome of one contact from the loader (or from check / file targets). */
@@ -155,13 +187,18 @@ export class ReportWriter {
     const id = o.targetId ?? c.id ?? '';
     if (o.status === 'success') {
       this.counts.success++;
-      const notes = [...rec.notes, ...(o.notes ?? [])];
-      this.success.write([...this.pre(rec.ref), String(rec.ref.row), id, c.owner ?? '', o.action ?? 'loaded', displayName(c),
-        c.phones.map((p) => p.e164 + (p.ext ? ` x${p.ext}` : '')).join(' '), c.emails.join(' '),
-        rec.merged.map((m) => m.ref.row).join(' '), describeConflicts(rec), notes.join('; ')]);
+      const notes = !o.notes?.length ? rec.notes.join('; ')
+        : rec.notes.length ? `${rec.notes.join('; ')}; ${o.notes.join('; ')}` : o.notes.join('; ');
+      let phones = '';
+      for (let i = 0; i < c.phones.length; i++) phones += (i ? ' ' : '') + c.phones[i].e164 + (c.phones[i].ext ? ` x${c.phones[i].ext}` : '');
+      let mergedRows = '';
+      for (let i = 0; i < rec.merged.length; i++) mergedRows += (i ? ' ' : '') + rec.merged[i].ref.row;
+      this.success.writeLine(`${this.pre(rec.ref)}${rec.ref.row},${csvCell(id)},${csvCell(c.owner ?? '')},${csvCell(o.action ?? 'loaded')},`
+        + `${csvCell(displayName(c))},${csvCell(phones)},${csvCell(c.emails.join(' '))},${mergedRows},`
+        + `${csvCell(describeConflicts(rec))},${csvCell(notes)}`);
     } else if (o.status === 'unchanged') {
       this.counts.unchanged++;
-      this.unchanged.write([...this.pre(rec.ref), String(rec.ref.row), id, c.owner ?? '', displayName(c)]);
+      this.unchanged.writeLine(`${this.pre(rec.ref)}${rec.ref.row},${csvCell(id)},${csvCell(c.owner ?? '')},${csvCell(displayName(c))},${csvCell(o.loadedBy ?? '')}`);
     } else {
       // merged by the target into a contact it already had
       this.mergedRow(rec.ref, rec.ref, id, o.notes?.[0] ?? 'merged by target', 'target');
@@ -192,6 +229,23 @@ export class ReportWriter {
 
   close() {
     this.success.close(); this.failed.close(); this.merged.close(); this.unchanged.close();
+  }
+}
+
+/**
+ * Creates the report folder. --out naming an existing file (or a path under one) is the
+ * user's mistake, reported as such instead of as mkdir's EEXIST / ENOTDIR.
+ */
+function makeOutDir(outDir: string) {
+  try {
+    mkdirSync(outDir, { recursive: true });
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    if (code !== 'EEXIST' && code !== 'ENOTDIR') throw e;
+    const isFile = (() => { try { return !statSync(outDir).isDirectory(); } catch { return false; } })();
+    throw new ImportError('OUT_NOT_A_FOLDER', isFile
+      ? `the report folder ${outDir} is an existing file; pick a folder (a new or existing one) for --out`
+      : `the report folder ${outDir} cannot be created because part of its path is a file; pick a folder for --out`, { file: outDir });
   }
 }
 

@@ -12,22 +12,50 @@ import { join } from 'node:path';
 import Papa from 'papaparse';
 import type { ContactRecord } from '../../contact.js';
 import type { Loader, LoaderContext } from '../types.js';
-import { spokeContact, spokeContactsPath, type SpokeContact } from '../spoke/payload.js';
+import { spokeContact, spokeContactJson, spokeContactsPath } from '../spoke/payload.js';
 import { mapAttributes, samespaceRow } from '../samespace/payload.js';
 import { columnPlan } from '../samespace/plan.js';
-import { genesysContact } from '../genesys/payload.js';
-import { talkdeskContact } from '../talkdesk/payload.js';
+import { genesysContactBodyJson } from '../genesys/payload.js';
+import { talkdeskContactJson } from '../talkdesk/payload.js';
+import { jsonString } from '../json.js';
+import { FileSink } from '../../report/file-sink.js';
 
+/**
+ * One JSON document per line. The per-contact payloads arrive already serialized
+ * (payload.ts *Json functions: the bytes JSON.stringify gives, without building an object
+ * per contact); the rare envelope objects go through JSON.stringify.
+ */
 class JsonLines {
-  private fd: number;
-  private buf = '';
-  constructor(path: string) { this.fd = openSync(path, 'w'); }
-  write(obj: unknown) {
-    this.buf += JSON.stringify(obj) + '\n';
-    if (this.buf.length > 65536) this.flush();
-  }
-  flush() { if (this.buf) { writeSync(this.fd, this.buf); this.buf = ''; } }
-  close() { this.flush(); closeSync(this.fd); }
+  private readonly sink: FileSink;
+  constructor(path: string) { this.sink = new FileSink(path); }
+  write(obj: unknown) { this.sink.write(JSON.stringify(obj) + '\n'); }
+  writeJson(json: string) { this.sink.write(json + '\n'); }
+  close() { this.sink.close(); }
+}
+
+// Papa.unparse's quoting with its defaults (quotes: false, delimiter ",", quoteChar '"'):
+// a cell is quoted when it holds CR, LF, a quote, a BOM or the delimiter, or starts or
+// ends with a space. The chunk rows are encoded one by one with it instead of keeping
+// 5,000 row arrays for one Papa.unparse call; file-loader-samespace-csv.test.ts pins it
+// to Papa.unparse.
+const PAPA_QUOTE = /[\r\n"\ufeff,]/;
+
+export function samespaceCsvCell(v: string): string {
+  if (v === '') return v;
+  return PAPA_QUOTE.test(v) || v.charCodeAt(0) === 32 || v.charCodeAt(v.length - 1) === 32 ? `"${v.replace(/"/g, '""')}"` : v;
+}
+
+/** One chunk as Papa.unparse({ fields, data: rows }, { newline: '\r\n' }) + '\r\n' writes it, rows given encoded. */
+export function samespaceChunkCsv(fields: readonly string[], lines: readonly string[]): string {
+  let out = '';
+  for (let i = 0; i < fields.length; i++) out += (i ? ',' : '') + samespaceCsvCell(fields[i]);
+  return `${out}\r\n${lines.join('\r\n')}\r\n`;
+}
+
+export function samespaceCsvLine(cells: readonly string[]): string {
+  let out = '';
+  for (let i = 0; i < cells.length; i++) out += (i ? ',' : '') + samespaceCsvCell(cells[i]);
+  return out;
 }
 
 export const FILE_TARGET_FORMATS = ['spoke', 'samespace', 'genesys', 'talkdesk'] as const;
@@ -46,22 +74,28 @@ export function createFileLoader(ctx: LoaderContext): Loader {
   let samespace: JsonLines | undefined;
   let genesys: JsonLines | undefined;
   let talkdesk: JsonLines | undefined;
-  const owners = new Map<string, SpokeContact[]>();
-  let chunk: string[][] = [];
+  /** Per owner: the contacts of the batch being filled, as JSON text. */
+  const owners = new Map<string, string[]>();
+  /** The samespace rows of the chunk being filled, CSV-encoded (or as cells when there are no columns). */
+  let chunk: string[] = [];
+  let emptyRows = 0;
   let chunkNo = 0;
 
   const flushOwner = (owner: string) => {
     const list = owners.get(owner);
     if (!list?.length) return;
-    spoke!.write({ method: 'PUT', path: spokeContactsPath(owner), body: { contacts: list } });
+    spoke!.writeJson(`{"method":"PUT","path":${jsonString(spokeContactsPath(owner))},"body":{"contacts":[${list.join(',')}]}}`);
     owners.set(owner, []);
   };
   const flushChunk = () => {
-    if (!chunk.length) return;
+    if (!chunk.length && !emptyRows) return;
     chunkNo++;
     const name = `chunk-${String(chunkNo).padStart(4, '0')}.csv`;
     const fd = openSync(join(dir, 'samespace', name), 'w');
-    writeSync(fd, Papa.unparse({ fields: cols.map((c) => c.key), data: chunk }, { newline: '\r\n' }) + '\r\n');
+    writeSync(fd, cols.length
+      ? samespaceChunkCsv(cols.map((c) => c.key), chunk)
+      // A mapping that feeds no property: Papa.unparse's output for rows without cells.
+      : Papa.unparse({ fields: [], data: Array.from({ length: emptyRows }, () => []) }, { newline: '\r\n' }) + '\r\n');
     closeSync(fd);
     samespace!.write({ method: 'POST', path: '/manage/api/v3/csv/upload', multipart: { uploadFile: `samespace/${name}` } });
     samespace!.write({
@@ -71,6 +105,7 @@ export function createFileLoader(ctx: LoaderContext): Loader {
       },
     });
     chunk = [];
+    emptyRows = 0;
   };
 
   return {
@@ -89,24 +124,25 @@ export function createFileLoader(ctx: LoaderContext): Loader {
       if (spoke) {
         if (c.owner && c.id) {
           const p = spokeContact(c);
-          const list = owners.get(c.owner) ?? [];
-          list.push(p.contact);
-          owners.set(c.owner, list);
+          let list = owners.get(c.owner);
+          if (!list) owners.set(c.owner, (list = []));
+          list.push(spokeContactJson(p.contact));
           if (list.length >= spokeBatch) flushOwner(c.owner);
-          notes.push(...p.notes);
+          for (const n of p.notes) notes.push(n);
         } else {
           notes.push(`not in spoke.jsonl: Spoke needs ${[!c.id && 'id', !c.owner && 'owner'].filter(Boolean).join(' and ')}`);
         }
       }
       if (samespace) {
-        chunk.push(samespaceRow(c, cols));
-        if (chunk.length >= chunkSize) flushChunk();
+        if (cols.length) chunk.push(samespaceCsvLine(samespaceRow(c, cols)));
+        else emptyRows++;
+        if (chunk.length + emptyRows >= chunkSize) flushChunk();
       }
       if (genesys) {
-        if (c.phones.length) genesys.write({ method: 'POST', path: '/contacts', body: genesysContact(c).body });
+        if (c.phones.length) genesys.writeJson(`{"method":"POST","path":"/contacts","body":${genesysContactBodyJson(c)}}`);
         else notes.push('not in genesys.jsonl: Genesys needs a phone number');
       }
-      if (talkdesk) talkdesk.write(talkdeskContact(c));
+      if (talkdesk) talkdesk.writeJson(talkdeskContactJson(c));
       ctx.settle(rec, { status: 'success', action: 'written', targetId: c.id, notes: notes.length ? notes : undefined });
     },
     async close() {

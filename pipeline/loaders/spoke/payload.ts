@@ -1,5 +1,6 @@
 /** Canonical contact -> Spoke system-managed contact (spoke-assigned-contacts.txt, Step 3). */
 import { displayName, type Contact } from '../../contact.js';
+import { jsonString } from '../json.js';
 
 export interface SpokeContact {
   id: string;
@@ -28,4 +29,13 @@ export function spokeContact(c: Contact): { contact: SpokeContact; notes: string
 /** The request path for an owner's phonebook: the email is URL-encoded. */
 export function spokeContactsPath(ownerEmail: string): string {
   return `/phonebooks/${encodeURIComponent(ownerEmail)}/contacts`;
+}
+
+/** JSON.stringify(contact) for a contact built by spokeContact (same key order), without the generic walk. */
+export function spokeContactJson(contact: SpokeContact): string {
+  let s = `{"id":${jsonString(contact.id)},"name":${jsonString(contact.name)},"managedBy":"system"`;
+  if (contact.company !== undefined) s += `,"company":${jsonString(contact.company)}`;
+  if (contact.phone !== undefined) s += `,"phone":${jsonString(contact.phone)}`;
+  if (contact.email !== undefined) s += `,"email":${jsonString(contact.email)}`;
+  return s + '}';
 }
