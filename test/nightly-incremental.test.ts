@@ -236,3 +236,29 @@ test('a second run on the same state store while one is loading is refused with 
     await emu.close();
   }
 });
+
+test('--log-format json: every line on stderr is one JSON event, the skip and the end of the run included', async () => {
+  const emu = await startSpokeEmulator({ seed: 13 });
+  const state = join(tmp.path, 'state-json.db');
+  try {
+    const file = csv(people(12));
+    const events = (stderr: string) => stderr.trim().split('\n').map((l) => JSON.parse(l) as { event: string; level: string; time: string; [k: string]: unknown });
+    const r1 = await load(emu, state, file, ['--log-format', 'json']);
+    assert.equal(r1.code, 0, r1.stderr);
+    const e1 = events(r1.stderr);
+    assert.ok(e1.every((e) => typeof e.event === 'string' && typeof e.level === 'string' && !Number.isNaN(Date.parse(e.time))));
+    const end1 = e1.find((e) => e.event === 'run.finished')!;
+    assert.equal(end1.exitCode, 0);
+    assert.deepEqual(end1.counts, { read: 12, success: 12, failed: 0, merged: 0, unchanged: 0 });
+
+    const r2 = await load(emu, state, file, ['--log-format', 'json']);
+    assert.equal(r2.code, 0, r2.stderr);
+    const e2 = events(r2.stderr);
+    const skip = e2.find((e) => e.event === 'file.skipped')!;
+    assert.equal(skip.loadedBy, readSummary(r1.out).runId);
+    assert.equal(e2.find((e) => e.event === 'run.finished')!.status, 'skipped');
+    assert.ok(!r2.stderr.includes(emu.env.SPOKE_CLIENT_SECRET), 'no secret in the log');
+  } finally {
+    await emu.close();
+  }
+});
