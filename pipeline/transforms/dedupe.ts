@@ -2,23 +2,23 @@
  * The dedupe stage: the one stage that must see every record before it can decide.
  *
  * Memory is kept independent of row width:
- *  - records are spilled to a temp file as they arrive (one JSON line each); the heap
- *    holds only their offsets;
- *  - match keys live in an open-addressing table of 53-bit hashes (Float64Array) to
- *    record numbers (Int32Array), never as strings. A hash hit is confirmed against the
- *    real key of the stored record (read back from the spill) before anything merges,
- *    so a hash collision can never merge two different contacts;
- *  - clusters are a union-find over record numbers (Int32Array), so matches are
+ *  - records are spilled to a temp file as they arrive (dedupe-spill.ts), each with its
+ *    match keys in front; the heap holds only numbers per record;
+ *  - match keys live in an open-addressing table of 32-bit fingerprints to record numbers
+ *    (dedupe-table.ts), never as strings. A fingerprint hit is confirmed against the real
+ *    keys of the stored record (read back from the spill) before anything merges, so a
+ *    hash collision can never merge two different contacts;
+ *  - clusters are a union-find over record numbers in Int32 columns, so matches are
  *    transitive: A~B by phone and B~C by email make A, B, C one contact.
  * The root of a cluster is always its earliest record, so the output order (by each
  * cluster's first row) and the surviving reference are deterministic.
  */
-import { closeSync, mkdtempSync, openSync, readSync, rmSync, writeSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { phoneKey, type Contact, type ContactRecord } from '../contact.js';
 import type { Mapping } from '../mapping/schema.js';
 import { mergeMembers, type Member } from './merge.js';
+import { Spill } from './dedupe-spill.js';
+import { FingerprintTable, IntColumn } from './dedupe-table.js';
 
 export type KeyKind = 'id' | 'phone' | 'email' | 'nameCompany';
 const KINDS: KeyKind[] = ['id', 'phone', 'email', 'nameCompany'];
@@ -102,170 +102,37 @@ function deserialize(s: string): ContactRecord {
   return { contact, ref: { file, row, values }, merged: [], conflicts: [], notes, date: date ?? undefined };
 }
 
-const RING_MASK = 4095;
-
-/** Append-only record file with random access by record number. */
-class Spill {
-  private readonly dir: string;
-  private readonly fd: number;
-  private offsets = new Float64Array(1024);
-  private count = 0;
-  private written = 0; // bytes on disk
-  private pending: Buffer[] = [];
-  private pendingBytes = 0;
-  private end = 0; // bytes written + pending
-  private window = Buffer.alloc(0);
-  private readonly recent: string[] = new Array<string>(RING_MASK + 1);
-  private readonly recentIds = new Int32Array(RING_MASK + 1).fill(-1);
-  private windowAt = -1;
-
-  constructor(parent: string) {
-    this.dir = mkdtempSync(join(parent, 'contact-import-dedupe-'));
-    this.fd = openSync(join(this.dir, 'records.jsonl'), 'w+');
-  }
-
-  get size() { return this.count; }
-
-  append(line: string): number {
-    const slot = this.count & RING_MASK;
-    this.recent[slot] = line;
-    this.recentIds[slot] = this.count;
-    const b = Buffer.from(line, 'utf8');
-    if (this.count + 1 >= this.offsets.length) {
-      const next = new Float64Array(this.offsets.length * 2);
-      next.set(this.offsets);
-      this.offsets = next;
-    }
-    this.offsets[this.count] = this.end;
-    this.end += b.length;
-    this.offsets[this.count + 1] = this.end;
-    this.pending.push(b);
-    this.pendingBytes += b.length;
-    if (this.pendingBytes >= 1 << 20) this.flush();
-    return this.count++;
-  }
-
-  private flush() {
-    if (!this.pendingBytes) return;
-    const all = Buffer.concat(this.pending, this.pendingBytes);
-    let off = 0;
-    while (off < all.length) off += writeSync(this.fd, all, off, all.length - off, this.written + off);
-    this.written += all.length;
-    this.pending = [];
-    this.pendingBytes = 0;
-  }
-
-  /** Reads one record; sequential reads are served from a 1 MiB window. */
-  read(i: number, sequential = false): ContactRecord {
-    // Duplicates are often near each other: recent records are answered from memory.
-    const slot = i & RING_MASK;
-    if (this.recentIds[slot] === i) return deserialize(this.recent[slot]);
-    const start = this.offsets[i];
-    const len = this.offsets[i + 1] - start;
-    if (start + len > this.written) this.flush();
-    if (sequential) {
-      if (this.windowAt < 0 || start < this.windowAt || start + len > this.windowAt + this.window.length) {
-        const size = Math.max(len, 1 << 20);
-        const buf = Buffer.allocUnsafe(Math.min(size, this.written - start));
-        let got = 0;
-        while (got < buf.length) {
-          const n = readSync(this.fd, buf, got, buf.length - got, start + got);
-          if (n === 0) break;
-          got += n;
-        }
-        this.window = buf.subarray(0, got);
-        this.windowAt = start;
-      }
-      const at = start - this.windowAt;
-      return deserialize(this.window.toString('utf8', at, at + len));
-    }
-    const buf = Buffer.allocUnsafe(len);
-    let got = 0;
-    while (got < len) {
-      const n = readSync(this.fd, buf, got, len - got, start + got);
-      if (n === 0) break;
-      got += n;
-    }
-    return deserialize(buf.toString('utf8', 0, got));
-  }
-
-  close() {
-    try { closeSync(this.fd); } catch { /* already closed */ }
-    rmSync(this.dir, { recursive: true, force: true });
-  }
-}
-
-/** Open addressing, linear probing: hash (float64, 0 = empty) -> first record with that key. */
-class KeyTable {
-  private hashes = new Float64Array(1 << 16);
-  private recs = new Int32Array(1 << 16);
-  private used = 0;
-
-  /** Calls `confirm(rec)` for each stored record with this hash until it returns true. */
-  find(h: number, confirm: (rec: number) => boolean): number {
-    const mask = this.hashes.length - 1;
-    for (let i = (h >>> 0) & mask; ; i = (i + 1) & mask) {
-      const s = this.hashes[i];
-      if (s === 0) return -1;
-      if (s === h && confirm(this.recs[i])) return this.recs[i];
-    }
-  }
-
-  insert(h: number, rec: number) {
-    if ((this.used + 1) * 2 > this.hashes.length) this.grow();
-    const mask = this.hashes.length - 1;
-    let i = (h >>> 0) & mask;
-    while (this.hashes[i] !== 0) i = (i + 1) & mask;
-    this.hashes[i] = h;
-    this.recs[i] = rec;
-    this.used++;
-  }
-
-  private grow() {
-    const oldH = this.hashes;
-    const oldR = this.recs;
-    this.hashes = new Float64Array(oldH.length * 2);
-    this.recs = new Int32Array(oldR.length * 2);
-    this.used = 0;
-    for (let i = 0; i < oldH.length; i++) if (oldH[i] !== 0) this.insert(oldH[i], oldR[i]);
-  }
-
-  get entries() { return this.used; }
-  get bytes() { return this.hashes.byteLength + this.recs.byteLength; }
-}
-
-class IntArray {
-  a: Int32Array;
-  constructor(n = 1024) { this.a = new Int32Array(n); }
-  ensure(n: number) {
-    if (n <= this.a.length) return;
-    let len = this.a.length;
-    while (len < n) len *= 2;
-    const next = new Int32Array(len);
-    next.set(this.a);
-    this.a = next;
-  }
-}
-
 export interface DedupeStats {
   records: number;
   clusters: number;
   merged: number;
   keys: number;
   hashCollisions: number;
+  /** The key table's bytes (its size when the last record was added). */
   indexBytes: number;
+  /** Per-record state: spill offsets, union-find, how each record joined. */
+  recordStateBytes: number;
 }
 
 export class Deduper {
   private readonly spill: Spill;
-  private readonly table = new KeyTable();
-  private readonly parent = new IntArray();
+  /** Dropped once the last record is in: results() needs clusters, not keys. */
+  private table: FingerprintTable | undefined = new FingerprintTable();
+  private tableBytes = 0;
+  private keyCount = 0;
+  /**
+   * Union-find parent of each record. Once results() has linked the clusters, a root holds
+   * the last member of its list and a member holds -1 (see results()).
+   */
+  private readonly parent = new IntColumn();
   /** For a record that stopped being a root: the record whose key joined it, and which key. */
-  private readonly via = new IntArray();
-  private readonly viaKey = new IntArray();
+  private readonly via = new IntColumn();
+  private readonly viaKey = new IntColumn();
   private readonly hash: (s: string) => number;
   private collisions = 0;
   private drained = false;
+  private linked = false;
+  private clusterCount = 0;
   private emitted: Uint8Array | undefined;
   private closed = false;
 
@@ -277,38 +144,47 @@ export class Deduper {
   get count() { return this.spill.size; }
 
   private find(i: number): number {
-    const p = this.parent.a;
+    const p = this.parent;
     let r = i;
-    while (p[r] !== r) r = p[r];
-    while (p[i] !== r) { const n = p[i]; p[i] = r; i = n; }
+    for (let q = p.get(r); q !== r; q = p.get(r)) r = q;
+    while (i !== r) { const n = p.get(i); p.set(i, r); i = n; }
     return r;
   }
 
   add(rec: ContactRecord): void {
-    const i = this.spill.append(serialize(rec));
+    const table = this.table;
+    if (!table) throw new Error('internal error: dedupe add() after results()');
+    const keys = keysOf(rec.contact, this.opts.keys, this.opts.scope);
+    const i = this.spill.append(keys.map((k) => k.value), serialize(rec));
     this.parent.ensure(i + 1);
     this.via.ensure(i + 1);
     this.viaKey.ensure(i + 1);
-    this.parent.a[i] = i;
-    this.via.a[i] = -1;
-    for (const k of keysOf(rec.contact, this.opts.keys, this.opts.scope)) {
-      let h = this.hash(k.value);
-      if (h === 0) h = 1; // 0 marks an empty slot
-      const j = this.table.find(h, (cand) => {
+    this.parent.set(i, i);
+    this.via.set(i, -1);
+    for (const k of keys) {
+      const fp = FingerprintTable.fingerprint(this.hash(k.value));
+      const j = table.find(fp, (cand) => {
         if (cand === i) return true;
-        const ok = keysOf(this.spill.read(cand).contact, this.opts.keys, this.opts.scope).some((x) => x.value === k.value);
+        const ok = this.spill.hasKey(cand, k.value);
         if (!ok) this.collisions++;
         return ok;
       });
-      if (j < 0) { this.table.insert(h, i); continue; }
+      if (j < 0) { table.insert(fp, i); continue; }
       const ri = this.find(i);
       const rj = this.find(j);
       if (ri === rj) continue;
       const [win, lose] = ri < rj ? [ri, rj] : [rj, ri];
-      this.parent.a[lose] = win;
-      this.via.a[lose] = i;
-      this.viaKey.a[lose] = k.kind * 65536 + k.pos;
+      this.parent.set(lose, win);
+      this.via.set(lose, i);
+      this.viaKey.set(lose, k.kind * 65536 + k.pos);
     }
+  }
+
+  private dropTable() {
+    if (!this.table) return;
+    this.tableBytes = this.table.bytes;
+    this.keyCount = this.table.entries;
+    this.table = undefined;
   }
 
   /**
@@ -318,29 +194,39 @@ export class Deduper {
   async *results(): AsyncGenerator<ContactRecord[]> {
     if (this.drained) throw new Error('internal error: dedupe results read twice');
     this.drained = true;
+    this.dropTable();
     const n = this.spill.size;
     this.emitted = new Uint8Array(n);
-    // Members of each cluster as a linked list in row order: next[i], with tail per root.
+    // Members of each cluster as a linked list in row order (next[i]). Every parent first
+    // points straight at its root; then `parent` is reused for the lists: a root holds its
+    // list's tail, a member -1. Roots come before their members, so one ascending pass
+    // meets each root before any of its members.
+    for (let i = 0; i < n; i++) this.find(i);
     const next = new Int32Array(n).fill(-1);
-    const tail = new Int32Array(n).fill(-1);
-    const size = new Int32Array(n);
+    const p = this.parent;
+    let clusters = 0;
     for (let i = 0; i < n; i++) {
-      const r = this.find(i);
-      size[r]++;
-      if (r !== i) { next[tail[r] >= 0 ? tail[r] : r] = i; tail[r] = i; }
+      const r = p.get(i);
+      if (r === i) { clusters++; continue; } // its own tail for now
+      const t = p.get(r);
+      next[t] = i;
+      p.set(r, i);
+      p.set(i, -1);
     }
+    this.clusterCount = clusters;
+    this.linked = true;
     const batchSize = this.opts.batchSize ?? 500;
     let batch: ContactRecord[] = [];
     for (let i = 0; i < n; i++) {
-      if (this.parent.a[i] !== i) continue;
+      if (p.get(i) < 0) continue;
       let out: ContactRecord;
-      if (size[i] === 1) {
-        out = this.spill.read(i, true);
+      if (next[i] < 0) {
+        out = deserialize(this.spill.read(i, true));
       } else {
         const ids: number[] = [];
         for (let m = i; m >= 0; m = next[m]) ids.push(m);
         const recs = new Map<number, ContactRecord>();
-        for (const m of ids) recs.set(m, m === i ? this.spill.read(m, true) : this.spill.read(m));
+        for (const m of ids) recs.set(m, deserialize(m === i ? this.spill.read(m, true) : this.spill.read(m)));
         const members: Member[] = ids.map((m) => ({ rec: recs.get(m)!, key: m === i ? undefined : this.keyOf(m, recs) }));
         out = mergeMembers(members, { rules: this.opts.rules, idFrom: this.opts.idFrom });
         for (const m of ids) this.emitted[m] = 1;
@@ -355,24 +241,33 @@ export class Deduper {
   /** How record m joined its cluster, as merged.csv shows it. */
   private keyOf(m: number, recs: Map<number, ContactRecord>): string {
     // m stopped being a root when record `via` brought key `viaKey` that m's group also had.
-    const v = this.via.a[m];
+    const v = this.via.get(m);
     if (v < 0) return 'unknown';
-    const rec = recs.get(v) ?? this.spill.read(v);
-    const code = this.viaKey.a[m];
+    const rec = recs.get(v) ?? deserialize(this.spill.read(v));
+    const code = this.viaKey.get(m);
     return displayKey(rec.contact, Math.floor(code / 65536), code % 65536);
   }
 
   /** Records not yet emitted (after an abort), so that the run can account for them. */
   *unsent(): Generator<ContactRecord> {
     const n = this.spill.size;
-    for (let i = 0; i < n; i++) if (!this.emitted?.[i]) yield this.spill.read(i, true);
+    for (let i = 0; i < n; i++) if (!this.emitted?.[i]) yield deserialize(this.spill.read(i, true));
   }
 
   get stats(): DedupeStats {
     const n = this.spill.size;
-    let clusters = 0;
-    for (let i = 0; i < n; i++) if (this.find(i) === i) clusters++;
-    return { records: n, clusters, merged: n - clusters, keys: this.table.entries, hashCollisions: this.collisions, indexBytes: this.table.bytes };
+    let clusters = this.clusterCount;
+    if (!this.linked) {
+      clusters = 0;
+      for (let i = 0; i < n; i++) if (this.find(i) === i) clusters++;
+    }
+    return {
+      records: n, clusters, merged: n - clusters,
+      keys: this.table ? this.table.entries : this.keyCount,
+      hashCollisions: this.collisions,
+      indexBytes: this.table ? this.table.bytes : this.tableBytes,
+      recordStateBytes: this.spill.offsetBytes + this.parent.bytes + this.via.bytes + this.viaKey.bytes,
+    };
   }
 
   close() {

@@ -1,0 +1,153 @@
+/**
+ * The dedupe spill: every record goes to a temp file as it arrives, so that the heap holds
+ * only numbers per record, whatever the width of the rows.
+ *
+ * One entry per record: [u32 key bytes][keys][payload]. The keys (each u32 length + UTF-8)
+ * come first so that confirming a fingerprint hit reads a few dozen bytes and compares
+ * them as bytes, without parsing the record or recomputing its keys. The payload is the
+ * record as JSON, which round-trips it exactly (key order included) and is decoded in C++.
+ */
+import { closeSync, mkdtempSync, openSync, readSync, rmSync, writeSync } from 'node:fs';
+import { join } from 'node:path';
+import { OffsetColumn } from './dedupe-table.js';
+
+const RING_MASK = 4095;
+const WRITE_BUFFER = 1 << 20;
+const READ_WINDOW = 4 << 20;
+/** Enough for the keys of almost any record in one read. */
+const KEY_PROBE = 512;
+
+export class Spill {
+  private readonly dir: string;
+  private readonly fd: number;
+  private readonly offsets = new OffsetColumn();
+  private count = 0;
+  private written = 0; // bytes on disk
+  private end = 0; // bytes on disk + in the write buffer
+  private buf = Buffer.allocUnsafe(WRITE_BUFFER);
+  private bufUsed = 0;
+  private window: Buffer = Buffer.alloc(0);
+  private windowAt = -1;
+  private readonly probe = Buffer.allocUnsafe(KEY_PROBE);
+  // Duplicates are often near each other: recent records are answered from memory.
+  private readonly recentPayload: string[] = new Array<string>(RING_MASK + 1);
+  private readonly recentKeys: string[][] = new Array<string[]>(RING_MASK + 1);
+  private readonly recentIds = new Int32Array(RING_MASK + 1).fill(-1);
+
+  constructor(parent: string) {
+    this.dir = mkdtempSync(join(parent, 'contact-import-dedupe-'));
+    this.fd = openSync(join(this.dir, 'records.bin'), 'w+');
+    this.offsets.ensure(1);
+    this.offsets.set(0, 0);
+  }
+
+  get size(): number { return this.count; }
+  get offsetBytes(): number { return this.offsets.bytes; }
+
+  append(keys: string[], payload: string): number {
+    const slot = this.count & RING_MASK;
+    this.recentPayload[slot] = payload;
+    this.recentKeys[slot] = keys;
+    this.recentIds[slot] = this.count;
+
+    let keyBytes = 0;
+    for (const k of keys) keyBytes += 4 + Buffer.byteLength(k, 'utf8');
+    const total = 4 + keyBytes + Buffer.byteLength(payload, 'utf8');
+    if (this.bufUsed + total > this.buf.length) {
+      this.flush();
+      if (total > this.buf.length) this.buf = Buffer.allocUnsafe(total);
+    }
+    const b = this.buf;
+    let at = this.bufUsed;
+    b.writeUInt32LE(keyBytes, at); at += 4;
+    for (const k of keys) {
+      const n = b.write(k, at + 4, 'utf8');
+      b.writeUInt32LE(n, at);
+      at += 4 + n;
+    }
+    at += b.write(payload, at, 'utf8');
+    this.bufUsed = at;
+    this.end += total;
+    this.offsets.ensure(this.count + 2);
+    this.offsets.set(this.count + 1, this.end);
+    return this.count++;
+  }
+
+  private flush(): void {
+    let off = 0;
+    while (off < this.bufUsed) off += writeSync(this.fd, this.buf, off, this.bufUsed - off, this.written + off);
+    this.written += this.bufUsed;
+    this.bufUsed = 0;
+    // A record larger than the usual buffer got a buffer of its own: do not keep it.
+    if (this.buf.length > WRITE_BUFFER) this.buf = Buffer.allocUnsafe(WRITE_BUFFER);
+  }
+
+  private readAt(into: Buffer, len: number, pos: number): number {
+    let got = 0;
+    while (got < len) {
+      const n = readSync(this.fd, into, got, len - got, pos + got);
+      if (n === 0) break;
+      got += n;
+    }
+    return got;
+  }
+
+  /** Whether record i has exactly this key (compared as UTF-8 bytes). */
+  hasKey(i: number, key: string): boolean {
+    const slot = i & RING_MASK;
+    if (this.recentIds[slot] === i) return this.recentKeys[slot].includes(key);
+    const start = this.offsets.get(i);
+    const len = this.offsets.get(i + 1) - start;
+    if (start + len > this.written) this.flush();
+    let b = this.probe;
+    let got = this.readAt(b, Math.min(len, b.length), start);
+    const keyBytes = b.readUInt32LE(0);
+    if (4 + keyBytes > got) {
+      b = Buffer.allocUnsafe(4 + keyBytes);
+      got = this.readAt(b, b.length, start);
+    }
+    const want = Buffer.from(key, 'utf8');
+    for (let at = 4; at < 4 + keyBytes;) {
+      const n = b.readUInt32LE(at);
+      at += 4;
+      if (n === want.length && b.compare(want, 0, n, at, at + n) === 0) return true;
+      at += n;
+    }
+    return false;
+  }
+
+  /** The payload of record i; sequential reads (ascending i) are served from a large window. */
+  read(i: number, sequential = false): string {
+    const slot = i & RING_MASK;
+    if (this.recentIds[slot] === i) return this.recentPayload[slot];
+    const start = this.offsets.get(i);
+    const len = this.offsets.get(i + 1) - start;
+    if (start + len > this.written) this.flush();
+    let b: Buffer;
+    let at: number;
+    if (sequential) {
+      if (this.windowAt < 0 || start < this.windowAt || start + len > this.windowAt + this.window.length) {
+        const size = Math.min(Math.max(len, READ_WINDOW), this.written - start);
+        // Reuse the window's memory when it is big enough: no new 4 MiB buffer per window.
+        const into = this.window.buffer.byteLength >= size && this.window.byteOffset === 0
+          ? Buffer.from(this.window.buffer, 0, size) : Buffer.allocUnsafe(size);
+        const got = this.readAt(into, size, start);
+        this.window = into.subarray(0, got);
+        this.windowAt = start;
+      }
+      b = this.window;
+      at = start - this.windowAt;
+    } else {
+      b = Buffer.allocUnsafe(len);
+      this.readAt(b, len, start);
+      at = 0;
+    }
+    const keyBytes = b.readUInt32LE(at);
+    return b.toString('utf8', at + 4 + keyBytes, at + len);
+  }
+
+  close(): void {
+    try { closeSync(this.fd); } catch { /* already closed */ }
+    rmSync(this.dir, { recursive: true, force: true });
+  }
+}
