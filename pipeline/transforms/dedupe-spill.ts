@@ -7,7 +7,7 @@
  * them as bytes, without parsing the record or recomputing its keys. The payload is the
  * record as JSON, which round-trips it exactly (key order included) and is decoded in C++.
  */
-import { closeSync, mkdtempSync, openSync, readSync, rmSync, writeSync } from 'node:fs';
+import { closeSync, mkdtempSync, openSync, readdirSync, readSync, rmSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { OffsetColumn } from './dedupe-table.js';
 
@@ -35,7 +35,9 @@ export class Spill {
   private readonly recentIds = new Int32Array(RING_MASK + 1).fill(-1);
 
   constructor(parent: string) {
-    this.dir = mkdtempSync(join(parent, 'contact-import-dedupe-'));
+    sweepDeadSpills(parent);
+    // The pid in the name lets a later run remove what a killed one (SIGKILL) left behind.
+    this.dir = mkdtempSync(join(parent, `contact-import-dedupe-${process.pid}-`));
     this.fd = openSync(join(this.dir, 'records.bin'), 'w+');
     this.offsets.ensure(1);
     this.offsets.set(0, 0);
@@ -149,5 +151,31 @@ export class Spill {
   close(): void {
     try { closeSync(this.fd); } catch { /* already closed */ }
     rmSync(this.dir, { recursive: true, force: true });
+  }
+}
+
+/**
+ * Spill folders of runs that died without cleaning up (SIGKILL, a power cut) can hold
+ * gigabytes; remove those whose process is gone. Only this machine's pids are visible,
+ * so a shared temp folder keeps another host's; a folder without a pid is left alone.
+ */
+export function sweepDeadSpills(parent: string): void {
+  let names: string[];
+  try { names = readdirSync(parent); } catch { return; }
+  for (const name of names) {
+    const m = /^contact-import-dedupe-(\d+)-/.exec(name);
+    if (!m) continue;
+    const pid = Number(m[1]);
+    if (pid === process.pid || processAlive(pid)) continue;
+    try { rmSync(join(parent, name), { recursive: true, force: true }); } catch { /* another run got there first */ }
+  }
+}
+
+function processAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === 'EPERM';
   }
 }

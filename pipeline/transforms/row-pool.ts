@@ -16,7 +16,6 @@
  * so the first `startAfterRows` rows are processed in the main thread and small files
  * (samples, a check of a few rows) never start a thread.
  */
-import { availableParallelism } from 'node:os';
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
@@ -49,15 +48,16 @@ export const WORKERS_ENV = 'CONTACT_IMPORT_WORKERS';
 const MAX_WORKERS = 64;
 
 /**
- * Worker threads for a run: CONTACT_IMPORT_WORKERS when set (0 = none), else one per core
- * beside the main thread's. The main thread stays the busiest (CSV parsing, dedupe, the
- * reports: ≈ 2/3 of the in-thread CPU profile on the bench file), so a worker per core
- * only competes with it: on 2 cores, 1 worker used less wall time and ≈ 120 MB less RSS
- * than 2 (issue #11). A single core processes rows in-thread.
+ * Worker threads for a run: CONTACT_IMPORT_WORKERS when set, else none. Measured on the
+ * bench's 1M-row file (issue #11, 2 cores): once phones took the fast path, the row stages
+ * cost less per row than bringing their results back (structured clone, ≈ 17 µs a row on
+ * the main thread, which is the busiest: CSV parsing, dedupe, the reports). In-thread ran
+ * 52.8 s / 331 MB peak RSS / 62.7 s CPU; one worker 56.2 s / 388 MB / 80.3 s CPU. More
+ * cores do not change that balance, since the main thread is the bottleneck.
  */
-export function workerCount(env: NodeJS.ProcessEnv, cores = availableParallelism()): number {
+export function workerCount(env: NodeJS.ProcessEnv): number {
   const raw = env[WORKERS_ENV];
-  if (raw === undefined || raw.trim() === '') return Math.max(0, cores - 1);
+  if (raw === undefined || raw.trim() === '') return 0;
   const t = raw.trim();
   if (!/^\d+$/.test(t) || Number(t) > MAX_WORKERS) {
     throw new ImportError('USAGE', `${WORKERS_ENV}: expected a whole number of worker threads from 0 (none) to ${MAX_WORKERS}, got ${JSON.stringify(raw)}`);
