@@ -98,7 +98,7 @@ test('a run killed with SIGKILL mid-load, started again with the same command, s
   const n = 600;
   const batch = 20;
   const concurrency = 2;
-  const emu = await startSpokeEmulator({ seed: 5, faults: { latencyMs: 25 } });
+  const emu = await startSpokeEmulator({ seed: 5, faults: { latencyMs: 60 } });
   const state = join(tmp.path, 'state-kill.db');
   const rows = people(n, ['a@ourco.example', 'b@ourco.example', 'c@ourco.example']);
   const file = csv(rows);
@@ -214,13 +214,17 @@ test('--mirror: a truncated file deletes nothing and says why; --allow-mass-dele
 });
 
 test('a second run on the same state store while one is loading is refused with a clear message; the first is unharmed', async () => {
-  const emu = await startSpokeEmulator({ seed: 11, faults: { latencyMs: 20 } });
+  // 40 PUTs of 150 ms one after the other: the first run holds the store for about 6 s,
+  // far longer than the second one takes to start, even on a loaded machine.
+  const emu = await startSpokeEmulator({ seed: 11, faults: { latencyMs: 150 } });
   const state = join(tmp.path, 'state-lock.db');
   try {
     const rows = people(400);
-    const first = load(emu, state, csv(rows), ['--batch-size', '10', '--concurrency', '1']);
-    while (emu.requests('PUT /phonebooks/:email/contacts').length < 3) await new Promise((r) => setTimeout(r, 5));
+    let firstDone = false;
+    const first = load(emu, state, csv(rows), ['--batch-size', '10', '--concurrency', '1']).finally(() => { firstDone = true; });
+    while (emu.requests('PUT /phonebooks/:email/contacts').length < 2) await new Promise((r) => setTimeout(r, 5));
     const second = await load(emu, state, csv(people(5, ['x@ourco.example'])));
+    assert.equal(firstDone, false, 'the first run was still loading when the second was refused');
     assert.equal(second.code, 3, second.stdout + second.stderr);
     assert.match(second.stderr, /LOCKED/);
     assert.match(second.stderr, /process \d+ on host/);
