@@ -9,10 +9,10 @@
  */
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { startGenesysEmulator, type GenesysEmulator } from './emulators/genesys.js';
-import { assertInvariant, readReportCsv, readSummary, runCli, tempDir } from './helpers/cli.js';
+import { assertInvariant, readReportCsv, tempDir } from './helpers/cli.js';
+import { nightly, assertSkipped, assertAllUnchanged, assertGuarded, assertDeleted } from './helpers/nightly.js';
 
 const tmp = tempDir('nightly-genesys-');
 after(() => tmp.cleanup());
@@ -24,23 +24,12 @@ function people(n: number): Row[] {
   return Array.from({ length: n }, (_, i) => ({ name: `Person ${i}`, phone: `+1415555${String(2000 + i)}` }));
 }
 
-let fileN = 0;
-function csv(rows: Row[]): string {
-  const path = join(tmp.path, `export-${++fileN}.csv`);
-  writeFileSync(path, ['Name,Phone', ...rows.map((r) => `${r.name},${r.phone}`)].join('\r\n') + '\r\n');
-  return path;
-}
-
-const MAPPING = join(tmp.path, 'genesys.yaml');
-writeFileSync(MAPPING, 'fields:\n  name: Name\n  phones: Phone\nphone:\n  defaultCountry: US\n');
-
-let outN = 0;
-async function load(emu: GenesysEmulator, state: string, file: string, args: string[] = []) {
-  const out = join(tmp.path, `report-${++outN}`);
-  const r = await runCli(['run', file, '-m', MAPPING, '--target', 'genesys', '--out', out, '--quiet', '--retry-base-ms', '5', ...args],
-    { env: { ...emu.env, CONTACT_IMPORT_STATE: state } });
-  return { ...r, out };
-}
+const n = nightly<Row>({
+  dir: tmp.path, target: 'genesys', header: ['Name', 'Phone'], cells: (r) => [r.name, r.phone],
+  mapping: ['fields:', '  name: Name', '  phones: Phone', 'phone:', '  defaultCountry: US'], args: ['--retry-base-ms', '5'],
+});
+const csv = n.csv;
+const load = (emu: GenesysEmulator, state: string, file: string, args: string[] = []) => n.load(emu.env, state, file, args);
 
 const since = (emu: GenesysEmulator, n: number) => emu.state.log.slice(n).map((r) => `${r.method} ${r.path}`);
 const byPhone = (emu: GenesysEmulator, phone: string) => emu.state.customWithIds().filter((c) => c.phoneNumber === phone);
@@ -64,20 +53,12 @@ test('genesys: same file twice is skipped with zero requests; the same data in a
     const r2 = await load(emu, state, first);
     assert.equal(r2.code, 0, r2.stdout + r2.stderr);
     assert.deepEqual(since(emu, before), [], 'not even the reads of open()');
-    const s2 = assertInvariant(r2.out);
-    assert.equal(s2.status, 'skipped');
-    assert.equal((s2 as { inputs: { skipped?: { runId: string } }[] }).inputs[0].skipped?.runId, readSummary(r1.out).runId);
-    assert.match(r2.stdout, /already loaded into genesys/);
-    assert.match(r2.stdout, /--force/);
+    assertSkipped(r2, r1, 'genesys');
 
     // The same contacts in another file (reversed, so another checksum): nothing is sent.
     const r3 = await load(emu, state, csv([...rows].reverse()));
-    assert.equal(r3.code, 0, r3.stdout + r3.stderr);
     assert.deepEqual(since(emu, before), [], 'an unchanged export makes no request');
-    assert.deepEqual(assertInvariant(r3.out).counts, { read: 60, success: 0, failed: 0, merged: 0, unchanged: 60 });
-    const unchanged = readReportCsv(r3.out, 'unchanged.csv');
-    assert.equal(unchanged.length, 60);
-    assert.ok(unchanged.every((u) => u.loaded_by_run === readSummary(r1.out).runId), 'each unchanged row names the run that loaded it');
+    assertAllUnchanged(r3, 60, r1);
 
     // One contact is renamed. Expected requests: open() reads the custom contacts and the
     // User and Queue directory (three GETs, needed to plan the write against what exists),
@@ -131,26 +112,14 @@ test('genesys --mirror: a truncated file deletes nothing and says why; --allow-m
     const truncated = fewer.slice(0, 48);
     const before = emu.state.log.length;
     const r2 = await load(emu, state, csv(truncated), ['--mirror']);
-    assert.equal(r2.code, 1, r2.stdout + r2.stderr);
+    assertGuarded(r2, { scope: 'custom', absent: 50, contacts: 98, counts: { read: 48, success: 0, failed: 0, merged: 0, unchanged: 48 } });
     assert.deepEqual(since(emu, before), [], 'nothing to send and nothing to delete: no request at all');
     assert.equal(emu.state.requests['DELETE /contacts/{id}'], 2, 'no new DELETE');
     assert.equal(emu.state.custom().length, 99);
-    assert.match(r2.stdout, /GUARD: nothing deleted in custom: 50 of 98 contacts/);
-    assert.match(r2.stdout, /--allow-mass-delete/);
-    const d2 = readReportCsv(r2.out, 'deleted.csv');
-    assert.equal(d2.length, 50);
-    assert.ok(d2.every((d) => d.status === 'kept-guard' && d.scope === 'custom' && /--max-delete-percent 10/.test(d.reason)), JSON.stringify(d2[0]));
-    const s2 = assertInvariant(r2.out);
-    assert.deepEqual(s2.counts, { read: 48, success: 0, failed: 0, merged: 0, unchanged: 48 }, 'the rows themselves all loaded');
-    assert.deepEqual((s2 as { deletes?: { guarded: { scope: string }[] } }).deletes?.guarded.map((g) => g.scope), ['custom']);
 
     // The user checked: the deletes are right. The same file is not skipped (its deletes were held back).
     const r3 = await load(emu, state, csv(truncated), ['--mirror', '--allow-mass-delete']);
-    assert.equal(r3.code, 0, r3.stdout + r3.stderr);
-    assertInvariant(r3.out);
-    const d3 = readReportCsv(r3.out, 'deleted.csv');
-    assert.equal(d3.length, 50);
-    assert.ok(d3.every((d) => d.status === 'deleted'));
+    assertDeleted(r3, 50);
     assert.equal(emu.state.requests['DELETE /contacts/{id}'], 52);
     assert.deepEqual(emu.state.custom().map((c) => c.phoneNumber).sort(), [...truncated.map((r) => r.phone), '+14155559999'].sort(),
       'exactly the absent ones were deleted');

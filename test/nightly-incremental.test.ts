@@ -6,10 +6,11 @@
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { startSpokeEmulator, type SpokeEmulator } from './emulators/spoke.js';
 import { BIN, ROOT, assertInvariant, readReportCsv, readSummary, runCli, tempDir } from './helpers/cli.js';
+import { nightly, assertSkipped, assertAllUnchanged, assertGuarded } from './helpers/nightly.js';
 
 const tmp = tempDir('nightly-');
 after(() => tmp.cleanup());
@@ -22,23 +23,13 @@ function people(n: number, owners = ['maria@ourco.example', 'james@ourco.example
   }));
 }
 
-let fileN = 0;
-function csv(rows: Row[]): string {
-  const path = join(tmp.path, `export-${++fileN}.csv`);
-  writeFileSync(path, ['External ID,Name,Phone,Owner', ...rows.map((r) => `${r.id},${r.name},${r.phone},${r.owner}`)].join('\r\n') + '\r\n');
-  return path;
-}
-
-const MAPPING = join(tmp.path, 'spoke.yaml');
-writeFileSync(MAPPING, 'fields:\n  id: External ID\n  name: Name\n  phones: Phone\n  owner: Owner\nphone:\n  defaultCountry: US\n');
-
-let outN = 0;
-async function load(emu: SpokeEmulator, state: string, file: string, args: string[] = []) {
-  const out = join(tmp.path, `report-${++outN}`);
-  const r = await runCli(['run', file, '-m', MAPPING, '--target', 'spoke', '--out', out, '--quiet', ...args],
-    { env: { ...emu.env, CONTACT_IMPORT_STATE: state } });
-  return { ...r, out };
-}
+const n = nightly<Row>({
+  dir: tmp.path, target: 'spoke', header: ['External ID', 'Name', 'Phone', 'Owner'], cells: (r) => [r.id, r.name, r.phone, r.owner],
+  mapping: ['fields:', '  id: External ID', '  name: Name', '  phones: Phone', '  owner: Owner', 'phone:', '  defaultCountry: US'],
+});
+const MAPPING = n.mapping;
+const csv = n.csv;
+const load = (emu: SpokeEmulator, state: string, file: string, args: string[] = []) => n.load(emu.env, state, file, args);
 
 const stored = (emu: SpokeEmulator) => [...emu.state.phonebooks.values()].reduce((a, pb) => a + pb.size, 0);
 const putIds = (emu: SpokeEmulator) => emu.requests('PUT /phonebooks/:email/contacts').flatMap((r) => r.ids ?? []);
@@ -56,24 +47,14 @@ test('same file twice: skipped with exit 0 and zero requests; same data in a new
     // A scheduler delivers the same file again.
     const before = emu.state.counts.requests;
     const r2 = await load(emu, state, first);
-    assert.equal(r2.code, 0, r2.stderr);
     assert.equal(emu.state.counts.requests, before, 'not even a token request');
-    const s2 = assertInvariant(r2.out);
-    assert.equal(s2.status, 'skipped');
-    assert.equal((s2 as { inputs: { skipped?: { runId: string } }[] }).inputs[0].skipped?.runId, readSummary(r1.out).runId as string);
-    assert.match(r2.stdout, /already loaded into spoke/);
-    assert.match(r2.stdout, /--force/);
+    assertSkipped(r2, r1, 'spoke');
 
     // The same contacts in another file (another order, so another checksum): nothing is sent.
     const reordered = csv([...rows].reverse());
     const r3 = await load(emu, state, reordered);
-    assert.equal(r3.code, 0, r3.stderr);
     assert.equal(emu.state.counts.requests, before, 'an unchanged export makes no request');
-    const s3 = assertInvariant(r3.out);
-    assert.deepEqual(s3.counts, { read: 60, success: 0, failed: 0, merged: 0, unchanged: 60 });
-    const unchanged = readReportCsv(r3.out, 'unchanged.csv');
-    assert.equal(unchanged.length, 60);
-    assert.ok(unchanged.every((u) => u.loaded_by_run === readSummary(r1.out).runId), 'each unchanged row names the run that loaded it');
+    assertAllUnchanged(r3, 60, r1);
 
     // One contact changes: exactly that one is sent.
     const changed = rows.map((r) => (r.id === 'C-17' ? { ...r, name: 'Person Seventeen' } : r));
@@ -181,17 +162,11 @@ test('--mirror: a truncated file deletes nothing and says why; --allow-mass-dele
     // A truncated file: james would lose 40 of 50. Nothing is deleted there, exit 1, and the report says why.
     const truncated = fewer.filter((r) => r.owner === 'maria@ourco.example' || Number(r.id.slice(2)) < 20);
     const r2 = await load(emu, state, csv(truncated), ['--mirror']);
-    assert.equal(r2.code, 1, r2.stdout + r2.stderr);
+    assertGuarded(r2, { scope: 'james@ourco.example', absent: 40, contacts: 50 });
+    assert.match(r2.stdout, /40 of 50 contacts \(80%\)/);
+    assert.equal(assertInvariant(r2.out).counts.failed, 0, 'the rows themselves all loaded');
     assert.equal(emu.requests('DELETE /phonebooks/:email/contacts/:id').length, 2, 'no new DELETE');
     assert.equal(emu.state.phonebooks.get('james@ourco.example')!.size, 51);
-    assert.match(r2.stdout, /GUARD: nothing deleted in james@ourco\.example: 40 of 50 contacts \(80%\)/);
-    assert.match(r2.stdout, /--allow-mass-delete/);
-    const d2 = readReportCsv(r2.out, 'deleted.csv');
-    assert.equal(d2.length, 40);
-    assert.ok(d2.every((d) => d.status === 'kept-guard' && d.scope === 'james@ourco.example' && /--max-delete-percent 10/.test(d.reason)));
-    const s2 = assertInvariant(r2.out);
-    assert.equal(s2.counts.failed, 0, 'the rows themselves all loaded');
-    assert.deepEqual((s2 as { deletes?: { guarded: { scope: string }[] } }).deletes?.guarded.map((g) => g.scope), ['james@ourco.example']);
     assert.ok(existsSync(join(r2.out, 'report.html')));
     assert.match(readFileSync(join(r2.out, 'report.html'), 'utf8'), /Deleted contacts/);
 

@@ -10,10 +10,11 @@
  */
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { startSamespaceEmulator, type SamespaceEmulator, type RequestRecord } from './emulators/samespace.js';
-import { assertInvariant, readReportCsv, readSummary, runCli, tempDir } from './helpers/cli.js';
+import { assertInvariant, readReportCsv, tempDir } from './helpers/cli.js';
+import { nightly, assertSkipped, assertAllUnchanged, assertGuarded, assertDeleted } from './helpers/nightly.js';
 
 const tmp = tempDir('nightly-samespace-');
 after(() => tmp.cleanup());
@@ -26,26 +27,15 @@ function people(n: number): Row[] {
   }));
 }
 
-let fileN = 0;
-function csv(rows: Row[]): string {
-  const path = join(tmp.path, `export-${++fileN}.csv`);
-  writeFileSync(path, ['First Name,Last Name,Phone,Email,Company', ...rows.map((r) => `${r.first},${r.last},${r.phone},${r.email},${r.company}`)].join('\r\n') + '\r\n');
-  return path;
-}
-
-const MAPPING = join(tmp.path, 'samespace.yaml');
-writeFileSync(MAPPING, [
-  'fields:', '  firstName: First Name', '  lastName: Last Name', '  phones: Phone', '  emails: Email', '  company: Company',
-  'phone:', '  defaultCountry: US', 'targets:', '  samespace:', '    module: Contacts', '',
-].join('\n'));
-
-let outN = 0;
-async function load(emu: SamespaceEmulator, state: string, file: string, args: string[] = []) {
-  const out = join(tmp.path, `report-${++outN}`);
-  const r = await runCli(['run', file, '-m', MAPPING, '--target', 'samespace', '--out', out, '--quiet', '--retry-base-ms', '5', ...args],
-    { env: { ...emu.env, CONTACT_IMPORT_STATE: state } });
-  return { ...r, out };
-}
+const n = nightly<Row>({
+  dir: tmp.path, target: 'samespace', header: ['First Name', 'Last Name', 'Phone', 'Email', 'Company'],
+  cells: (r) => [r.first, r.last, r.phone, r.email, r.company],
+  mapping: ['fields:', '  firstName: First Name', '  lastName: Last Name', '  phones: Phone', '  emails: Email', '  company: Company',
+    'phone:', '  defaultCountry: US', 'targets:', '  samespace:', '    module: Contacts'],
+  args: ['--retry-base-ms', '5'],
+});
+const csv = n.csv;
+const load = (emu: SamespaceEmulator, state: string, file: string, args: string[] = []) => n.load(emu.env, state, file, args);
 
 /** What a request was, in one word: the GraphQL operation, or the upload. */
 const what = (r: RequestRecord) => r.operation ?? (r.route === 'POST /manage/api/v3/csv/upload' ? 'upload' : r.route);
@@ -74,20 +64,12 @@ test('samespace: same file twice is skipped with zero requests; the same data in
     const r2 = await load(emu, state, first);
     assert.equal(r2.code, 0, r2.stdout + r2.stderr);
     assert.deepEqual(since(emu, before), [], 'not even getModules');
-    const s2 = assertInvariant(r2.out);
-    assert.equal(s2.status, 'skipped');
-    assert.equal((s2 as { inputs: { skipped?: { runId: string } }[] }).inputs[0].skipped?.runId, readSummary(r1.out).runId);
-    assert.match(r2.stdout, /already loaded into samespace/);
-    assert.match(r2.stdout, /--force/);
+    assertSkipped(r2, r1, 'samespace');
 
     // The same contacts in another file (reversed, so another checksum): nothing is sent.
     const r3 = await load(emu, state, csv([...rows].reverse()));
-    assert.equal(r3.code, 0, r3.stdout + r3.stderr);
     assert.deepEqual(since(emu, before), [], 'an unchanged export makes no request');
-    assert.deepEqual(assertInvariant(r3.out).counts, { read: 60, success: 0, failed: 0, merged: 0, unchanged: 60 });
-    const unchanged = readReportCsv(r3.out, 'unchanged.csv');
-    assert.equal(unchanged.length, 60);
-    assert.ok(unchanged.every((u) => u.loaded_by_run === readSummary(r1.out).runId), 'each unchanged row names the run that loaded it');
+    assertAllUnchanged(r3, 60, r1);
 
     // One contact gains a company. Samespace merges the row into the contact with the same
     // phone and fills the empty field (it never overwrites), so the change is one with an
@@ -147,26 +129,14 @@ test('samespace --mirror: a truncated file deletes nothing and says why; --allow
     const truncated = fewer.slice(0, 48);
     const before = emu.state.log.length;
     const r2 = await load(emu, state, csv(truncated), ['--mirror']);
-    assert.equal(r2.code, 1, r2.stdout + r2.stderr);
+    assertGuarded(r2, { scope: 'Contacts', absent: 50, contacts: 98, counts: { read: 48, success: 0, failed: 0, merged: 0, unchanged: 48 } });
     assert.deepEqual(since(emu, before), [], 'nothing to send and nothing to delete: no request at all');
     assert.equal(emu.requests('deleteContacts').length, 1, 'no new deleteContacts');
     assert.equal(emu.contacts().length, 99);
-    assert.match(r2.stdout, /GUARD: nothing deleted in Contacts: 50 of 98 contacts/);
-    assert.match(r2.stdout, /--allow-mass-delete/);
-    const d2 = readReportCsv(r2.out, 'deleted.csv');
-    assert.equal(d2.length, 50);
-    assert.ok(d2.every((d) => d.status === 'kept-guard' && d.scope === 'Contacts' && /--max-delete-percent 10/.test(d.reason)), JSON.stringify(d2[0]));
-    const s2 = assertInvariant(r2.out);
-    assert.deepEqual(s2.counts, { read: 48, success: 0, failed: 0, merged: 0, unchanged: 48 }, 'the rows themselves all loaded');
-    assert.deepEqual((s2 as { deletes?: { guarded: { scope: string }[] } }).deletes?.guarded.map((g) => g.scope), ['Contacts']);
 
     // The user checked: the deletes are right. The same file is not skipped (its deletes were held back).
     const r3 = await load(emu, state, csv(truncated), ['--mirror', '--allow-mass-delete']);
-    assert.equal(r3.code, 0, r3.stdout + r3.stderr);
-    assertInvariant(r3.out);
-    const d3 = readReportCsv(r3.out, 'deleted.csv');
-    assert.equal(d3.length, 50);
-    assert.ok(d3.every((d) => d.status === 'deleted'));
+    assertDeleted(r3, 50);
     assert.deepEqual(phones(emu), [...truncated.map((r) => r.phone), '+14155559999'].sort(), 'exactly the absent ones were deleted');
     assert.ok(emu.contacts().some((c) => c.firstName === 'ByHand'), 'a contact the tool did not create is never deleted');
     // Only ids were ever sent to deleteContacts: never a filter or `all`.
