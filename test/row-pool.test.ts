@@ -199,7 +199,7 @@ test('worker threads never keep the process alive: a pool that is closed, and on
   assert.match(r.out, /closed 6000\nforgotten 6000\n/);
 });
 
-test('CONTACT_IMPORT_WORKERS: unset means one per core beside the main thread, 0 means in-thread, anything else is a usage error naming it', () => {
+test('CONTACT_IMPORT_WORKERS: unset or 0 means in-thread, N means N worker threads, anything else is a usage error naming it', () => {
   assert.equal(workerCount({}), 0, 'in-thread unless asked: measured faster (issue #11)');
   assert.equal(workerCount({ CONTACT_IMPORT_WORKERS: '0' }), 0);
   assert.equal(workerCount({ CONTACT_IMPORT_WORKERS: ' 3 ' }), 3);
