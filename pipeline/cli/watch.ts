@@ -46,7 +46,7 @@ export function watchCommand(io: Io, done: (code: number) => void) {
   return {
     command: 'watch <inbox>',
     describe: 'Import each file dropped into a folder once it stops growing; move it with its report to processed/ or failed/',
-    builder: (y: Argv) => loadOptions(readOptions(y))
+    builder: (y: Argv) => loadOptions(readOptions(y)).hide('out').hide('open')
       .positional('inbox', { type: 'string', describe: 'the folder files are dropped into', demandOption: true })
       .option('once', { type: 'boolean', default: false, describe: 'process what is there (waiting for files still growing), then exit with the worst exit code (for cron)' })
       .option('interval', { type: 'number', default: 30, describe: 'seconds between looks at the inbox' })
