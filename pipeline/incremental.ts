@@ -12,7 +12,7 @@ import type { ContactRecord, Contact } from './contact.js';
 import type { Db } from './state/store.js';
 import { contactHash, Ledger, type Confirmed, type LedgerEntry } from './state/ledger.js';
 import type { LedgerKey, Loader, LoadOutcome, RemoveItem, RemoveOutcome } from './loaders/types.js';
-import { CsvTable } from './report/csv-table.js';
+import { CsvFile } from './report/csv-file.js';
 
 export const DEFAULT_MAX_DELETE_PERCENT = 10;
 
@@ -63,7 +63,8 @@ export class Incremental {
     readonly ledger: Ledger,
     private readonly runId: string,
     private readonly loader: Loader,
-    private readonly o: { dryRun: boolean; mirror?: MirrorOptions },
+    /** redact: the target's words go into deleted.csv, and secrets never do. */
+    private readonly o: { dryRun: boolean; mirror?: MirrorOptions; redact: (s: string) => string },
   ) {
     // The keys this run's files hold, for --mirror: a temporary table (this connection
     // only, gone at close), so a 1M-contact file does not hold its keys in memory.
@@ -80,9 +81,7 @@ export class Incremental {
     if (!this.o.mirror || !contact) return;
     let id: LedgerKey | undefined;
     try { id = this.identity(contact); } catch { id = undefined; }
-    if (!id) return;
-    this.markSeen(id);
-    for (const a of this.loader.aliases?.(contact) ?? []) this.markSeen({ scope: id.scope, key: aliasKey(a) });
+    if (id) this.markSeen(id, this.loader.aliases?.(contact) ?? []);
   }
 
   /**
@@ -95,10 +94,7 @@ export class Incremental {
     const hash = contactHash(rec.contact);
     const aliases = this.loader.aliases?.(rec.contact) ?? [];
     this.ids.set(rec, { ...id, hash, aliases });
-    if (this.o.mirror) {
-      this.markSeen(id);
-      for (const a of aliases) this.markSeen({ scope: id.scope, key: aliasKey(a) });
-    }
+    if (this.o.mirror) this.markSeen(id, aliases);
     const entry = this.ledger.get(id.scope, id.key);
     if (entry && entry.hash === hash) { this.unchanged++; return entry; }
     return undefined;
@@ -131,8 +127,10 @@ export class Incremental {
     this.flushSeen();
   }
 
-  private markSeen(id: LedgerKey): void {
+  /** The file holds this contact: its key, and the values the target may merge it by. */
+  private markSeen(id: LedgerKey, aliases: readonly string[]): void {
     this.seenBuffer.push(id);
+    for (const a of aliases) this.seenBuffer.push({ scope: id.scope, key: aliasKey(a) });
     if (this.seenBuffer.length >= 2000) this.flushSeen();
   }
 
@@ -161,7 +159,7 @@ export class Incremental {
     const s: DeleteSummary = {
       absent: 0, deleted: 0, gone: 0, failed: 0, wouldDelete: 0, notCreatedByTool: 0, notAttempted: 0, mergedIntoByTarget: 0, guarded: [], maxDeletePercent: mo.maxDeletePercent,
     };
-    const table = new CsvTable(deletedCsv, ['scope', 'key', 'target_id', 'status', 'reason', 'first_loaded_run', 'last_loaded_run']);
+    const table = new CsvFile(deletedCsv, ['scope', 'key', 'target_id', 'status', 'reason', 'first_loaded_run', 'last_loaded_run'], false);
     const line = (e: LedgerEntry, status: DeleteStatus, reason: string) =>
       table.write([e.scope, e.key, e.targetId ?? '', status, reason, e.firstRun, e.lastRun]);
     const toRemove: { item: RemoveItem; entry: LedgerEntry }[] = [];
@@ -209,18 +207,18 @@ export class Incremental {
         return s;
       }
       await ensureOpen();
-      const entryOf = new Map(toRemove.map((t) => [t.item, t.entry]));
-      const doneItems = new Set<RemoveItem>();
+      /** Items remove() has not answered for yet. */
+      const waiting = new Map(toRemove.map((t) => [t.item, t.entry]));
       let gone: { scope: string; key: string }[] = [];
       const forgetDone = () => { if (gone.length) { this.ledger.forget(gone); gone = []; } };
       try {
         await this.loader.remove(toRemove.map((t) => t.item), (item: RemoveItem, out: RemoveOutcome) => {
-          const entry = entryOf.get(item);
-          if (!entry || doneItems.has(item)) return;
-          doneItems.add(item);
+          const entry = waiting.get(item);
+          if (!entry) return;
+          waiting.delete(item);
           if (out.status === 'failed') {
             s.failed++;
-            line(entry, 'failed', `${out.code}: ${out.error}`);
+            line(entry, 'failed', `${out.code}: ${this.o.redact(out.error)}`);
             return;
           }
           if (out.status === 'deleted') { s.deleted++; line(entry, 'deleted', 'absent from this file'); }
@@ -230,9 +228,7 @@ export class Incremental {
         });
       } finally {
         forgetDone();
-        for (const t of toRemove) {
-          if (!doneItems.has(t.item)) { s.notAttempted++; line(t.entry, 'not-attempted', 'the run stopped before this contact was deleted'); }
-        }
+        for (const entry of waiting.values()) { s.notAttempted++; line(entry, 'not-attempted', 'the run stopped before this contact was deleted'); }
       }
       return s;
     } finally {

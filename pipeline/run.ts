@@ -141,10 +141,11 @@ export async function runImport(o: RunOptions): Promise<RunResult> {
   // Until the run ends, summary.json says it is running: a folder left by a killed run
   // (SIGKILL, power cut) says so instead of looking like a finished report. The CSVs reach
   // the disk at least every second, so such a folder still shows what was settled.
-  writeFileSync(join(outDir, 'summary.json'), JSON.stringify({
-    tool: 'contact-import', runId, command: o.command, target: o.target, status: 'running', startedAt: started.toISOString(),
-    pid: process.pid, inputs: o.inputs,
+  /** summary.json before the run has counts: while it runs, or when it stopped before its first row. */
+  const writeInterimSummary = (fields: Record<string, unknown>) => writeFileSync(join(outDir, 'summary.json'), JSON.stringify({
+    tool: 'contact-import', runId, command: o.command, target: o.target, startedAt: started.toISOString(), inputs: o.inputs, ...fields,
   }, null, 2) + '\n');
+  writeInterimSummary({ status: 'running', pid: process.pid });
   const flusher = setInterval(() => report.flush(), 1000);
   flusher.unref();
 
@@ -192,10 +193,7 @@ export async function runImport(o: RunOptions): Promise<RunResult> {
     clearInterval(flusher);
     report.close();
     if (isImportError(e)) {
-      writeFileSync(join(outDir, 'summary.json'), JSON.stringify({
-        tool: 'contact-import', runId, command: o.command, target: o.target, status: 'aborted', startedAt: started.toISOString(),
-        inputs: o.inputs, abort: { code: e.code, message: redactSecrets(e.message, o.env), hint: e.hint }, exitCode: exitCodeFor(e),
-      }, null, 2) + '\n');
+      writeInterimSummary({ status: 'aborted', abort: { code: e.code, message: redactSecrets(e.message, o.env), hint: e.hint }, exitCode: exitCodeFor(e) });
     }
   };
   let state: OpenedState | undefined;
@@ -210,17 +208,17 @@ export async function runImport(o: RunOptions): Promise<RunResult> {
   const ledger = state?.ledger;
   const stateNotes: string[] = [...(state?.notes ?? [])];
   if (ledger && db && loader?.identify && loader.destination) {
-    incremental = new Incremental(db, ledger, runId, loader, { dryRun: o.dryRun, mirror: o.mirror });
+    incremental = new Incremental(db, ledger, runId, loader, { dryRun: o.dryRun, mirror: o.mirror, redact: (x) => redactSecrets(x, o.env) });
   }
   let deletes: DeleteSummary | undefined;
   /** Inputs the store says this target already loaded (skipped unless --force). */
-  const skipped = new Map<number, { runId: string; loadedAt: string; report: string }>();
+  const skipped = new Map<number, { sha256: string; prior: { runId: string; loadedAt: string; report: string } }>();
   if (ledger && !o.force) {
     for (let fi = 0; fi < sources.length; fi++) {
       const sha = await sha256File(sources[fi].info.file);
       const prior = ledger.fileLoaded(sha);
       if (!prior) continue;
-      skipped.set(fi, { runId: prior.runId, loadedAt: prior.loadedAt, report: prior.report });
+      skipped.set(fi, { sha256: sha, prior: { runId: prior.runId, loadedAt: prior.loadedAt, report: prior.report } });
       stateNotes.push(`${sources[fi].info.file} was already loaded into ${o.target} (${ledger.destination}) by run ${prior.runId} on ${prior.loadedAt} `
         + `(report: ${prior.report}); it was not read again. Use --force to load it anyway.`);
       o.log.info('file.skipped', `${sources[fi].info.file}: already loaded by run ${prior.runId} on ${prior.loadedAt}; skipped (--force to load it again)`,
@@ -231,6 +229,10 @@ export async function runImport(o: RunOptions): Promise<RunResult> {
   const sample: ContactRecord[] = [];
   let status: Summary['status'] = 'completed';
   let abortError: ImportError | undefined;
+  /** Why a row that never reached the target (or was not confirmed) did not load. */
+  const notSent = () => (abortError
+    ? `not sent: the run was aborted (${abortError.code}: ${redactSecrets(abortError.message, o.env)})`
+    : 'not sent: the run was interrupted before this row was loaded');
   const inputsInfo: Summary['inputs'] = [];
   // Without match keys nothing is merged, and records stream straight to the loader.
   const dedupe = m.dedupe.keys.length ? new Deduper(dedupeOptionsFrom(m)) : undefined;
@@ -312,9 +314,10 @@ export async function runImport(o: RunOptions): Promise<RunResult> {
     for (let fi = 0; fi < sources.length; fi++) {
       const src = sources[fi];
       if (skipped.has(fi)) {
-        const prior = skipped.get(fi)!;
+        // Never read: the checksum is the one the skip was decided on.
+        const { sha256, prior } = skipped.get(fi)!;
         inputsInfo.push({
-          file: src.info.file, format: src.info.format, bytes: src.info.bytes, sha256: src.sha256?.() ?? await sha256File(src.info.file),
+          file: src.info.file, format: src.info.format, bytes: src.info.bytes, sha256,
           encoding: src.info.encoding, delimiter: src.info.delimiter, sheet: src.info.sheet, headerRow: src.info.headerRow, rows: 0,
           skipped: { reason: 'already loaded', ...prior },
         });
@@ -413,20 +416,13 @@ export async function runImport(o: RunOptions): Promise<RunResult> {
     if (dedupe) {
       dedupeStats = dedupe.stats;
       // Rows still waiting in dedupe when the run stopped were never handed to the target.
-      for (const rec of dedupe.unsent()) {
-        report.fail(rec.ref, 'load', 'NOT_SENT', abortError
-          ? `not sent: the run was aborted (${abortError.code}: ${redactSecrets(abortError.message, o.env)})`
-          : 'not sent: the run was interrupted before this row was loaded');
-      }
+      for (const rec of dedupe.unsent()) report.fail(rec.ref, 'load', 'NOT_SENT', notSent());
       dedupe.close();
     }
   }
 
   // Contacts handed to the loader and not confirmed: they did not land (or we cannot know).
-  for (const rec of [...inFlight]) {
-    settle(rec, { status: 'failed', code: 'NOT_SENT',
-      error: abortError ? `not sent: the run was aborted (${abortError.code}: ${abortError.message})` : 'not sent: the run was interrupted' });
-  }
+  for (const rec of [...inFlight]) settle(rec, { status: 'failed', code: 'NOT_SENT', error: notSent() });
   clearInterval(flusher);
   report.close();
   if (status === 'completed' && allSkipped) status = 'skipped';

@@ -59,6 +59,14 @@ export interface CommonArgs {
   'max-row-kb'?: number;
 }
 
+/** --max-cell-kb / --max-row-kb in characters, as the sources take them. */
+export function cellLimits(args: Pick<CommonArgs, 'max-cell-kb' | 'max-row-kb'>): { maxCellChars: number; maxRowChars?: number } {
+  return {
+    maxCellChars: Math.round(args['max-cell-kb'] * 1024),
+    maxRowChars: args['max-row-kb'] === undefined ? undefined : Math.round(args['max-row-kb'] * 1024),
+  };
+}
+
 export async function execute(io: Io, args: CommonArgs, extra: Partial<RunOptions> & Pick<RunOptions, 'command' | 'target' | 'dryRun'>): Promise<number> {
   const log = createLogger({ format: args['log-format'], level: args.verbose ? 'debug' : 'info', write: io.err, env: io.env });
   const progress = createProgress({ tty: io.isTTY && args['log-format'] === 'text', quiet: args.quiet || args['log-format'] === 'json', write: io.err });
@@ -69,8 +77,7 @@ export async function execute(io: Io, args: CommonArgs, extra: Partial<RunOption
     env: io.env,
     log,
     onProgress: (p) => progress.update(p),
-    maxCellChars: Math.round(args['max-cell-kb'] * 1024),
-    maxRowChars: args['max-row-kb'] === undefined ? undefined : Math.round(args['max-row-kb'] * 1024),
+    ...cellLimits(args),
     signal: io.signal,
     ...extra,
   }).finally(() => progress.stop());

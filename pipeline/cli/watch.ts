@@ -10,7 +10,7 @@
 import type { Argv } from 'yargs';
 import { existsSync, mkdirSync, readdirSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { basename, extname, join, relative, resolve } from 'node:path';
-import { readOptions, type Io } from './common.js';
+import { cellLimits, readOptions, type Io } from './common.js';
 import { loadOptions, runOptionsFrom, type LoadArgs } from './run.js';
 import { runImport, newRunId, type RunResult } from '../run.js';
 import { loadMapping } from '../mapping/load.js';
@@ -201,8 +201,7 @@ class Watcher {
         reportsRoot: this.work,
         env: io.env,
         log,
-        maxCellChars: Math.round(a['max-cell-kb'] * 1024),
-        maxRowChars: a['max-row-kb'] === undefined ? undefined : Math.round(a['max-row-kb'] * 1024),
+        ...cellLimits(a),
         signal: io.signal,
         ...runOptionsFrom({ ...a, files: [c.path] }),
       });
@@ -212,8 +211,8 @@ class Watcher {
     // The folder this run created under .work (one run at a time: the inbox lock guarantees it).
     const created = readdirSync(this.work).filter((n) => !before.has(n));
 
-    const lockedBy = isImportError(error) && error.code === 'LOCKED' ? error.message
-      : result?.summary.abort?.code === 'LOCKED' ? result.summary.abort.message : undefined;
+    // runImport takes the store's lock before it reads a row, and throws when it cannot.
+    const lockedBy = isImportError(error) && error.code === 'LOCKED' ? error.message : undefined;
     if (lockedBy !== undefined) {
       // Another import holds the state store: the file is not at fault; try it on a later pass.
       for (const n of created) rmSync(join(this.work, n), { recursive: true, force: true });
@@ -232,11 +231,6 @@ class Watcher {
         log.warn('file.interrupted', `interrupted ${c.name}: it stays in the inbox and resumes on the next pass; report so far in ${relative(this.inbox, result.outDir)}/`,
           { file: c.path, runId: s.runId, status, counts: s.counts, exitCode: result.exitCode, report: result.outDir });
         return { code: result.exitCode, interrupted: true };
-      }
-      // A run that loaded nothing (already loaded) may not have written its folder.
-      if (!existsSync(join(result.outDir, 'summary.json'))) {
-        mkdirSync(result.outDir, { recursive: true });
-        writeFileSync(join(result.outDir, 'summary.json'), JSON.stringify(s, null, 2) + '\n');
       }
       const failed = result.exitCode >= EXIT.USAGE;
       const moved = this.finish(c, result.outDir, s.runId, failed ? FAILED_DIR : PROCESSED_DIR);

@@ -13,37 +13,10 @@ import type { ContactRecord, RowRef } from '../contact.js';
 import { displayName } from '../contact.js';
 import { hintFor, ImportError, type ErrorCode } from '../errors.js';
 import type { LoadOutcome } from '../loaders/types.js';
-import { csvCell, csvLine, REPORT_COLUMNS } from './csv-safe.js';
-import { FileSink } from './file-sink.js';
+import { csvCell, REPORT_COLUMNS } from './csv-safe.js';
+import { CsvFile } from './csv-file.js';
 
 export type Stage = 'read' | 'map' | 'normalize' | 'validate' | 'dedupe' | 'load';
-
-class CsvFile {
-  private sink: FileSink | undefined;
-  rows = 0;
-  constructor(readonly path: string, private readonly header: string[], lazy: boolean, private readonly bom = true) {
-    if (!lazy) this.open();
-  }
-  private open(): FileSink {
-    this.sink = new FileSink(this.path);
-    this.sink.write((this.bom ? '\uFEFF' : '') + csvLine(this.header));
-    return this.sink;
-  }
-  /** One row already encoded with csvCell, cells joined by commas, without its line end. */
-  writeLine(line: string) {
-    (this.sink ?? this.open()).write(line + '\r\n');
-    this.rows++;
-  }
-  write(cells: string[]) {
-    (this.sink ?? this.open()).write(csvLine(cells));
-    this.rows++;
-  }
-  flush() { this.sink?.flush(); }
-  close() {
-    this.sink?.close();
-    this.sink = undefined;
-  }
-}
 
 export interface Counts { read: number; success: number; failed: number; merged: number; unchanged: number }
 
