@@ -12,7 +12,7 @@ import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { startGenesysEmulator, type GenesysEmulator } from './emulators/genesys.js';
 import { assertInvariant, readReportCsv, tempDir } from './helpers/cli.js';
-import { nightly, assertSkipped, assertAllUnchanged, assertGuarded, assertDeleted } from './helpers/nightly.js';
+import { nightly, assertSkipped, assertAllUnchanged, assertGuarded, assertDeleted, assertLoaded } from './helpers/nightly.js';
 
 const tmp = tempDir('nightly-genesys-');
 after(() => tmp.cleanup());
@@ -92,16 +92,14 @@ test('genesys --mirror: a truncated file deletes nothing and says why; --allow-m
   try {
     const rows = people(100);
     const r0 = await load(emu, state, csv(rows));
-    assert.equal(r0.code, 0, r0.stdout + r0.stderr);
-    assertInvariant(r0.out);
+    assertLoaded(r0);
     const byHand = emu.state.seed({ name: 'Made In Genesys', type: 'Custom', phoneNumber: '+14155559999' });
     const idOf = new Map(emu.state.customWithIds().map((c) => [c.phoneNumber, c.id]));
 
     // Two contacts left the export (2%): deleted by the ids the ledger recorded.
     const fewer = rows.filter((r) => r.name !== 'Person 0' && r.name !== 'Person 2');
     const r1 = await load(emu, state, csv(fewer), ['--mirror']);
-    assert.equal(r1.code, 0, r1.stdout + r1.stderr);
-    assertInvariant(r1.out);
+    assertLoaded(r1);
     assert.deepEqual(readReportCsv(r1.out, 'deleted.csv').map((d) => [d.scope, d.key, d.status]).sort(), [
       ['custom', '+14155552000', 'deleted'], ['custom', '+14155552002', 'deleted']]);
     assert.deepEqual(emu.state.log.filter((r) => r.method === 'DELETE').map((r) => r.path).sort(),
@@ -128,8 +126,7 @@ test('genesys --mirror: a truncated file deletes nothing and says why; --allow-m
 
     // Deleted contacts are gone from the state store: the same data again deletes nothing more.
     const r4 = await load(emu, state, csv([...truncated].reverse()), ['--mirror']);
-    assert.equal(r4.code, 0, r4.stdout + r4.stderr);
-    assertInvariant(r4.out);
+    assertLoaded(r4);
     assert.equal(emu.state.requests['DELETE /contacts/{id}'], 52);
     assert.equal(readReportCsv(r4.out, 'deleted.csv').length, 0);
   } finally {
@@ -143,15 +140,13 @@ test('genesys --mirror: a contact whose phone changed (same name) is updated in 
   try {
     const rows = people(20);
     const r0 = await load(emu, state, csv(rows));
-    assert.equal(r0.code, 0, r0.stdout + r0.stderr);
-    assertInvariant(r0.out);
+    assertLoaded(r0);
     const [p5] = byPhone(emu, '+14155552005');
 
     const moved = rows.map((r) => (r.name === 'Person 5' ? { ...r, phone: '+14155553005' } : r));
     const before = emu.state.log.length;
     const r1 = await load(emu, state, csv(moved), ['--mirror']);
-    assert.equal(r1.code, 0, r1.stdout + r1.stderr);
-    const s1 = assertInvariant(r1.out);
+    const s1 = assertLoaded(r1);
     assert.deepEqual(s1.counts, { read: 20, success: 1, failed: 0, merged: 0, unchanged: 19 });
     // No contact holds the new number, so the loader matches by name and moves the old contact to it.
     assert.deepEqual(since(emu, before).filter((s) => !s.startsWith('GET')), [`PUT /contacts/${p5.id}`]);
@@ -165,16 +160,14 @@ test('genesys --mirror: a contact whose phone changed (same name) is updated in 
 
     // Later nights with the same data keep it too.
     const r2 = await load(emu, state, csv([...moved].reverse()), ['--mirror']);
-    assert.equal(r2.code, 0, r2.stdout + r2.stderr);
-    assertInvariant(r2.out);
+    assertLoaded(r2);
     assert.equal(readReportCsv(r2.out, 'deleted.csv').length, 0);
     assert.equal(emu.state.requests['DELETE /contacts/{id}'] ?? 0, 0);
     assert.equal(emu.state.contacts.get(p5.id)?.phoneNumber, '+14155553005');
 
     // The moved contact is still the tool's own: when it leaves the file, it is deleted.
     const r3 = await load(emu, state, csv(moved.filter((r) => r.name !== 'Person 5')), ['--mirror']);
-    assert.equal(r3.code, 0, r3.stdout + r3.stderr);
-    assertInvariant(r3.out);
+    assertLoaded(r3);
     assert.deepEqual(readReportCsv(r3.out, 'deleted.csv').map((d) => [d.key, d.target_id, d.status]), [['+14155553005', p5.id, 'deleted']]);
     assert.equal(emu.state.requests['DELETE /contacts/{id}'], 1);
     assert.equal(emu.state.contacts.get(p5.id), undefined);

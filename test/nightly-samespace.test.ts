@@ -14,7 +14,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { startSamespaceEmulator, type SamespaceEmulator, type RequestRecord } from './emulators/samespace.js';
 import { assertInvariant, readReportCsv, tempDir } from './helpers/cli.js';
-import { nightly, assertSkipped, assertAllUnchanged, assertGuarded, assertDeleted } from './helpers/nightly.js';
+import { nightly, assertSkipped, assertAllUnchanged, assertGuarded, assertDeleted, assertLoaded } from './helpers/nightly.js';
 
 const tmp = tempDir('nightly-samespace-');
 after(() => tmp.cleanup());
@@ -109,16 +109,14 @@ test('samespace --mirror: a truncated file deletes nothing and says why; --allow
   try {
     const rows = people(100);
     const r0 = await load(emu, state, csv(rows));
-    assert.equal(r0.code, 0, r0.stdout + r0.stderr);
-    assertInvariant(r0.out);
+    assertLoaded(r0);
     seedByHand(emu, 'ByHand', '+14155559999');
     assert.equal(emu.contacts().length, 101);
 
     // Two contacts left the export (2%): deleted, by id, after looking the ids up.
     const fewer = rows.filter((r) => r.last !== 'N0' && r.last !== 'N2');
     const r1 = await load(emu, state, csv(fewer), ['--mirror']);
-    assert.equal(r1.code, 0, r1.stdout + r1.stderr);
-    assertInvariant(r1.out);
+    assertLoaded(r1);
     assert.deepEqual(readReportCsv(r1.out, 'deleted.csv').map((d) => [d.scope, d.key, d.status]).sort(), [
       ['Contacts', '+14155552000', 'deleted'], ['Contacts', '+14155552002', 'deleted']]);
     assert.equal(emu.requests('deleteContacts').length, 1);
@@ -145,8 +143,7 @@ test('samespace --mirror: a truncated file deletes nothing and says why; --allow
     // Deleted contacts are gone from the state store: the same data again deletes nothing more.
     const deletesBefore = emu.requests('deleteContacts').length;
     const r4 = await load(emu, state, csv([...truncated].reverse()), ['--mirror']);
-    assert.equal(r4.code, 0, r4.stdout + r4.stderr);
-    assertInvariant(r4.out);
+    assertLoaded(r4);
     assert.equal(emu.requests('deleteContacts').length, deletesBefore);
     assert.equal(readReportCsv(r4.out, 'deleted.csv').length, 0);
   } finally {
@@ -160,13 +157,11 @@ test('samespace --mirror: a contact whose phone changed and email did not is mer
   try {
     const rows = people(20);
     const r0 = await load(emu, state, csv(rows));
-    assert.equal(r0.code, 0, r0.stdout + r0.stderr);
-    assertInvariant(r0.out);
+    assertLoaded(r0);
 
     const moved = rows.map((r) => (r.last === 'N5' ? { ...r, phone: '+14155553005' } : r));
     const r1 = await load(emu, state, csv(moved), ['--mirror']);
-    assert.equal(r1.code, 0, r1.stdout + r1.stderr);
-    const s1 = assertInvariant(r1.out);
+    const s1 = assertLoaded(r1);
     assert.deepEqual(s1.counts, { read: 20, success: 0, failed: 0, merged: 1, unchanged: 19 }, 'Samespace merged the row (same email)');
     const d1 = readReportCsv(r1.out, 'deleted.csv');
     assert.deepEqual(d1.map((d) => [d.scope, d.key, d.status]), [['Contacts', '+14155552005', 'kept-merged']]);
@@ -180,8 +175,7 @@ test('samespace --mirror: a contact whose phone changed and email did not is mer
 
     // Later nights with the same data keep it too.
     const r2 = await load(emu, state, csv([...moved].reverse()), ['--mirror']);
-    assert.equal(r2.code, 0, r2.stdout + r2.stderr);
-    assertInvariant(r2.out);
+    assertLoaded(r2);
     assert.equal(readReportCsv(r2.out, 'deleted.csv').length, 0);
     assert.equal(emu.requests('deleteContacts').length, 0);
     assert.equal(emu.contacts().filter((c) => c.email === 'p5@example.com').length, 1);

@@ -87,3 +87,9 @@ export function assertDeleted(run: NightlyRun, n: number): void {
   assert.equal(d.length, n);
   assert.ok(d.every((x) => x.status === 'deleted'), JSON.stringify(d.find((x) => x.status !== 'deleted')));
 }
+
+/** A run that finished with every row loaded, merged or unchanged (exit 0), its report adding up. */
+export function assertLoaded(run: NightlyRun): ReturnType<typeof assertInvariant> {
+  assert.equal(run.code, 0, run.stdout + run.stderr);
+  return assertInvariant(run.out);
+}
