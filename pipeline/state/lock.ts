@@ -176,7 +176,8 @@ function staleReason(file: string, info: LockInfo | undefined): string | undefin
   return undefined;
 }
 
-function pidAlive(pid: number): boolean {
+/** Whether a process of this machine runs under that pid (one of another user counts). */
+export function pidAlive(pid: number): boolean {
   try {
     process.kill(pid, 0);
     return true;

@@ -7,6 +7,7 @@
  * them as bytes, without parsing the record or recomputing its keys. The payload is the
  * record as JSON, which round-trips it exactly (key order included) and is decoded in C++.
  */
+import { pidAlive } from '../state/lock.js';
 import { closeSync, mkdtempSync, openSync, readdirSync, readSync, rmSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { OffsetColumn } from './dedupe-table.js';
@@ -166,16 +167,7 @@ export function sweepDeadSpills(parent: string): void {
     const m = /^contact-import-dedupe-(\d+)-/.exec(name);
     if (!m) continue;
     const pid = Number(m[1]);
-    if (pid === process.pid || processAlive(pid)) continue;
+    if (pid === process.pid || pidAlive(pid)) continue;
     try { rmSync(join(parent, name), { recursive: true, force: true }); } catch { /* another run got there first */ }
-  }
-}
-
-function processAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (e) {
-    return (e as NodeJS.ErrnoException).code === 'EPERM';
   }
 }
