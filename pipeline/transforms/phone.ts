@@ -120,16 +120,32 @@ const keypadDigit = (ch: string) => KEYPAD[(ch.charCodeAt(0) | 0x20) - 97];
 // benchmark can give google-libphonenumber the same rule.
 export const INTL_PREFIX = /^(?:0011|011|00)[\s.-]*(?=[1-9])/;
 
+/** One number's parse and check: the valid number, or why not (a ParseError reason, or '' for "parsed but not valid"). */
+export type PhoneAttempt = (text: string, country: CountryCode | undefined) => Found | string;
+
+/**
+ * The cell normalizer (splitting, extensions, the international-prefix and vanity retries,
+ * the messages) around one parse-and-check function. The tool uses its fast `attempt`;
+ * test/helpers/phone-reference.ts passes the plain library calls, so the identity test
+ * compares exactly what the fast path changed.
+ */
+export function phoneCellNormalizer(attempt: PhoneAttempt) {
+  return (raw: string, opts: { defaultCountry?: CountryCode; label?: string }): PhoneCellResult => normalizeCell(raw, opts, attempt);
+}
+
 /** Normalize one cell that may hold zero, one or several numbers. */
-export function normalizePhoneCell(
+export const normalizePhoneCell = phoneCellNormalizer(attempt);
+
+function normalizeCell(
   raw: string,
   opts: { defaultCountry?: CountryCode; label?: string },
+  attempt: PhoneAttempt,
 ): PhoneCellResult {
   const out: PhoneCellResult = { phones: [], problems: [] };
   let text = raw.trim();
   if (!text) return out;
   if (ALREADY_E164.test(text)) {
-    normalizeOne(text, opts.defaultCountry, opts.label, out);
+    normalizeOne(text, opts.defaultCountry, opts.label, out, attempt);
     return out;
   }
   if (NON_ASCII.test(text)) {
@@ -139,10 +155,10 @@ export function normalizePhoneCell(
   }
   if (BLANK.test(text)) return out;
   if (!SEPARATOR_TEST.test(text) || SCIENTIFIC.test(text)) {
-    normalizeOne(text, opts.defaultCountry, opts.label, out);
+    normalizeOne(text, opts.defaultCountry, opts.label, out, attempt);
     return out;
   }
-  for (const piece of splitNumbers(text)) normalizeOne(piece, opts.defaultCountry, opts.label, out);
+  for (const piece of splitNumbers(text)) normalizeOne(piece, opts.defaultCountry, opts.label, out, attempt);
   return out;
 }
 
@@ -178,7 +194,7 @@ function numberish(s: string): number {
   return n;
 }
 
-function normalizeOne(piece: string, country: CountryCode | undefined, label: string | undefined, out: PhoneCellResult) {
+function normalizeOne(piece: string, country: CountryCode | undefined, label: string | undefined, out: PhoneCellResult, attempt: PhoneAttempt) {
   const t = piece.trim();
   if (!t || BLANK.test(t)) return;
   if (SCIENTIFIC.test(t)) {
@@ -224,7 +240,7 @@ function normalizeOne(piece: string, country: CountryCode | undefined, label: st
   out.phones.push(phone);
 }
 
-interface Found { number: string; ext?: string }
+export interface Found { number: string; ext?: string }
 
 /** A valid number, or why not: a ParseError reason, or '' for "parsed but not valid". */
 function attempt(text: string, country: CountryCode | undefined): Found | string {
