@@ -1,6 +1,6 @@
 /**
  * The optimized phone normalizer must give exactly the answers of the straightforward
- * one (test/helpers/phone-reference.ts: the code before the performance work, every
+ * one (test/helpers/phone-reference.ts: the same cell normalizer with the parse-and-check it had before the performance work, every
  * number through parsePhoneNumberWithError + isValid()): same E.164, same extension,
  * same label, same problems with the same messages, in the same order.
  */
