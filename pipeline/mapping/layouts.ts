@@ -22,25 +22,28 @@ export interface Layout {
   title: string;
   /** Headers that must all be present (compared ignoring case and spaces). */
   signature: string[];
-  fields: {
-    id?: string;
-    name?: string;
-    firstName?: string;
-    lastName?: string;
-    company?: string;
-    title?: string;
+  /** Canonical field -> column; the lists and the address have their own shapes. */
+  fields: Partial<Record<'id' | 'name' | 'firstName' | 'lastName' | 'company' | 'title' | 'owner', string>> & {
     /** Address parts joined with ", " (empty ones skipped); the first group with any value in the sample is used. */
     address?: string[][];
     phones: LayoutPhone[];
     emails: string[];
     websites?: string[];
-    owner?: string;
   };
   /** Columns that may hold each row's country (first one with values in the sample). */
   countryColumns?: string[];
   /** Facts about the layout that the mapping's reader should know. */
   notes?: string[];
 }
+
+/** Both Google formats number their address, phones, emails and websites the same way. */
+const GOOGLE_LISTS = {
+  address: [['Address 1 - Formatted'], ['Address 1 - Street', 'Address 1 - City', 'Address 1 - Region', 'Address 1 - Postal Code', 'Address 1 - Country']],
+  phones: [{ column: 'Phone 1 - Value' }, { column: 'Phone 2 - Value' }, { column: 'Phone 3 - Value' }],
+  emails: ['E-mail 1 - Value', 'E-mail 2 - Value', 'E-mail 3 - Value'],
+  websites: ['Website 1 - Value'],
+};
+const GOOGLE_MULTI_VALUE_NOTE = 'Google puts several values of one kind in one cell separated by " ::: "; split those cells before importing.';
 
 export const LAYOUTS: Layout[] = [
   {
@@ -52,15 +55,12 @@ export const LAYOUTS: Layout[] = [
       lastName: 'Last Name',
       company: 'Organization Name',
       title: 'Organization Title',
-      address: [['Address 1 - Formatted'], ['Address 1 - Street', 'Address 1 - City', 'Address 1 - Region', 'Address 1 - Postal Code', 'Address 1 - Country']],
-      phones: [{ column: 'Phone 1 - Value' }, { column: 'Phone 2 - Value' }, { column: 'Phone 3 - Value' }],
-      emails: ['E-mail 1 - Value', 'E-mail 2 - Value', 'E-mail 3 - Value'],
-      websites: ['Website 1 - Value'],
+      ...GOOGLE_LISTS,
     },
     countryColumns: ['Address 1 - Country'],
     notes: [
       'Each "Phone N - Value" has its kind (Mobile, Work, Home) in "Phone N - Label"; a mapping gives one label per column, so none is set.',
-      'Google puts several values of one kind in one cell separated by " ::: "; split those cells before importing.',
+      GOOGLE_MULTI_VALUE_NOTE,
     ],
   },
   {
@@ -73,15 +73,12 @@ export const LAYOUTS: Layout[] = [
       lastName: 'Family Name',
       company: 'Organization 1 - Name',
       title: 'Organization 1 - Title',
-      address: [['Address 1 - Formatted'], ['Address 1 - Street', 'Address 1 - City', 'Address 1 - Region', 'Address 1 - Postal Code', 'Address 1 - Country']],
-      phones: [{ column: 'Phone 1 - Value' }, { column: 'Phone 2 - Value' }, { column: 'Phone 3 - Value' }],
-      emails: ['E-mail 1 - Value', 'E-mail 2 - Value', 'E-mail 3 - Value'],
-      websites: ['Website 1 - Value'],
+      ...GOOGLE_LISTS,
     },
     countryColumns: ['Address 1 - Country'],
     notes: [
       'Each "Phone N - Value" has its kind (Mobile, Work, Home) in "Phone N - Type"; a mapping gives one label per column, so none is set.',
-      'Google puts several values of one kind in one cell separated by " ::: "; split those cells before importing.',
+      GOOGLE_MULTI_VALUE_NOTE,
     ],
   },
   {
