@@ -2,6 +2,7 @@
 import { ImportError } from '../errors.js';
 import type { Loader, LoaderContext, LoaderFactory, TargetName } from './types.js';
 import { TARGETS } from './types.js';
+export { TARGET_REQUIREMENTS } from './types.js';
 import { createFileLoader } from './file/loader.js';
 import { createSpokeLoader } from './spoke/loader.js';
 import { createSamespaceLoader } from './samespace/loader.js';
@@ -14,15 +15,6 @@ const FACTORIES: Partial<Record<TargetName, LoaderFactory>> = {
   samespace: createSamespaceLoader,
   genesys: createGenesysLoader,
   talkdesk: createTalkdeskLoader,
-};
-
-/** Fields each target needs on every contact, checked before anything is sent. */
-export const TARGET_REQUIREMENTS: Record<TargetName, { fields: readonly string[] }> = {
-  file: { fields: [] },
-  spoke: { fields: ['id', 'name', 'owner'] },
-  samespace: { fields: [] },
-  genesys: { fields: ['name', 'phones'] },
-  talkdesk: { fields: ['id', 'name'] },
 };
 
 export function availableTargets(): TargetName[] {

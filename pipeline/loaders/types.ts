@@ -20,6 +20,19 @@ import type { Logger } from '../log.js';
 export type TargetName = 'file' | 'samespace' | 'spoke' | 'genesys' | 'talkdesk';
 export const TARGETS: readonly TargetName[] = ['file', 'samespace', 'spoke', 'genesys', 'talkdesk'];
 
+/**
+ * Fields each target needs on every contact, checked before anything is sent (and by
+ * `init` when it drafts a mapping). The loaders declare these as their requiredFields;
+ * Samespace learns more from the module's required properties at open().
+ */
+export const TARGET_REQUIREMENTS: Record<TargetName, { fields: readonly string[] }> = {
+  file: { fields: [] },
+  spoke: { fields: ['id', 'name', 'owner'] },
+  samespace: { fields: [] },
+  genesys: { fields: ['name', 'phones'] },
+  talkdesk: { fields: ['id', 'name'] },
+};
+
 export type OutcomeStatus = 'success' | 'failed' | 'merged' | 'unchanged';
 
 export interface LoadOutcome {

@@ -19,6 +19,7 @@ import { ImportError, type ErrorCode } from '../../errors.js';
 import { redactSecrets } from '../../log.js';
 import { HttpError } from '../http.js';
 import { removeUnits, type UnitResult } from '../remove.js';
+import { TARGET_REQUIREMENTS } from '../types.js';
 import type { LedgerKey, Loader, LoaderContext, LoadOutcome, RemoveItem, RemoveOutcome } from '../types.js';
 import { GenesysClient, genesysConfigFromEnv, genesysDestination, type GenesysContact } from './client.js';
 import { genesysContact } from './payload.js';
@@ -43,7 +44,7 @@ export function createGenesysLoader(ctx: LoaderContext): Loader {
 
 class GenesysLoader implements Loader {
   readonly target = 'genesys' as const;
-  readonly requiredFields = ['name', 'phones'] as const;
+  readonly requiredFields = TARGET_REQUIREMENTS.genesys.fields;
   readonly destination: string | undefined;
 
   private client?: GenesysClient;

@@ -17,6 +17,7 @@ import type { Contact, ContactRecord } from '../../contact.js';
 import { ImportError, type ErrorCode } from '../../errors.js';
 import { HttpError } from '../http.js';
 import { removeUnits } from '../remove.js';
+import { TARGET_REQUIREMENTS } from '../types.js';
 import type { LedgerKey, Loader, LoaderContext, LoadOutcome, RemoveItem, RemoveOutcome } from '../types.js';
 import { SpokeClient, SpokeRequestError, spokeConfigFromEnv, spokeDestination, SPOKE_PHONEBOOK_NAME } from './client.js';
 import { spokeContact, spokeContactsPath, type SpokeContact } from './payload.js';
@@ -55,7 +56,7 @@ export function createSpokeLoader(ctx: LoaderContext, tuning: SpokeLoaderTuning 
 
 class SpokeLoader implements Loader {
   readonly target = 'spoke' as const;
-  readonly requiredFields = ['id', 'owner', 'name'] as const;
+  readonly requiredFields = TARGET_REQUIREMENTS.spoke.fields;
   readonly destination: string;
 
   private client?: SpokeClient;

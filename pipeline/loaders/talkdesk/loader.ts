@@ -11,6 +11,7 @@
 import { existsSync } from 'node:fs';
 import type { ContactRecord } from '../../contact.js';
 import { ImportError, isImportError } from '../../errors.js';
+import { TARGET_REQUIREMENTS } from '../types.js';
 import type { Loader, LoaderContext } from '../types.js';
 import { openStore, resolveStatePath, type Db } from '../../state/store.js';
 import { TALKDESK_SCHEMA, TalkdeskStore } from '../../state/talkdesk.js';
@@ -49,7 +50,7 @@ export function createTalkdeskLoader(ctx: LoaderContext): Loader {
 
   return {
     target: 'talkdesk',
-    requiredFields: ['id', 'name'],
+    requiredFields: TARGET_REQUIREMENTS.talkdesk.fields,
     async open() {
       // A dry run writes nothing: without a state file it plans against an empty store.
       db = openStore({ path: ctx.options.dryRun && !existsSync(path) ? ':memory:' : path, schemas: [TALKDESK_SCHEMA] });
