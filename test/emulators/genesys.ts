@@ -14,7 +14,7 @@
  * sees the same sequence of decisions for the same sequence of requests.
  */
 import http from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { closeServer, listenLocal } from './server.js';
 import type { Contact } from '../../pipeline/contact.js';
 import { genesysContact } from '../../pipeline/loaders/genesys/payload.js';
 import { mulberry32 } from './prng.js';
@@ -398,17 +398,12 @@ export async function startGenesysEmulator(opts: GenesysEmulatorOptions = {}): P
     });
   });
 
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as AddressInfo;
-  const url = `http://127.0.0.1:${port}${basePath}`;
+  const url = `${await listenLocal(server)}${basePath}`;
   return {
     url,
     env: { GENESYS_API_URL: url, GENESYS_USERNAME: accounts[0].username, GENESYS_PASSWORD: accounts[0].password },
     state,
     faults,
-    close: () => new Promise<void>((resolve) => {
-      server.closeAllConnections();
-      server.close(() => resolve());
-    }),
+    close: () => closeServer(server),
   };
 }

@@ -15,7 +15,7 @@
  * faults for the next matching requests, for tests that need one exact fault.
  */
 import http from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { closeServer, listenLocal } from './server.js';
 import busboy from 'busboy';
 import Papa from 'papaparse';
 import { graphql, parse, type OperationDefinitionNode } from 'graphql';
@@ -344,8 +344,7 @@ export async function startSamespaceEmulator(opts: SamespaceEmulatorOptions = {}
     });
   });
 
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  const url = await listenLocal(server);
 
   return {
     url,
@@ -354,10 +353,7 @@ export async function startSamespaceEmulator(opts: SamespaceEmulatorOptions = {}
     env: { SAMESPACE_URL: url, SAMESPACE_API_KEY: apiKey },
     contacts: (moduleName, o) => store.plainContacts(moduleName, o),
     requests: (r) => state.log.filter((x) => x.route === r || x.operation === r),
-    close() {
-      server.closeAllConnections();
-      return new Promise<void>((resolve, reject) => server.close((e) => (e ? reject(e) : resolve())));
-    },
+    close: () => closeServer(server),
   };
 }
 

@@ -10,7 +10,7 @@
  */
 import http from 'node:http';
 import { randomBytes } from 'node:crypto';
-import type { AddressInfo } from 'node:net';
+import { closeServer, listenLocal } from './server.js';
 import type { Contact } from '../../pipeline/contact.js';
 import { spokeContact, type SpokeContact } from '../../pipeline/loaders/spoke/payload.js';
 import { mulberry32 } from './prng.js';
@@ -425,8 +425,7 @@ export async function startSpokeEmulator(opts: SpokeEmulatorOptions = {}): Promi
     });
   });
 
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  const url = await listenLocal(server);
 
   return {
     url,
@@ -439,10 +438,7 @@ export async function startSpokeEmulator(opts: SpokeEmulatorOptions = {}): Promi
     requests(r: SpokeRoute, email?: string) {
       return state.log.filter((x) => x.route === r && (email === undefined || x.email === email.toLowerCase()));
     },
-    close() {
-      server.closeAllConnections();
-      return new Promise<void>((resolve, reject) => server.close((e) => (e ? reject(e) : resolve())));
-    },
+    close: () => closeServer(server),
   };
 }
 

@@ -1,0 +1,15 @@
+/** The HTTP plumbing the emulators share: listen on a free local port, close without waiting for idle keep-alive sockets. */
+import type { Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+
+/** Listens on 127.0.0.1 and a port the system picks; resolves with the origin (http://127.0.0.1:port). */
+export async function listenLocal(server: Server): Promise<string> {
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+}
+
+/** Drops open connections (loaders keep them alive) and stops listening. */
+export function closeServer(server: Server): Promise<void> {
+  server.closeAllConnections();
+  return new Promise<void>((resolve, reject) => server.close((e) => (e ? reject(e) : resolve())));
+}
