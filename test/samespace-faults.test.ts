@@ -7,23 +7,8 @@
 import { test, describe } from 'node:test';
 import assert from 'node:assert/strict';
 import { ImportError } from '../pipeline/errors.js';
-import { SAMESPACE_TEST_API_KEY, startSamespaceEmulator, type SamespaceEmulator } from './emulators/samespace.js';
-import { harness, people, record, tally, type Harness, type HarnessOptions } from './helpers/samespace-harness.js';
-
-async function withEmulator(
-  o: Parameters<typeof startSamespaceEmulator>[0],
-  ho: HarnessOptions,
-  body: (emu: SamespaceEmulator, h: Harness) => Promise<void>,
-): Promise<void> {
-  const emu = await startSamespaceEmulator(o);
-  const h = harness(emu, ho);
-  try {
-    await body(emu, h);
-  } finally {
-    h.close();
-    await emu.close();
-  }
-}
+import { SAMESPACE_TEST_API_KEY } from './emulators/samespace.js';
+import { withEmulator, people, record, tally } from './helpers/samespace-harness.js';
 
 const UPLOAD = 'POST /manage/api/v3/csv/upload' as const;
 

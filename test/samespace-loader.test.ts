@@ -10,28 +10,10 @@ import { join } from 'node:path';
 import Papa from 'papaparse';
 import { ImportError } from '../pipeline/errors.js';
 import { columnPlan } from '../pipeline/loaders/samespace/plan.js';
-import {
-  SAMESPACE_NON_VOICE_KEY, SAMESPACE_TEST_API_KEY, STANDARD_PROPERTIES, expectedImport, startSamespaceEmulator,
-  type SamespaceEmulator,
-} from './emulators/samespace.js';
-import { harness, people, record, tally, STANDARD_FIELDS, type Harness, type HarnessOptions } from './helpers/samespace-harness.js';
+import { SAMESPACE_NON_VOICE_KEY, SAMESPACE_TEST_API_KEY, STANDARD_PROPERTIES, expectedImport, startSamespaceEmulator } from './emulators/samespace.js';
+import { withEmulator, harness, people, record, tally, STANDARD_FIELDS } from './helpers/samespace-harness.js';
 
 const KEY_HINT = 'SAMESPACE_API_KEY must be an API key of type Voice, created by an Admin';
-
-async function withEmulator(
-  o: Parameters<typeof startSamespaceEmulator>[0],
-  ho: HarnessOptions,
-  body: (emu: SamespaceEmulator, h: Harness) => Promise<void>,
-): Promise<void> {
-  const emu = await startSamespaceEmulator(o);
-  const h = harness(emu, ho);
-  try {
-    await body(emu, h);
-  } finally {
-    h.close();
-    await emu.close();
-  }
-}
 
 async function rejectsWith(p: Promise<unknown>, code: string): Promise<ImportError> {
   try {

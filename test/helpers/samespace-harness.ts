@@ -7,7 +7,7 @@ import type { Contact, ContactRecord } from '../../pipeline/contact.js';
 import { emptyContact } from '../../pipeline/contact.js';
 import { mappingSchema, type MappingInput } from '../../pipeline/mapping/schema.js';
 import { createSamespaceLoader } from '../../pipeline/loaders/samespace/loader.js';
-import type { SamespaceEmulator } from '../emulators/samespace.js';
+import { startSamespaceEmulator, type SamespaceEmulator } from '../emulators/samespace.js';
 import { loaderHarness, hashString, type BaseHarnessOptions, type LoaderHarness } from './loader-harness.js';
 
 export { tally } from './loader-harness.js';
@@ -69,4 +69,20 @@ export function harness(emu: SamespaceEmulator, o: HarnessOptions = {}): Harness
     mapping: mappingSchema.parse({ fields: o.fields ?? STANDARD_FIELDS, targets: { samespace: o.samespace ?? {} } }),
     create: createSamespaceLoader,
   });
+}
+
+/** An emulator and a harness on it for the body, both closed afterwards whatever happens. */
+export async function withEmulator(
+  o: Parameters<typeof startSamespaceEmulator>[0],
+  ho: HarnessOptions,
+  body: (emu: SamespaceEmulator, h: Harness) => Promise<void>,
+): Promise<void> {
+  const emu = await startSamespaceEmulator(o);
+  const h = harness(emu, ho);
+  try {
+    await body(emu, h);
+  } finally {
+    h.close();
+    await emu.close();
+  }
 }
