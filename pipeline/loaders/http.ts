@@ -141,7 +141,6 @@ export class HttpClient {
    */
   async request(o: RequestOptions): Promise<HttpResponse> {
     const retry = o.retry !== false;
-    const printable = redactUrl(o.url);
     for (let attempt = 1; ; attempt++) {
       let res: HttpResponse | undefined;
       let netErr: Error | undefined;
@@ -157,7 +156,7 @@ export class HttpClient {
       const reason = res ? `HTTP ${res.status}` : `${(netErr as NodeJS.ErrnoException).code ?? ''} ${netErr!.message}`.trim();
       if (!retry || attempt >= this.policy.attempts) {
         if (res) return res; // the caller turns a final 429/5xx into its own outcome
-        throw new HttpError(o.method, printable, 0, reason, attempt);
+        throw new HttpError(o.method, redactUrl(o.url), 0, reason, attempt);
       }
       let delay = this.backoff(attempt);
       if (res) {
@@ -168,7 +167,7 @@ export class HttpClient {
         }
       }
       this.stats.retries++;
-      this.opts.onRetry?.({ method: o.method, url: printable, attempt, delayMs: delay, reason });
+      this.opts.onRetry?.({ method: o.method, url: redactUrl(o.url), attempt, delayMs: delay, reason });
       await this.sleep(delay);
     }
   }

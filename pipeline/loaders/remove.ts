@@ -13,7 +13,27 @@
  */
 import pLimit from 'p-limit';
 import { ImportError, type ErrorCode } from '../errors.js';
+import type { Logger } from '../log.js';
 import type { RemoveItem, RemoveOutcome } from './types.js';
+
+type Done = (item: RemoveItem, outcome: RemoveOutcome) => void;
+
+/**
+ * Wraps a remove()'s done() to count outcomes; log() writes the line every remove() ends
+ * with ("spoke: 3 deleted, 1 already gone, 0 failed of 4").
+ */
+export function removeTally(target: string, done: Done) {
+  const counts = { deleted: 0, gone: 0, failed: 0 };
+  return {
+    done: ((item, outcome) => {
+      counts[outcome.status]++;
+      done(item, outcome);
+    }) as Done,
+    log(log: Logger, total: number): void {
+      log.info(`${target}.remove`, `${target}: ${counts.deleted} deleted, ${counts.gone} already gone, ${counts.failed} failed of ${total}`, counts);
+    },
+  };
+}
 
 export type UnitResult<T extends RemoveItem> =
   /** The target answered: an outcome for each item of the unit. */
@@ -36,7 +56,7 @@ export interface RemoveRunOptions {
 export async function removeUnits<T extends RemoveItem>(
   units: readonly (readonly T[])[],
   attempt: (unit: readonly T[]) => Promise<UnitResult<T>>,
-  done: (item: RemoveItem, outcome: RemoveOutcome) => void,
+  done: Done,
   o: RemoveRunOptions,
 ): Promise<void> {
   const limit = pLimit(o.concurrency);

@@ -11,10 +11,13 @@ import { closeSync, mkdirSync, openSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import Papa from 'papaparse';
 import type { ContactRecord } from '../../contact.js';
-import type { Loader, LoaderContext } from '../types.js';
+import { ImportError } from '../../errors.js';
+import { TARGET_REQUIREMENTS, type Loader, type LoaderContext } from '../types.js';
 import { spokeContact, spokeContactJson, spokeContactsPath } from '../spoke/payload.js';
 import { mapAttributes, samespaceRow } from '../samespace/payload.js';
 import { columnPlan } from '../samespace/plan.js';
+import { DEFAULT_CHUNK_SIZE } from '../samespace/loader.js';
+import { SPOKE_DEFAULT_BATCH_SIZE } from '../spoke/loader.js';
 import { genesysContactBodyJson } from '../genesys/payload.js';
 import { talkdeskContactJson } from '../talkdesk/payload.js';
 import { jsonString } from '../json.js';
@@ -59,13 +62,17 @@ export function samespaceCsvLine(cells: readonly string[]): string {
 }
 
 export const FILE_TARGET_FORMATS = ['spoke', 'samespace', 'genesys', 'talkdesk'] as const;
-export type FileFormat = (typeof FILE_TARGET_FORMATS)[number];
 
 export function createFileLoader(ctx: LoaderContext): Loader {
   const dir = join(ctx.outDir, 'payloads');
-  const wanted = new Set((ctx.options.flags.formats as FileFormat[] | undefined) ?? FILE_TARGET_FORMATS);
-  const spokeBatch = ctx.options.batchSize ?? ctx.mapping.targets.spoke?.batchSize ?? 100;
-  const chunkSize = ctx.options.batchSize ?? ctx.mapping.targets.samespace?.chunkSize ?? 5000;
+  const asked = ctx.options.flags.formats as string[] | undefined;
+  const unknown = asked?.find((f) => !(FILE_TARGET_FORMATS as readonly string[]).includes(f));
+  if (unknown !== undefined) {
+    throw new ImportError('USAGE', `--formats: unknown payload format "${unknown}"; expected some of ${FILE_TARGET_FORMATS.join(', ')}`);
+  }
+  const wanted = new Set<string>(asked ?? FILE_TARGET_FORMATS);
+  const spokeBatch = ctx.options.batchSize ?? ctx.mapping.targets.spoke?.batchSize ?? SPOKE_DEFAULT_BATCH_SIZE;
+  const chunkSize = ctx.options.batchSize ?? ctx.mapping.targets.samespace?.chunkSize ?? DEFAULT_CHUNK_SIZE;
   // The same columns the samespace loader uploads: only properties the mapping feeds.
   const cols = columnPlan(ctx.mapping);
   const moduleName = ctx.mapping.targets.samespace?.module ?? 'Contacts';
@@ -110,7 +117,7 @@ export function createFileLoader(ctx: LoaderContext): Loader {
 
   return {
     target: 'file',
-    requiredFields: [],
+    requiredFields: TARGET_REQUIREMENTS.file.fields,
     async open() {
       mkdirSync(dir, { recursive: true });
       if (wanted.has('spoke')) spoke = new JsonLines(join(dir, 'spoke.jsonl'));

@@ -50,7 +50,8 @@ export function genesysConfigFromEnv(env: NodeJS.ProcessEnv): GenesysConfig {
     }
     return v;
   };
-  const base = get('GENESYS_API_URL');
+  // Trimmed as genesysDestination() trims it, so the ledger's account and the URLs called agree.
+  const base = get('GENESYS_API_URL').trim();
   let parsed: URL;
   try {
     parsed = new URL(base);

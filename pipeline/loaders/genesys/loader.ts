@@ -18,7 +18,7 @@ import type { Contact, ContactRecord } from '../../contact.js';
 import { ImportError, type ErrorCode } from '../../errors.js';
 import { redactSecrets } from '../../log.js';
 import { HttpError } from '../http.js';
-import { removeUnits, type UnitResult } from '../remove.js';
+import { removeTally, removeUnits, type UnitResult } from '../remove.js';
 import { TARGET_REQUIREMENTS } from '../types.js';
 import type { LedgerKey, Loader, LoaderContext, LoadOutcome, RemoveItem, RemoveOutcome } from '../types.js';
 import { GenesysClient, genesysConfigFromEnv, genesysDestination, type GenesysContact } from './client.js';
@@ -93,7 +93,7 @@ class GenesysLoader implements Loader {
     // Writes still in flight may move a contact to another number: the index must show it first.
     await this.drain();
     if (this.stopped()) return this.abort();
-    const counts = { deleted: 0, gone: 0, failed: 0 };
+    const tally = removeTally('genesys', done);
     await removeUnits(items.map((i) => [i]), async ([item]): Promise<UnitResult<RemoveItem>> => {
       const answered = (outcome: RemoveOutcome): UnitResult<RemoveItem> => ({ reached: true, outcomes: [[item, outcome]] });
       let id = item.targetId;
@@ -118,11 +118,8 @@ class GenesysLoader implements Loader {
       const error = redactSecrets(ans.describe, this.ctx.env);
       if (ans.status === 429 || ans.status >= 500) return { reached: false, error: `${error} (retries exhausted)` };
       return answered({ status: 'failed', code: 'TARGET_REJECTED', error });
-    }, (item, outcome) => {
-      counts[outcome.status]++;
-      done(item, outcome);
-    }, { target: 'genesys', concurrency: this.concurrency, signal: this.ctx.signal });
-    this.ctx.log.info('genesys.remove', `genesys: ${counts.deleted} deleted, ${counts.gone} already gone, ${counts.failed} failed of ${items.length}`, counts);
+    }, tally.done, { target: 'genesys', concurrency: this.concurrency, signal: this.ctx.signal });
+    tally.log(this.ctx.log, items.length);
   }
 
   async open(): Promise<void> {

@@ -101,10 +101,8 @@ export class GenesysIndex {
 
   /** The existing custom contact for a phone (first), else for a name (case-insensitive). */
   matchCustom(e164: string, name: string): { entry: IndexEntry; by: 'phone' | 'name' } | undefined {
-    for (const k of lookupKeys(e164)) {
-      const id = this.customByPhone.get(k)?.[0];
-      if (id) return { entry: this.custom.get(id)!, by: 'phone' };
-    }
+    const byPhone = this.customByPhoneNumber(e164);
+    if (byPhone) return { entry: byPhone, by: 'phone' };
     const id = this.customByName.get(nameKeyOf(name))?.[0];
     return id ? { entry: this.custom.get(id)!, by: 'name' } : undefined;
   }

@@ -86,10 +86,7 @@ export class GenesysWriter {
       if (ans.ok) {
         if (ans.contact) return created(ans.contact, body);
         // A 2xx without the contact: find its id by what we sent.
-        const found = await this.lookup(body).catch((e: unknown) => {
-          if (e instanceof HttpError) return undefined;
-          throw e;
-        });
+        const found = await this.lookupIfReachable(body);
         if (found) return created(found, body);
         return { ok: false, code: 'TARGET_REJECTED', error: `POST answered ${ans.status} without the created contact, and a look-up by phoneNumber ${body.phoneNumber} did not find it` };
       }
@@ -110,10 +107,7 @@ export class GenesysWriter {
     }
     if (uncertain) {
       // One last look so that a create which landed is not reported as failed.
-      const found = await this.lookup(body).catch((e: unknown) => {
-        if (e instanceof HttpError) return undefined;
-        throw e;
-      });
+      const found = await this.lookupIfReachable(body);
       if (found) return created(found, body);
     }
     return {
@@ -130,6 +124,14 @@ export class GenesysWriter {
     return list.find((c) => c.type.toLowerCase() === 'custom'
       && c.name.trim().toLowerCase() === name
       && GenesysIndex.samePhone(this.index.entryOf(c), body.phoneNumber));
+  }
+
+  /** lookup(), with "the look-up got no answer after retries" as not found. */
+  private lookupIfReachable(body: GenesysContactBody): Promise<GenesysContact | undefined> {
+    return this.lookup(body).catch((e: unknown) => {
+      if (e instanceof HttpError) return undefined;
+      throw e;
+    });
   }
 }
 

@@ -324,6 +324,8 @@ export class SamespaceClient {
       if (e instanceof HttpError) throw new SamespaceFailure(operation, 'transient', `${operation}: ${e.message}`);
       throw e;
     }
+    if (res.status !== 401 && res.status !== 403 && res.status !== 404) return res;
+    // Only for a refusal: a success can carry a whole page of contacts to scan for a message.
     const where = `POST ${redactUrl(o.url)} answered ${res.status}`;
     const msg = this.scrub(serverMessage(res));
     if (res.status === 401) {
@@ -332,10 +334,7 @@ export class SamespaceClient {
     if (res.status === 403) {
       throw new ImportError('AUTH_FORBIDDEN', `Samespace refused the API key's permissions (${operation}: ${where}${msg ? `: ${msg}` : ''}). ${KEY_HINT}.`);
     }
-    if (res.status === 404) {
-      throw new ImportError('TARGET_PROTOCOL', `${operation}: ${where}; check SAMESPACE_URL (the cluster base, e.g. https://clusterid.samespace.com)`);
-    }
-    return res;
+    throw new ImportError('TARGET_PROTOCOL', `${operation}: ${where}; check SAMESPACE_URL (the cluster base, e.g. https://clusterid.samespace.com)`);
   }
 
   private scrub(text: string): string {

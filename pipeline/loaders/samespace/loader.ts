@@ -13,7 +13,7 @@ import Papa from 'papaparse';
 import pLimit, { type LimitFunction } from 'p-limit';
 import type { Contact, ContactRecord } from '../../contact.js';
 import { ImportError, isImportError } from '../../errors.js';
-import { removeUnits, type UnitResult } from '../remove.js';
+import { removeTally, removeUnits, type UnitResult } from '../remove.js';
 import type { LedgerKey, Loader, LoaderContext, LoadOutcome, RemoveItem, RemoveOutcome } from '../types.js';
 import {
   SamespaceClient, SamespaceFailure, samespaceConfig, type SamespaceModule, type SamespaceProperty, type UploadAnswer,
@@ -106,11 +106,8 @@ class SamespaceLoader implements Loader {
     if (!this.client || !this.module) throw new Error('samespace: remove() called before open()');
     const client = this.client;
     const moduleId = this.module._id;
-    const counts = { deleted: 0, gone: 0, failed: 0 };
-    const finish = (item: RemoveItem, outcome: RemoveOutcome) => {
-      counts[outcome.status]++;
-      done(item, outcome);
-    };
+    const tally = removeTally('samespace', done);
+    const finish = tally.done;
     const ours: RemoveItem[] = [];
     for (const item of items) {
       if (item.scope === this.moduleRef) ours.push(item);
@@ -162,7 +159,7 @@ class SamespaceLoader implements Loader {
         return all({ status: 'failed', code: 'TARGET_REJECTED', error: e.message });
       }
     }, finish, { target: 'samespace', concurrency: this.concurrency, signal: this.ctx.signal });
-    this.ctx.log.info('samespace.remove', `samespace: ${counts.deleted} deleted, ${counts.gone} already gone, ${counts.failed} failed of ${items.length}`, counts);
+    tally.log(this.ctx.log, items.length);
   }
 
   /** The `_id` for each item, by paging the module's contacts; items no contact matches are absent. */

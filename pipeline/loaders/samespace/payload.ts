@@ -70,10 +70,11 @@ export function samespaceRow(c: Contact, cols: readonly PropertyColumn[]): strin
 export function samespaceRecord(c: Contact, cols: readonly PropertyColumn[]): { row: string[]; notes: string[] } {
   const notes: string[] = [];
   const fedFrom = (source: string) => cols.some((col) => 'canonical' in col.from && col.from.canonical === source);
-  if (fedFrom('email') && c.emails.length > 1) {
+  if (c.emails.length > 1 && fedFrom('email')) {
     notes.push(`not sent to Samespace (one email property): ${c.emails.slice(1).join(', ')}`);
   }
-  if ((fedFrom('phoneNumber') || fedFrom('phone')) && c.phones.length > 0) {
+  // The contact's own checks first: most contacts have nothing left out, and the column scans are per row.
+  if ((c.phones.length > 1 || c.phones[0]?.ext) && (fedFrom('phoneNumber') || fedFrom('phone'))) {
     if (c.phones.length > 1) notes.push(`not sent to Samespace (one phone property): ${c.phones.slice(1).map((p) => p.e164).join(', ')}`);
     if (c.phones[0].ext) notes.push(`extension ${c.phones[0].ext} not sent to Samespace (the phone property holds E.164 only)`);
   }

@@ -53,10 +53,7 @@ export function sameValue(a: string, b: string): boolean {
  * agreeing on most of the other properties; if none agrees on the key, the first row
  * agreeing on every property the entry carries.
  */
-function matchFailure(f: ImportFailure, input: ReconcileInput, taken: boolean[]): number {
-  const index = new Map<string, number>();
-  input.keys.forEach((k, i) => index.set(k.toLowerCase(), i));
-  input.fileColumns?.forEach((c, i) => { if (!index.has(c.toLowerCase())) index.set(c.toLowerCase(), i); });
+function matchFailure(f: ImportFailure, input: ReconcileInput, index: ReadonlyMap<string, number>, taken: boolean[]): number {
   const pairs: [number, string][] = [];
   const given = new Set<number>();
   for (const [k, v] of Object.entries(f.contact)) {
@@ -89,9 +86,13 @@ export function reconcile(input: ReconcileInput): ReconcileResult {
   const taken: boolean[] = new Array(n).fill(false);
   const notes: string[] = [];
   const unmatched: ImportFailure[] = [];
+  // Column index by lower-case property key, else by the column name the upload answered.
+  const index = new Map<string, number>();
+  input.keys.forEach((k, i) => index.set(k.toLowerCase(), i));
+  input.fileColumns?.forEach((c, i) => { if (!index.has(c.toLowerCase())) index.set(c.toLowerCase(), i); });
 
   for (const f of answer.failed) {
-    const r = matchFailure(f, input, taken);
+    const r = matchFailure(f, input, index, taken);
     if (r < 0) { unmatched.push(f); continue; }
     taken[r] = true;
     outcomes[r] = { status: 'failed', code: 'TARGET_REJECTED', error: `Samespace: ${f.reason}${f.key ? ` (key: ${f.key})` : ''}` };

@@ -7,7 +7,7 @@
 import { ImportError } from '../../errors.js';
 import { redactSecrets } from '../../log.js';
 import { HttpError, parseRetryAfter, serverMessage, type HttpClient, type HttpResponse } from '../http.js';
-import { spokeContactsPath, type SpokeContact } from './payload.js';
+import { spokeContactPath, spokeContactsPath, type SpokeContact } from './payload.js';
 
 export const SPOKE_DEFAULT_AUTH_URL = 'https://auth.spokephone.com';
 export const SPOKE_DEFAULT_API_URL = 'https://integration.spokephone.com';
@@ -296,7 +296,7 @@ export class SpokeClient {
 
   /** DELETE /phonebooks/{email}/contacts/{id}: 'absent' when there was nothing to delete. */
   async deleteContact(email: string, id: string): Promise<'deleted' | 'absent'> {
-    const path = `${spokeContactsPath(email)}/${encodeURIComponent(id)}`;
+    const path = spokeContactPath(email, id);
     const res = await this.api('DELETE', path);
     if (res.status === 200 || res.status === 202 || res.status === 204) return 'deleted';
     if (res.status === 404) return 'absent';

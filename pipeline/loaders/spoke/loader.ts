@@ -16,11 +16,11 @@ import pLimit, { type LimitFunction } from 'p-limit';
 import type { Contact, ContactRecord } from '../../contact.js';
 import { ImportError, type ErrorCode } from '../../errors.js';
 import { HttpError } from '../http.js';
-import { removeUnits } from '../remove.js';
+import { removeTally, removeUnits } from '../remove.js';
 import { TARGET_REQUIREMENTS } from '../types.js';
 import type { LedgerKey, Loader, LoaderContext, LoadOutcome, RemoveItem, RemoveOutcome } from '../types.js';
 import { SpokeClient, SpokeRequestError, spokeConfigFromEnv, spokeDestination, SPOKE_PHONEBOOK_NAME } from './client.js';
-import { spokeContact, spokeContactsPath, type SpokeContact } from './payload.js';
+import { spokeContact, spokeContactPath, spokeContactsPath, type SpokeContact } from './payload.js';
 
 export const SPOKE_DEFAULT_BATCH_SIZE = 100;
 export const SPOKE_DEFAULT_CONCURRENCY = 4;
@@ -115,9 +115,9 @@ class SpokeLoader implements Loader {
     const client = this.client;
     if (!client) throw new Error('spoke: remove() called before open()');
     const refused = new Map<string, Failure>();
-    const counts = { deleted: 0, gone: 0, failed: 0 };
+    const tally = removeTally('spoke', done);
     await removeUnits(items.map((i) => [i]), async ([item]) => {
-      const path = `${spokeContactsPath(item.scope)}/${encodeURIComponent(item.key)}`;
+      const path = spokeContactPath(item.scope, item.key);
       const answered = (outcome: RemoveOutcome) => ({ reached: true as const, outcomes: [[item, outcome]] as [RemoveItem, RemoveOutcome][] });
       const owner = refused.get(item.scope);
       if (owner) return answered({ status: 'failed', ...owner });
@@ -136,11 +136,8 @@ class SpokeLoader implements Loader {
         }
         return answered({ status: 'failed', code: 'TARGET_REJECTED', error: e.message });
       }
-    }, (item, outcome) => {
-      counts[outcome.status]++;
-      done(item, outcome);
-    }, { target: 'spoke', concurrency: this.concurrency, signal: this.ctx.signal });
-    this.ctx.log.info('spoke.remove', `spoke: ${counts.deleted} deleted, ${counts.gone} already gone, ${counts.failed} failed of ${items.length}`, counts);
+    }, tally.done, { target: 'spoke', concurrency: this.concurrency, signal: this.ctx.signal });
+    tally.log(this.ctx.log, items.length);
   }
 
   async open(): Promise<void> {

@@ -31,6 +31,11 @@ export function spokeContactsPath(ownerEmail: string): string {
   return `/phonebooks/${encodeURIComponent(ownerEmail)}/contacts`;
 }
 
+/** The request path for one contact of an owner's phonebook: email and id URL-encoded. */
+export function spokeContactPath(ownerEmail: string, id: string): string {
+  return `${spokeContactsPath(ownerEmail)}/${encodeURIComponent(id)}`;
+}
+
 /** JSON.stringify(contact) for a contact built by spokeContact (same key order), without the generic walk. */
 export function spokeContactJson(contact: SpokeContact): string {
   let s = `{"id":${jsonString(contact.id)},"name":${jsonString(contact.name)},"managedBy":"system"`;
