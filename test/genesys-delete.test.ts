@@ -7,7 +7,7 @@
 import { test, describe } from 'node:test';
 import assert from 'node:assert/strict';
 import { startGenesysEmulator, type GenesysEmulator } from './emulators/genesys.js';
-import { customers, harness, record, type Harness } from './helpers/genesys-harness.js';
+import { withEmulator, customers, harness, record, type Harness } from './helpers/genesys-harness.js';
 import { emptyContact, type ContactRecord } from '../pipeline/contact.js';
 import { ImportError } from '../pipeline/errors.js';
 import type { RemoveItem, RemoveOutcome } from '../pipeline/loaders/types.js';
@@ -60,10 +60,8 @@ describe('genesys: identify and destination', () => {
 
 describe('genesys: remove', () => {
   test('deletes exactly the items given, by recorded id or by phone; other custom, user and queue contacts survive', async () => {
-    const emu = await startGenesysEmulator({ custom: [{ name: 'Made by hand', phoneNumber: '+14155559999' }], faults: { latencyMs: 3 } });
     const records = customers(6);
-    const h = harness(emu, { concurrency: 2 });
-    try {
+    await withEmulator({ custom: [{ name: 'Made by hand', phoneNumber: '+14155559999' }], faults: { latencyMs: 3 } }, { concurrency: 2 }, async (emu, h) => {
       await openAndWrite(h, records);
       const items: RemoveItem[] = [
         { ...h.loader.identify!(records[1].contact)!, targetId: idOf(emu, '+14155552001') },
@@ -78,17 +76,12 @@ describe('genesys: remove', () => {
       assert.equal(deletes(emu).length, 3);
       assert.ok(emu.state.maxInFlight <= 2);
       await h.loader.close();
-    } finally {
-      h.close();
-      await emu.close();
-    }
+    });
   });
 
   test('404 is gone, and a phone no custom contact holds is gone without a request', async () => {
-    const emu = await startGenesysEmulator();
     const records = customers(2);
-    const h = harness(emu);
-    try {
+    await withEmulator({}, {}, async (emu, h) => {
       await openAndWrite(h, records);
       const id = idOf(emu, '+14155552000')!;
       emu.state.contacts.delete(id); // removed in Genesys by someone else since the tool loaded it
@@ -97,10 +90,7 @@ describe('genesys: remove', () => {
       assert.deepEqual(items.map((i) => out.get(i)), [{ status: 'gone' }, { status: 'gone' }]);
       assert.deepEqual(deletes(emu).map((l) => l.status), [404]);
       assert.deepEqual(phones(emu), ['+14155552001']);
-    } finally {
-      h.close();
-      await emu.close();
-    }
+    });
   });
 
   test('a recorded id that a write of this run moved to another number is gone, and the contact survives', async () => {
@@ -126,9 +116,7 @@ describe('genesys: remove', () => {
   });
 
   test('429 (with Retry-After), 503 and a dropped connection are retried; the contact is deleted', async () => {
-    const emu = await startGenesysEmulator();
-    const h = harness(emu);
-    try {
+    await withEmulator({}, {}, async (emu, h) => {
       await openAndWrite(h, customers(1));
       emu.faults.script.push(
         { method: 'DELETE', status: 429, retryAfterSeconds: 0 },
@@ -141,16 +129,11 @@ describe('genesys: remove', () => {
       assert.deepEqual(deletes(emu).map((l) => l.status), [429, 503, 'dropped', 200]);
       assert.deepEqual(phones(emu), []);
       assert.equal(emu.state.requests[DELETE], 4);
-    } finally {
-      h.close();
-      await emu.close();
-    }
+    });
   });
 
   test('403 fails the item TARGET_REJECTED with the server\'s message; the others go on', async () => {
-    const emu = await startGenesysEmulator();
-    const h = harness(emu);
-    try {
+    await withEmulator({}, {}, async (emu, h) => {
       await openAndWrite(h, customers(1));
       const jane = [...emu.state.contacts.values()].find((c) => c.type === 'User')!;
       const items: RemoveItem[] = [
@@ -163,10 +146,7 @@ describe('genesys: remove', () => {
       assert.match(o.error, new RegExp(`^DELETE http://127\\.0\\.0\\.1:\\d+/contacts/${jane.id} answered 403: Contact ${jane.id} is of type User and is read-only$`));
       assert.deepEqual(out.get(items[1]), { status: 'deleted' });
       assert.ok(emu.state.contacts.has(jane.id));
-    } finally {
-      h.close();
-      await emu.close();
-    }
+    });
   });
 
   test('a 401 aborts AUTH_FAILED; a target that answers no delete aborts TARGET_UNREACHABLE; no item is reported done', async () => {

@@ -9,7 +9,7 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { expectedCustom, GENESYS_AGENT, GENESYS_NOBODY, startGenesysEmulator, type GenesysEmulator } from './emulators/genesys.js';
-import { customers, harness, record, tally } from './helpers/genesys-harness.js';
+import { withEmulator, customers, harness, record, tally } from './helpers/genesys-harness.js';
 import { ImportError } from '../pipeline/errors.js';
 import { GenesysClient, genesysConfigFromEnv } from '../pipeline/loaders/genesys/client.js';
 import { HttpClient } from '../pipeline/loaders/http.js';
@@ -22,10 +22,8 @@ const idOf = (emu: GenesysEmulator, phoneNumber: string) => {
 
 describe('genesys loader: loading', () => {
   test('a fresh load reads Custom, User and Queue contacts, then leaves exactly the expected custom contacts, one POST each', async () => {
-    const emu = await startGenesysEmulator({ faults: { latencyMs: [0, 4] } });
     const records = customers(25);
-    const h = harness(emu, { concurrency: 4 });
-    try {
+    await withEmulator({ faults: { latencyMs: [0, 4] } }, { concurrency: 4 }, async (emu, h) => {
       await h.load(records);
       assert.deepEqual(emu.state.custom(), expectedCustom(records.map((r) => r.contact)));
       h.assertAllSettled(records);
@@ -38,10 +36,7 @@ describe('genesys loader: loading', () => {
       assert.ok(emu.state.maxInFlight <= 4, `at most 4 requests in flight, saw ${emu.state.maxInFlight}`);
       // The User and the Queue are still there, untouched.
       assert.equal(emu.state.contacts.size, 2 + 25);
-    } finally {
-      h.close();
-      await emu.close();
-    }
+    });
   });
 
   test('a second load of the same contacts settles every contact unchanged and sends zero writes', async () => {
@@ -109,12 +104,10 @@ describe('genesys loader: loading', () => {
   });
 
   test('a phone that belongs to a User or a Queue fails TARGET_DUPLICATE naming it, and is not created', async () => {
-    const emu = await startGenesysEmulator();
     const user = record('Someone Else', '+14155550100');
     const queue = record('Support Line', '+14155550199');
     const fine = record('Fine Customer', '+14155552000');
-    const h = harness(emu);
-    try {
+    await withEmulator({}, {}, async (emu, h) => {
       await h.load([user, queue, fine]);
       const u = h.outcome(user);
       assert.equal(u.status, 'failed');
@@ -126,22 +119,17 @@ describe('genesys loader: loading', () => {
       assert.equal(h.outcome(fine).action, 'created');
       assert.deepEqual(emu.state.custom(), [{ name: 'Fine Customer', phoneNumber: '+14155552000' }]);
       assert.equal(emu.state.requests['POST /contacts'], 1);
-    } finally {
-      h.close();
-      await emu.close();
-    }
+    });
   });
 
   test('input contacts sharing a phone or a name are applied in input order: the later one updates the earlier, never a second POST', async () => {
-    const emu = await startGenesysEmulator({ faults: { latencyMs: 5 } });
     const dana = record('Dana', '+14155553000');
     const danaB = record('Dana B', '+14155553000');
     const eve = record('Eve', '+14155553001');
     const eveLower = record('eve', '+14155553002');
     const danaAgain = record('Dana B', '+14155553000');
     const records = [dana, danaB, eve, eveLower, danaAgain];
-    const h = harness(emu, { concurrency: 4 });
-    try {
+    await withEmulator({ faults: { latencyMs: 5 } }, { concurrency: 4 }, async (emu, h) => {
       await h.load(records);
       h.assertAllSettled(records);
       const danaId = idOf(emu, '+14155553000');
@@ -153,19 +141,14 @@ describe('genesys loader: loading', () => {
       assert.deepEqual(h.outcome(danaAgain), { status: 'unchanged', targetId: danaId, action: 'unchanged' });
       assert.deepEqual(emu.state.custom(), [{ name: 'Dana B', phoneNumber: '+14155553000' }, { name: 'eve', phoneNumber: '+14155553002' }]);
       assert.deepEqual(emu.state.requests, { 'GET /contacts': 3, 'POST /contacts': 2, 'PUT /contacts/{id}': 2 });
-    } finally {
-      h.close();
-      await emu.close();
-    }
+    });
   });
 
   test('extra phones are reported in the outcome notes; a contact without a name or a phone fails REQUIRED_MISSING unsent', async () => {
-    const emu = await startGenesysEmulator();
     const multi = record('Multi Phone', '+14155552000', '+14155552001');
     const noPhone = record('No Phone');
     const noName = record(undefined, '+14155552002');
-    const h = harness(emu);
-    try {
+    await withEmulator({}, {}, async (emu, h) => {
       await h.load([multi, noPhone, noName]);
       assert.deepEqual(h.outcome(multi), {
         status: 'success', targetId: idOf(emu, '+14155552000'), action: 'created',
@@ -174,24 +157,19 @@ describe('genesys loader: loading', () => {
       assert.deepEqual(h.outcome(noPhone), { status: 'failed', code: 'REQUIRED_MISSING', error: 'genesys needs a phone number on every contact' });
       assert.deepEqual(h.outcome(noName), { status: 'failed', code: 'REQUIRED_MISSING', error: 'genesys needs a name on every contact' });
       assert.equal(emu.state.requests['POST /contacts'], 1);
-    } finally {
-      h.close();
-      await emu.close();
-    }
+    });
   });
 });
 
 describe('genesys loader: rejected contacts', () => {
   test('400 fails that contact TARGET_REJECTED with the method, path, status and server message; the others land', async () => {
-    const emu = await startGenesysEmulator({
-      custom: [{ name: 'Old', phoneNumber: '+14155552000' }],
-      faults: { rejectPhoneNumbers: ['+14155552001', '+14155552009'] },
-    });
     const badNew = record('Bad New', '+14155552001');
     const badUpdate = record('Old', '+14155552009');
     const good = customers(3, 'G', 2100);
-    const h = harness(emu);
-    try {
+    await withEmulator({
+      custom: [{ name: 'Old', phoneNumber: '+14155552000' }],
+      faults: { rejectPhoneNumbers: ['+14155552001', '+14155552009'] },
+    }, {}, async (emu, h) => {
       await h.load([badNew, ...good, badUpdate]);
       assert.deepEqual(h.outcome(badNew), {
         status: 'failed', code: 'TARGET_REJECTED',
@@ -207,10 +185,7 @@ describe('genesys loader: rejected contacts', () => {
       // A 400 is not retried.
       assert.equal(emu.state.statuses['400'], 2);
       assert.equal(h.http.stats.retries, 0);
-    } finally {
-      h.close();
-      await emu.close();
-    }
+    });
   });
 
   test('a contact deleted after the read (404 on PUT) is created again with a POST', async () => {
@@ -238,11 +213,9 @@ describe('genesys loader: rejected contacts', () => {
   });
 
   test('a read-only user (Agent): each write fails TARGET_REJECTED with the 403 message, unchanged contacts still settle, the run goes on', async () => {
-    const emu = await startGenesysEmulator({ custom: [{ name: 'Same', phoneNumber: '+14155552000' }] });
     const same = record('Same', '+14155552000');
     const fresh = customers(3, 'R', 2100);
-    const h = harness(emu, { env: { GENESYS_USERNAME: GENESYS_AGENT.username, GENESYS_PASSWORD: GENESYS_AGENT.password } });
-    try {
+    await withEmulator({ custom: [{ name: 'Same', phoneNumber: '+14155552000' }] }, { env: { GENESYS_USERNAME: GENESYS_AGENT.username, GENESYS_PASSWORD: GENESYS_AGENT.password } }, async (emu, h) => {
       await h.load([same, ...fresh]);
       assert.equal(h.outcome(same).status, 'unchanged');
       for (const r of fresh) {
@@ -252,18 +225,13 @@ describe('genesys loader: rejected contacts', () => {
         });
       }
       assert.deepEqual(emu.state.custom(), [{ name: 'Same', phoneNumber: '+14155552000' }]);
-    } finally {
-      h.close();
-      await emu.close();
-    }
+    });
   });
 });
 
 describe('genesys loader: credentials and configuration', () => {
   test('refused credentials abort open() with AUTH_FAILED naming the variables, never the password; nothing is written', async () => {
-    const emu = await startGenesysEmulator();
-    const h = harness(emu, { env: { GENESYS_PASSWORD: 'wrong-password-123' } });
-    try {
+    await withEmulator({}, { env: { GENESYS_PASSWORD: 'wrong-password-123' } }, async (emu, h) => {
       const err = await h.loader.open().then(() => undefined, (e: unknown) => e);
       assert.ok(err instanceof ImportError);
       assert.equal(err.code, 'AUTH_FAILED');
@@ -271,30 +239,20 @@ describe('genesys loader: credentials and configuration', () => {
       assert.match(err.message, /answered 401.*GENESYS_USERNAME \/ GENESYS_PASSWORD/);
       assert.doesNotMatch(err.message, /wrong-password-123/);
       assert.equal(emu.state.writeRequests(), 0);
-    } finally {
-      h.close();
-      await emu.close();
-    }
+    });
   });
 
   test('a user without any contact role gets AUTH_FORBIDDEN on the read, naming the Contact Center Admin role', async () => {
-    const emu = await startGenesysEmulator();
-    const h = harness(emu, { env: { GENESYS_USERNAME: GENESYS_NOBODY.username, GENESYS_PASSWORD: GENESYS_NOBODY.password } });
-    try {
+    await withEmulator({}, { env: { GENESYS_USERNAME: GENESYS_NOBODY.username, GENESYS_PASSWORD: GENESYS_NOBODY.password } }, async (emu, h) => {
       await assert.rejects(h.loader.open(), (e: unknown) => e instanceof ImportError && e.code === 'AUTH_FORBIDDEN'
         && /403/.test(e.message) && /Contact Center Admin/.test(e.message));
-    } finally {
-      h.close();
-      await emu.close();
-    }
+    });
   });
 
   test('credentials revoked mid-run (401 on a POST): the write throws AUTH_FAILED, what landed is settled, nothing more is sent', async () => {
     // 3 reads + 2 creates succeed; the 6th request and every later one answers 401.
-    const emu = await startGenesysEmulator({ faults: { revokeAfterRequests: 5 } });
     const records = customers(6);
-    const h = harness(emu, { concurrency: 1 });
-    try {
+    await withEmulator({ faults: { revokeAfterRequests: 5 } }, { concurrency: 1 }, async (emu, h) => {
       await h.loader.open();
       await h.loader.write(records[0]);
       await h.loader.write(records[1]);
@@ -306,24 +264,16 @@ describe('genesys loader: credentials and configuration', () => {
       // The runner may still call close(): it rethrows the abort and sends nothing.
       await assert.rejects(h.loader.close(), (e: unknown) => e instanceof ImportError && e.code === 'AUTH_FAILED');
       assert.equal(emu.state.log.length, 6);
-    } finally {
-      h.close();
-      await emu.close();
-    }
+    });
   });
 
   for (const name of ['GENESYS_API_URL', 'GENESYS_USERNAME', 'GENESYS_PASSWORD']) {
     test(`a missing ${name} is CONFIG_MISSING (usage) naming it, before any request`, async () => {
-      const emu = await startGenesysEmulator();
-      const h = harness(emu, { env: { [name]: undefined } });
-      try {
+      await withEmulator({}, { env: { [name]: undefined } }, async (emu, h) => {
         await assert.rejects(h.loader.open(), (e: unknown) => e instanceof ImportError && e.code === 'CONFIG_MISSING'
           && e.kind === 'usage' && e.message.startsWith(`${name} is not set`) && !e.message.includes(emu.env.GENESYS_PASSWORD));
         assert.equal(emu.state.log.length, 0);
-      } finally {
-        h.close();
-        await emu.close();
-      }
+      });
     });
   }
 
@@ -337,10 +287,8 @@ describe('genesys loader: credentials and configuration', () => {
   });
 
   test('the API base may have a path; concurrency comes from the mapping when the command line does not set it', async () => {
-    const emu = await startGenesysEmulator({ basePath: '/gws/api/v2', faults: { latencyMs: 10 } });
     const records = customers(6);
-    const h = harness(emu, { mappingConcurrency: 1 });
-    try {
+    await withEmulator({ basePath: '/gws/api/v2', faults: { latencyMs: 10 } }, { mappingConcurrency: 1 }, async (emu, h) => {
       await h.loader.open();
       // open() reads the three contact types in parallel; what is bounded is the writes.
       emu.state.maxInFlight = 0;
@@ -350,10 +298,7 @@ describe('genesys loader: credentials and configuration', () => {
       assert.deepEqual(emu.state.custom(), expectedCustom(records.map((r) => r.contact)));
       assert.ok(emu.state.log.every((l) => l.path.startsWith('/gws/api/v2/contacts')));
       assert.equal(emu.state.maxInFlight, 1);
-    } finally {
-      h.close();
-      await emu.close();
-    }
+    });
   });
 });
 
@@ -403,10 +348,8 @@ describe('genesys loader: dry run', () => {
 
 describe('genesys loader: back-pressure and interruption', () => {
   test('write() resolves while fewer than `concurrency` writes are in flight, and waits otherwise', async () => {
-    const emu = await startGenesysEmulator({ faults: { latencyMs: 15 } });
     const records = customers(12);
-    const h = harness(emu, { concurrency: 3 });
-    try {
+    await withEmulator({ faults: { latencyMs: 15 } }, { concurrency: 3 }, async (emu, h) => {
       await h.loader.open();
       emu.state.maxInFlight = 0;
       let maxUnsettled = 0;
@@ -418,17 +361,12 @@ describe('genesys loader: back-pressure and interruption', () => {
       assert.ok(maxUnsettled >= 1 && maxUnsettled <= 3, `unsettled after write(): ${maxUnsettled}`);
       assert.equal(emu.state.maxInFlight, 3);
       assert.deepEqual(tally(h, records), { 'success:created': 12 });
-    } finally {
-      h.close();
-      await emu.close();
-    }
+    });
   });
 
   test('an interrupted run finishes the writes in flight, sends nothing new and throws INTERRUPTED', async () => {
-    const emu = await startGenesysEmulator({ faults: { latencyMs: 20 } });
     const records = customers(5);
-    const h = harness(emu, { concurrency: 2 });
-    try {
+    await withEmulator({ faults: { latencyMs: 20 } }, { concurrency: 2 }, async (emu, h) => {
       await h.loader.open();
       await h.loader.write(records[0]);
       await h.loader.write(records[1]);
@@ -439,10 +377,7 @@ describe('genesys loader: back-pressure and interruption', () => {
       assert.equal(h.outcomes.size, 2);
       assert.equal(emu.state.requests['POST /contacts'], 2);
       await assert.rejects(h.loader.close(), (e: unknown) => e instanceof ImportError && e.code === 'INTERRUPTED');
-    } finally {
-      h.close();
-      await emu.close();
-    }
+    });
   });
 });
 

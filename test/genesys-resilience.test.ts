@@ -7,7 +7,7 @@
 import { test, describe } from 'node:test';
 import assert from 'node:assert/strict';
 import { expectedCustom, startGenesysEmulator } from './emulators/genesys.js';
-import { customers, harness, record, tally } from './helpers/genesys-harness.js';
+import { withEmulator, customers, harness, record, tally } from './helpers/genesys-harness.js';
 import { ImportError } from '../pipeline/errors.js';
 
 const lookups = (log: { method: string; path: string }[]) =>
@@ -15,10 +15,8 @@ const lookups = (log: { method: string; path: string }[]) =>
 
 describe('genesys resilience: creates are never duplicated', () => {
   test('a POST that landed but whose answer was lost is found by a look-up, not sent again', async () => {
-    const emu = await startGenesysEmulator({ faults: { lostPostNext: 1 } });
     const r = record('Lost Answer', '+14155552000');
-    const h = harness(emu);
-    try {
+    await withEmulator({ faults: { lostPostNext: 1 } }, {}, async (emu, h) => {
       await h.load([r]);
       const [stored] = emu.state.customWithIds();
       assert.deepEqual(h.outcome(r), { status: 'success', targetId: stored.id, action: 'created' });
@@ -27,17 +25,12 @@ describe('genesys resilience: creates are never duplicated', () => {
         'POST /contacts dropped',
         'GET /contacts?type=Custom&phoneNumber=%2B14155552000 200',
       ]);
-    } finally {
-      h.close();
-      await emu.close();
-    }
+    });
   });
 
   test('30% of POST answers lost under concurrency: every contact exists exactly once and is reported created', async () => {
-    const emu = await startGenesysEmulator({ seed: 7, faults: { lostPostRate: 0.3, latencyMs: [0, 3] } });
     const records = customers(40);
-    const h = harness(emu, { concurrency: 4 });
-    try {
+    await withEmulator({ seed: 7, faults: { lostPostRate: 0.3, latencyMs: [0, 3] } }, { concurrency: 4 }, async (emu, h) => {
       await h.load(records);
       h.assertAllSettled(records);
       assert.deepEqual(tally(h, records), { 'success:created': 40 });
@@ -50,17 +43,12 @@ describe('genesys resilience: creates are never duplicated', () => {
       const ids = records.map((r) => h.outcome(r).targetId);
       assert.equal(new Set(ids).size, 40);
       assert.deepEqual(new Set(ids), new Set(emu.state.customWithIds().map((c) => c.id)));
-    } finally {
-      h.close();
-      await emu.close();
-    }
+    });
   });
 
   test('503 on a POST: the loader looks before re-sending, and each contact is created once', async () => {
-    const emu = await startGenesysEmulator({ seed: 11, faults: { rate503: 0.4, methods: ['POST'] } });
     const records = customers(20);
-    const h = harness(emu, { concurrency: 3, attempts: 10 });
-    try {
+    await withEmulator({ seed: 11, faults: { rate503: 0.4, methods: ['POST'] } }, { concurrency: 3, attempts: 10 }, async (emu, h) => {
       await h.load(records);
       assert.deepEqual(tally(h, records), { 'success:created': 20 });
       assert.deepEqual(emu.state.custom(), expectedCustom(records.map((r) => r.contact)));
@@ -70,17 +58,12 @@ describe('genesys resilience: creates are never duplicated', () => {
       assert.equal(emu.state.requests['POST /contacts'], 20 + failed);
       // Each look-up for a phone comes before that phone's next POST: the 503 answers came before anything was stored.
       for (const phone of lookups(emu.state.log)) assert.ok(records.some((r) => r.contact.phones[0].e164 === phone));
-    } finally {
-      h.close();
-      await emu.close();
-    }
+    });
   });
 
   test('429 with Retry-After on a POST is re-sent without a look-up (the server did not act)', async () => {
-    const emu = await startGenesysEmulator({ seed: 3, faults: { rate429: 0.4, retryAfterSeconds: 0, methods: ['POST'] } });
     const records = customers(15);
-    const h = harness(emu, { concurrency: 2, attempts: 12 });
-    try {
+    await withEmulator({ seed: 3, faults: { rate429: 0.4, retryAfterSeconds: 0, methods: ['POST'] } }, { concurrency: 2, attempts: 12 }, async (emu, h) => {
       await h.load(records);
       assert.deepEqual(tally(h, records), { 'success:created': 15 });
       assert.deepEqual(emu.state.custom(), expectedCustom(records.map((r) => r.contact)));
@@ -88,25 +71,17 @@ describe('genesys resilience: creates are never duplicated', () => {
       assert.ok(limited > 0, 'saw 429s');
       assert.deepEqual(lookups(emu.state.log), []);
       assert.equal(emu.state.requests['POST /contacts'], 15 + limited);
-    } finally {
-      h.close();
-      await emu.close();
-    }
+    });
   });
 
   test('the server capping requests in flight (429 above the cap): every contact still lands once', async () => {
-    const emu = await startGenesysEmulator({ faults: { maxInFlight: 2, latencyMs: 5, retryAfterSeconds: 0 } });
     const records = customers(16);
-    const h = harness(emu, { concurrency: 4, attempts: 20 });
-    try {
+    await withEmulator({ faults: { maxInFlight: 2, latencyMs: 5, retryAfterSeconds: 0 } }, { concurrency: 4, attempts: 20 }, async (emu, h) => {
       await h.load(records);
       assert.deepEqual(tally(h, records), { 'success:created': 16 });
       assert.deepEqual(emu.state.custom(), expectedCustom(records.map((r) => r.contact)));
       assert.ok((emu.state.statuses['429'] ?? 0) > 0, 'the cap was hit');
-    } finally {
-      h.close();
-      await emu.close();
-    }
+    });
   });
 
   test('a mix of 503, dropped connections, 429 and lost answers on every route: the end state is exactly the input', async () => {
@@ -140,10 +115,8 @@ describe('genesys resilience: creates are never duplicated', () => {
 
 describe('genesys resilience: giving up', () => {
   test('503 on every POST: the contact fails RETRIES_EXHAUSTED after the configured attempts, with a look-up before each re-send', async () => {
-    const emu = await startGenesysEmulator({ faults: { rate503: 1, methods: ['POST'] } });
     const r = record('Never', '+14155552000');
-    const h = harness(emu, { attempts: 3 });
-    try {
+    await withEmulator({ faults: { rate503: 1, methods: ['POST'] } }, { attempts: 3 }, async (emu, h) => {
       await h.load([r]);
       const o = h.outcome(r);
       assert.equal(o.status, 'failed');
@@ -154,40 +127,27 @@ describe('genesys resilience: giving up', () => {
       // Before each re-send, and once more before giving up.
       assert.equal(lookups(emu.state.log).length, 3);
       assert.deepEqual(emu.state.custom(), []);
-    } finally {
-      h.close();
-      await emu.close();
-    }
+    });
   });
 
   test('503 on every PUT: retried by the HTTP client, then that contact fails RETRIES_EXHAUSTED and the others land', async () => {
-    const emu = await startGenesysEmulator({ custom: [{ name: 'Old', phoneNumber: '+14155552000' }], faults: { rate503: 1, methods: ['PUT'] } });
     const rename = record('New', '+14155552000');
     const fresh = customers(2, 'P', 2100);
-    const h = harness(emu, { attempts: 3 });
-    try {
+    await withEmulator({ custom: [{ name: 'Old', phoneNumber: '+14155552000' }], faults: { rate503: 1, methods: ['PUT'] } }, { attempts: 3 }, async (emu, h) => {
       await h.load([rename, ...fresh]);
       const o = h.outcome(rename);
       assert.equal(o.code, 'RETRIES_EXHAUSTED');
       assert.match(o.error!, /^PUT http:\/\/127\.0\.0\.1:\d+\/contacts\/[^ ]+ answered 503/);
       assert.equal(emu.state.requests['PUT /contacts/{id}'], 3);
       assert.deepEqual(tally(h, fresh), { 'success:created': 2 });
-    } finally {
-      h.close();
-      await emu.close();
-    }
+    });
   });
 
   test('a target that never answers the read aborts open() with TARGET_UNREACHABLE', async () => {
-    const emu = await startGenesysEmulator({ faults: { dropRate: 1 } });
-    const h = harness(emu, { attempts: 2 });
-    try {
+    await withEmulator({ faults: { dropRate: 1 } }, { attempts: 2 }, async (emu, h) => {
       await assert.rejects(h.loader.open(), (e: unknown) => e instanceof ImportError && e.code === 'TARGET_UNREACHABLE'
         && /could not read the existing contacts/.test(e.message) && /GENESYS_API_URL/.test(e.message));
       assert.equal(emu.state.writeRequests(), 0);
-    } finally {
-      h.close();
-      await emu.close();
-    }
+    });
   });
 });

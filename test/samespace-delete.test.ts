@@ -8,7 +8,7 @@
 import { test, describe } from 'node:test';
 import assert from 'node:assert/strict';
 import { startSamespaceEmulator, type EmuModule, type SamespaceEmulator } from './emulators/samespace.js';
-import { harness, people, record, type Harness } from './helpers/samespace-harness.js';
+import { withEmulator, harness, people, record, type Harness } from './helpers/samespace-harness.js';
 import { emptyContact } from '../pipeline/contact.js';
 import { ImportError } from '../pipeline/errors.js';
 import { DELETE_BATCH_SIZE, LOOKUP_PAGE_SIZE } from '../pipeline/loaders/samespace/loader.js';
@@ -69,10 +69,8 @@ describe('samespace: identify and destination', () => {
 
 describe('samespace: remove', () => {
   test('deletes exactly the contacts given; one with another phone, and the same phone in another module, survive', async () => {
-    const emu = await startSamespaceEmulator({ modules: ['Contacts', 'Leads'] });
     const records = people(6);
-    const h = harness(emu);
-    try {
+    await withEmulator({ modules: ['Contacts', 'Leads'] }, {}, async (emu, h) => {
       await h.load(records);
       seed(emu, 'ByHand', '+1 415 555 9999');
       seed(emu, 'OtherModule', records[1].contact.phones[0].e164, 'Leads');
@@ -84,10 +82,7 @@ describe('samespace: remove', () => {
       assert.equal(emu.requests('deleteContacts').length, 1);
       assertOnlyIdDeletes(emu);
       assert.equal(emu.requests('deleteContacts')[0].variables!.module, moduleOf(emu)._id);
-    } finally {
-      h.close();
-      await emu.close();
-    }
+    });
   });
 
   test('pages getContacts past one page, matches phones by digits, and deletes in batches of DELETE_BATCH_SIZE', async () => {
@@ -121,9 +116,7 @@ describe('samespace: remove', () => {
   });
 
   test('a key no contact holds is gone; an item with a recorded id skips the look-up', async () => {
-    const emu = await startSamespaceEmulator();
-    const h = harness(emu);
-    try {
+    await withEmulator({}, {}, async (emu, h) => {
       await h.loader.open();
       const id = seed(emu, 'Known', '+14155550001');
       seed(emu, 'Keep', '+14155550002');
@@ -136,16 +129,11 @@ describe('samespace: remove', () => {
       assert.deepEqual(out2.get(missing), { status: 'gone' });
       assert.equal(emu.requests('deleteContacts').length, 1, 'nothing to delete: no mutation');
       assert.deepEqual(phonesLeft(emu), ['+14155550002']);
-    } finally {
-      h.close();
-      await emu.close();
-    }
+    });
   });
 
   test('an item recorded for another module fails and nothing of that module is touched', async () => {
-    const emu = await startSamespaceEmulator({ modules: ['Contacts', 'Leads'] });
-    const h = harness(emu);
-    try {
+    await withEmulator({ modules: ['Contacts', 'Leads'] }, {}, async (emu, h) => {
       await h.loader.open();
       seed(emu, 'Lead', '+14155550001', 'Leads');
       const item: RemoveItem = { scope: 'Leads', key: '+14155550001' };
@@ -154,16 +142,11 @@ describe('samespace: remove', () => {
       assert.ok(o.status === 'failed' && o.code === 'TARGET_REJECTED' && /module "Leads".*module "Contacts"/.test(o.error), JSON.stringify(o));
       assert.deepEqual(phonesLeft(emu, 'Leads'), ['+14155550001']);
       assert.equal(emu.requests('deleteContacts').length, 0);
-    } finally {
-      h.close();
-      await emu.close();
-    }
+    });
   });
 
   test('429 (with Retry-After), 503 and a dropped connection are retried for the look-up and the delete', async () => {
-    const emu = await startSamespaceEmulator();
-    const h = harness(emu);
-    try {
+    await withEmulator({}, {}, async (emu, h) => {
       await h.loader.open();
       seed(emu, 'Gone', '+14155550001');
       emu.faults.script.push(
@@ -178,16 +161,11 @@ describe('samespace: remove', () => {
       assert.deepEqual(emu.requests('getContacts').map((r) => r.status), [503, 200]);
       assert.deepEqual(emu.requests('deleteContacts').map((r) => r.status), [429, 503, 0, 200]);
       assert.deepEqual(emu.contacts(), []);
-    } finally {
-      h.close();
-      await emu.close();
-    }
+    });
   });
 
   test('a deleteContacts refused with a GraphQL error fails its items with Samespace\'s message', async () => {
-    const emu = await startSamespaceEmulator();
-    const h = harness(emu);
-    try {
+    await withEmulator({}, {}, async (emu, h) => {
       await h.loader.open();
       seed(emu, 'Locked', '+14155550001');
       emu.faults.script.push({ operation: 'deleteContacts', graphqlError: 'Contact is locked by a running campaign' });
@@ -195,16 +173,11 @@ describe('samespace: remove', () => {
       const out = await remove(h, [item]);
       assert.deepEqual(out.get(item), { status: 'failed', code: 'TARGET_REJECTED', error: 'deleteContacts: Contact is locked by a running campaign' });
       assert.equal(emu.contacts().length, 1);
-    } finally {
-      h.close();
-      await emu.close();
-    }
+    });
   });
 
   test('a target that never answers the look-up aborts TARGET_UNREACHABLE and nothing is reported done', async () => {
-    const emu = await startSamespaceEmulator();
-    const h = harness(emu, { attempts: 2 });
-    try {
+    await withEmulator({}, { attempts: 2 }, async (emu, h) => {
       await h.loader.open();
       seed(emu, 'Stays', '+14155550001');
       emu.faults.rate503 = 1;
@@ -215,25 +188,17 @@ describe('samespace: remove', () => {
       assert.deepEqual(seen, []);
       assert.equal(emu.requests('deleteContacts').length, 0);
       assert.equal(emu.contacts().length, 1);
-    } finally {
-      h.close();
-      await emu.close();
-    }
+    });
   });
 
   test('contacts loaded by the loader are found again by the key identify() gave them', async () => {
-    const emu = await startSamespaceEmulator();
     const records = [record({ firstName: 'Zoe', phones: ['+442079460958'], emails: ['zoe@example.com'] }), ...people(2)];
-    const h = harness(emu);
-    try {
+    await withEmulator({}, {}, async (emu, h) => {
       await h.load(records);
       const item = h.loader.identify!(records[0].contact)! as RemoveItem;
       const out = await remove(h, [item]);
       assert.deepEqual(out.get(item), { status: 'deleted' });
       assert.deepEqual(emu.contacts().map((c) => c.firstName), ['Firstp0', 'Firstp1']);
-    } finally {
-      h.close();
-      await emu.close();
-    }
+    });
   });
 });

@@ -7,7 +7,7 @@ import { test, describe } from 'node:test';
 import assert from 'node:assert/strict';
 import { createServer } from 'node:net';
 import { expectedPhonebooks, nonEmptyPhonebooks, SPOKE_TEST_CLIENT_SECRET, startSpokeEmulator } from './emulators/spoke.js';
-import { contactsFor, harness, interleave, tally } from './helpers/spoke-harness.js';
+import { withEmulator, contactsFor, harness, interleave, tally } from './helpers/spoke-harness.js';
 import { ImportError } from '../pipeline/errors.js';
 
 const isCode = (code: string) => (e: unknown) => e instanceof ImportError && e.code === code;
@@ -24,34 +24,22 @@ async function closedPort(): Promise<number> {
 describe('spoke auth: configuration and credentials', () => {
   for (const name of ['SPOKE_CLIENT_ID', 'SPOKE_CLIENT_SECRET']) {
     test(`missing ${name} -> CONFIG_MISSING naming it, nothing sent`, async () => {
-      const emu = await startSpokeEmulator();
-      const h = harness(emu, { env: { [name]: undefined } });
-      try {
+      await withEmulator({}, { env: { [name]: undefined } }, async (emu, h) => {
         await assert.rejects(h.loader.open(), (e: unknown) => isCode('CONFIG_MISSING')(e) && (e as Error).message.includes(name));
         assert.equal(emu.state.counts.requests, 0);
-      } finally {
-        h.close();
-        await emu.close();
-      }
+      });
     });
   }
 
   test('a malformed SPOKE_API_URL is a usage error naming the variable', async () => {
-    const emu = await startSpokeEmulator();
-    const h = harness(emu, { env: { SPOKE_API_URL: 'integration.spokephone.com' } });
-    try {
+    await withEmulator({}, { env: { SPOKE_API_URL: 'integration.spokephone.com' } }, async (emu, h) => {
       await assert.rejects(h.loader.open(), (e: unknown) => isCode('CONFIG_MISSING')(e) && /SPOKE_API_URL/.test((e as Error).message));
-    } finally {
-      h.close();
-      await emu.close();
-    }
+    });
   });
 
   test('a wrong client secret -> AUTH_FAILED from open(), naming the variables but not the secret; zero PUTs', async () => {
-    const emu = await startSpokeEmulator();
     const wrong = 'wrong-secret-value-42';
-    const h = harness(emu, { env: { SPOKE_CLIENT_SECRET: wrong } });
-    try {
+    await withEmulator({}, { env: { SPOKE_CLIENT_SECRET: wrong } }, async (emu, h) => {
       const err = await h.loader.open().then(() => undefined, (e: unknown) => e);
       assert.ok(isCode('AUTH_FAILED')(err), `expected AUTH_FAILED, got ${String(err)}`);
       const msg = (err as ImportError).message;
@@ -61,10 +49,7 @@ describe('spoke auth: configuration and credentials', () => {
       assert.equal(emu.state.tokenIssued, 0);
       assert.equal(emu.requests('PUT /phonebooks/:email/contacts').length, 0);
       assert.deepEqual(emu.requests('POST /oauth/token').map((r) => r.status), [401], 'a refused credential is not retried');
-    } finally {
-      h.close();
-      await emu.close();
-    }
+    });
   });
 
   test('a token endpoint that answers 503 once is retried; one that is unreachable is TARGET_UNREACHABLE', async () => {
@@ -85,10 +70,8 @@ describe('spoke auth: configuration and credentials', () => {
 
 describe('spoke auth: tokens during the run', () => {
   test('tokens with a 1 s lifetime expiring mid-run are refreshed: no failed rows, exact phonebooks', async () => {
-    const emu = await startSpokeEmulator({ tokenTtlSec: 1, faults: { latencyMs: { min: 60, max: 140 } }, seed: 7 });
     const records = interleave(contactsFor('a@x.com', 110), contactsFor('b@x.com', 90));
-    const h = harness(emu, { batchSize: 5, concurrency: 2 });
-    try {
+    await withEmulator({ tokenTtlSec: 1, faults: { latencyMs: { min: 60, max: 140 } }, seed: 7 }, { batchSize: 5, concurrency: 2 }, async (emu, h) => {
       await h.loader.open();
       const started = performance.now();
       await h.load(records);
@@ -98,33 +81,23 @@ describe('spoke auth: tokens during the run', () => {
       // The run outlived several tokens: each second needs at least one new one.
       assert.ok(seconds > 1.5, `the run lasted ${seconds.toFixed(2)} s; it must outlive a token for this test to mean anything`);
       assert.ok(emu.state.tokenIssued >= Math.floor(seconds), `${emu.state.tokenIssued} tokens in ${seconds.toFixed(2)} s`);
-    } finally {
-      h.close();
-      await emu.close();
-    }
+    });
   });
 
   test('the server dropping tokens early (401) is met by a refresh and a retry: no failed rows', async () => {
-    const emu = await startSpokeEmulator({ faults: { tokenMaxUses: 3 } });
     const records = interleave(contactsFor('a@x.com', 40), contactsFor('b@x.com', 40));
-    const h = harness(emu, { batchSize: 4, concurrency: 3 });
-    try {
+    await withEmulator({ faults: { tokenMaxUses: 3 } }, { batchSize: 4, concurrency: 3 }, async (emu, h) => {
       await h.loader.open();
       await h.load(records);
       assert.deepEqual(tally(h, records), { 'success:upserted': 80 });
       assert.ok((emu.state.counts.byStatus['401'] ?? 0) > 0, 'the test must actually see 401s');
       assert.deepEqual(nonEmptyPhonebooks(emu.state), expectedPhonebooks(records.map((r) => r.contact)));
-    } finally {
-      h.close();
-      await emu.close();
-    }
+    });
   });
 
   test('concurrent requests that all get 401 share one token refresh', async () => {
-    const emu = await startSpokeEmulator({ faults: { latencyMs: 40 } });
     const records = ['a', 'b', 'c', 'd'].flatMap((o) => contactsFor(`${o}@x.com`, 1));
-    const h = harness(emu, { batchSize: 10, concurrency: 4 });
-    try {
+    await withEmulator({ faults: { latencyMs: 40 } }, { batchSize: 10, concurrency: 4 }, async (emu, h) => {
       await h.loader.open();
       for (const r of records) await h.loader.write(r);
       emu.revokeTokens();
@@ -132,17 +105,12 @@ describe('spoke auth: tokens during the run', () => {
       assert.deepEqual(tally(h, records), { 'success:upserted': 4 });
       assert.equal(emu.state.counts.byStatus['401'], 4);
       assert.equal(emu.state.tokenIssued, 2, 'the first token, then one refresh for all four');
-    } finally {
-      h.close();
-      await emu.close();
-    }
+    });
   });
 
   test('a freshly issued token refused again -> AUTH_FAILED stops the run; nothing is settled as a row failure', async () => {
-    const emu = await startSpokeEmulator({ faults: { script: [{ status: 401 }, { status: 401 }] } });
     const records = contactsFor('a@x.com', 3);
-    const h = harness(emu);
-    try {
+    await withEmulator({ faults: { script: [{ status: 401 }, { status: 401 }] } }, {}, async (emu, h) => {
       await h.loader.open();
       for (const r of records) await h.loader.write(r);
       const err = await h.loader.close().then(() => undefined, (e: unknown) => e);
@@ -152,26 +120,18 @@ describe('spoke auth: tokens during the run', () => {
       assert.equal(h.outcomes.size, 0);
       assert.equal(emu.state.tokenIssued, 2);
       assert.equal(emu.state.phonebooks.size, 0);
-    } finally {
-      h.close();
-      await emu.close();
-    }
+    });
   });
 
   test('no outcome, note or error carries the client secret or a token', async () => {
-    const emu = await startSpokeEmulator({ users: ['a@x.com'], faults: { rate503: 1 } });
     const records = interleave(contactsFor('a@x.com', 2), contactsFor('ghost@x.com', 2));
-    const h = harness(emu, { attempts: 2 });
-    try {
+    await withEmulator({ users: ['a@x.com'], faults: { rate503: 1 } }, { attempts: 2 }, async (emu, h) => {
       await h.loader.open();
       await h.load(records);
       const text = JSON.stringify([...h.outcomes.values()]) + JSON.stringify(h.notes);
       assert.match(text, /RETRIES_EXHAUSTED/);
       assert.ok(!text.includes(SPOKE_TEST_CLIENT_SECRET));
       assert.ok(!/Bearer|access_token/i.test(text));
-    } finally {
-      h.close();
-      await emu.close();
-    }
+    });
   });
 });

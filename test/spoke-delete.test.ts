@@ -7,7 +7,7 @@
 import { test, describe } from 'node:test';
 import assert from 'node:assert/strict';
 import { startSpokeEmulator, type SpokeEmulator } from './emulators/spoke.js';
-import { contactsFor, harness, record, type Harness } from './helpers/spoke-harness.js';
+import { withEmulator, contactsFor, harness, record, type Harness } from './helpers/spoke-harness.js';
 import { emptyContact } from '../pipeline/contact.js';
 import { ImportError } from '../pipeline/errors.js';
 import type { RemoveItem, RemoveOutcome } from '../pipeline/loaders/types.js';
@@ -31,19 +31,14 @@ function ids(emu: SpokeEmulator, owner: string): string[] {
 
 describe('spoke: identify and destination', () => {
   test('scope is the owner lower-cased, key the external id; undefined without either', async () => {
-    const emu = await startSpokeEmulator();
-    const h = harness(emu);
-    try {
+    await withEmulator({}, {}, async (emu, h) => {
       const id = (o: Partial<ReturnType<typeof emptyContact>>) => h.loader.identify!({ ...emptyContact(), ...o });
       assert.deepEqual(id({ id: 'crm-123', owner: 'Ann.Lee@Acme.COM', name: 'Bo' }), { scope: 'ann.lee@acme.com', key: 'crm-123' });
       assert.deepEqual(id({ id: 'x/1', owner: 'sales+west@acme.com' }), { scope: 'sales+west@acme.com', key: 'x/1' });
       assert.equal(id({ owner: 'ann@acme.com', name: 'No id' }), undefined);
       assert.equal(id({ id: 'crm-9', name: 'No owner' }), undefined);
       assert.equal(h.loader.destination, emu.url);
-    } finally {
-      h.close();
-      await emu.close();
-    }
+    });
   });
 
   test('destination is known before open(), without a trailing slash, and does not need credentials', async () => {
@@ -90,9 +85,7 @@ describe('spoke: remove', () => {
   });
 
   test('404 is gone: a contact already deleted, and a user that no longer exists', async () => {
-    const emu = await startSpokeEmulator({ users: ['alice@acme.com'] });
-    const h = harness(emu);
-    try {
+    await withEmulator({ users: ['alice@acme.com'] }, {}, async (emu, h) => {
       await h.loader.open();
       await h.load(contactsFor('alice@acme.com', 2, 'a'));
       const items: RemoveItem[] = [
@@ -103,22 +96,17 @@ describe('spoke: remove', () => {
       const out = await remove(h, items);
       assert.deepEqual(items.map((i) => out.get(i)), [{ status: 'deleted' }, { status: 'gone' }, { status: 'gone' }]);
       assert.deepEqual(ids(emu, 'alice@acme.com'), ['a-1']);
-    } finally {
-      h.close();
-      await emu.close();
-    }
+    });
   });
 
   test('429 (with Retry-After), 503 and a dropped connection are retried; the contact is deleted once', async () => {
-    const emu = await startSpokeEmulator({
+    await withEmulator({
       faults: { script: [
         { route: DELETE, status: 429, retryAfterSec: 0 },
         { route: DELETE, status: 503 },
         { route: DELETE, drop: 'before' },
       ] },
-    });
-    const h = harness(emu);
-    try {
+    }, {}, async (emu, h) => {
       await h.loader.open();
       await h.load(contactsFor('alice@acme.com', 2, 'a'));
       const item: RemoveItem = { scope: 'alice@acme.com', key: 'a-1' };
@@ -126,16 +114,11 @@ describe('spoke: remove', () => {
       assert.deepEqual(out.get(item), { status: 'deleted' });
       assert.deepEqual(emu.requests(DELETE).map((r) => r.status), [429, 503, 0, 204]);
       assert.deepEqual(ids(emu, 'alice@acme.com'), ['a-0']);
-    } finally {
-      h.close();
-      await emu.close();
-    }
+    });
   });
 
   test('403 fails the item OWNER_FORBIDDEN with Spoke\'s message, and the owner\'s other items without a request', async () => {
-    const emu = await startSpokeEmulator({ forbiddenUsers: ['frank@acme.com'] });
-    const h = harness(emu, { concurrency: 1 });
-    try {
+    await withEmulator({ forbiddenUsers: ['frank@acme.com'] }, { concurrency: 1 }, async (emu, h) => {
       await h.loader.open();
       await h.load(contactsFor('alice@acme.com', 1, 'a'));
       const items: RemoveItem[] = [
@@ -152,18 +135,13 @@ describe('spoke: remove', () => {
       }
       assert.deepEqual(out.get(items[2]), { status: 'deleted' });
       assert.equal(emu.requests(DELETE, 'frank@acme.com').length, 1);
-    } finally {
-      h.close();
-      await emu.close();
-    }
+    });
   });
 
   test('owner emails with + and / and ids with / are percent-encoded in the path', async () => {
-    const emu = await startSpokeEmulator();
     const owners = ['sales+west@acme.com', 'slash/x@acme.com'];
     const records = owners.map((owner) => record({ id: 'crm/7 a', owner, name: 'Enc' }));
-    const h = harness(emu);
-    try {
+    await withEmulator({}, {}, async (emu, h) => {
       await h.loader.open();
       await h.load(records);
       const items = records.map((r) => h.loader.identify!(r.contact)!) as RemoveItem[];
@@ -174,16 +152,11 @@ describe('spoke: remove', () => {
         '/phonebooks/slash%2Fx%40acme.com/contacts/crm%2F7%20a',
       ]);
       for (const o of owners) assert.deepEqual(ids(emu, o), []);
-    } finally {
-      h.close();
-      await emu.close();
-    }
+    });
   });
 
   test('a 401 gets a fresh token once and the delete goes through', async () => {
-    const emu = await startSpokeEmulator();
-    const h = harness(emu);
-    try {
+    await withEmulator({}, {}, async (emu, h) => {
       await h.loader.open();
       await h.load(contactsFor('alice@acme.com', 1, 'a'));
       emu.revokeTokens();
@@ -192,16 +165,11 @@ describe('spoke: remove', () => {
       assert.deepEqual(out.get(item), { status: 'deleted' });
       assert.equal(emu.state.tokenIssued, 2);
       assert.deepEqual(emu.requests(DELETE).map((r) => r.status), [401, 204]);
-    } finally {
-      h.close();
-      await emu.close();
-    }
+    });
   });
 
   test('credentials refused again after a refresh abort with AUTH_FAILED', async () => {
-    const emu = await startSpokeEmulator();
-    const h = harness(emu, { concurrency: 1 });
-    try {
+    await withEmulator({}, { concurrency: 1 }, async (emu, h) => {
       await h.loader.open();
       emu.faults.tokenMaxUses = 0;
       const items: RemoveItem[] = [{ scope: 'alice@acme.com', key: 'a-0' }, { scope: 'alice@acme.com', key: 'a-1' }];
@@ -209,16 +177,11 @@ describe('spoke: remove', () => {
       await assert.rejects(h.loader.remove!(items, (i) => { seen.push(i); }),
         (e: unknown) => e instanceof ImportError && e.code === 'AUTH_FAILED' && e.kind === 'abort');
       assert.deepEqual(seen, [], 'no item is reported done when the credentials are refused');
-    } finally {
-      h.close();
-      await emu.close();
-    }
+    });
   });
 
   test('a target that answers no delete aborts TARGET_UNREACHABLE without reporting items done', async () => {
-    const emu = await startSpokeEmulator();
-    const h = harness(emu, { concurrency: 1, attempts: 2 });
-    try {
+    await withEmulator({}, { concurrency: 1, attempts: 2 }, async (emu, h) => {
       await h.loader.open();
       await h.load(contactsFor('alice@acme.com', 3, 'a'));
       emu.faults.rate503 = 1;
@@ -229,16 +192,11 @@ describe('spoke: remove', () => {
       assert.deepEqual(seen, []);
       assert.equal(emu.requests(DELETE).length, 2, 'one item tried (twice), the others not sent');
       assert.deepEqual(ids(emu, 'alice@acme.com'), ['a-0', 'a-1', 'a-2']);
-    } finally {
-      h.close();
-      await emu.close();
-    }
+    });
   });
 
   test('an interrupted run sends no new delete and throws INTERRUPTED; items not sent are not reported done', async () => {
-    const emu = await startSpokeEmulator();
-    const h = harness(emu, { concurrency: 1 });
-    try {
+    await withEmulator({}, { concurrency: 1 }, async (emu, h) => {
       await h.loader.open();
       await h.load(contactsFor('alice@acme.com', 3, 'a'));
       const items: RemoveItem[] = ['a-0', 'a-1', 'a-2'].map((key) => ({ scope: 'alice@acme.com', key }));
@@ -250,16 +208,11 @@ describe('spoke: remove', () => {
       assert.deepEqual(seen, [items[0]]);
       assert.equal(emu.requests(DELETE).length, 1);
       assert.deepEqual(ids(emu, 'alice@acme.com'), ['a-1', 'a-2']);
-    } finally {
-      h.close();
-      await emu.close();
-    }
+    });
   });
 
   test('after one delete reached the target, a later one that outlasts the retries fails RETRIES_EXHAUSTED and the rest go on', async () => {
-    const emu = await startSpokeEmulator();
-    const h = harness(emu, { concurrency: 1, attempts: 2 });
-    try {
+    await withEmulator({}, { concurrency: 1, attempts: 2 }, async (emu, h) => {
       await h.loader.open();
       await h.load(contactsFor('alice@acme.com', 3, 'a'));
       const items: RemoveItem[] = ['a-0', 'a-1', 'a-2'].map((key) => ({ scope: 'alice@acme.com', key }));
@@ -275,9 +228,6 @@ describe('spoke: remove', () => {
       assert.ok(failed.status === 'failed' && failed.code === 'RETRIES_EXHAUSTED', JSON.stringify(failed));
       assert.deepEqual(out.get(items[2]), { status: 'deleted' });
       assert.deepEqual(ids(emu, 'alice@acme.com'), ['a-1']);
-    } finally {
-      h.close();
-      await emu.close();
-    }
+    });
   });
 });

@@ -6,20 +6,18 @@
 import { test, describe } from 'node:test';
 import assert from 'node:assert/strict';
 import { expectedPhonebooks, nonEmptyPhonebooks, startSpokeEmulator } from './emulators/spoke.js';
-import { contactsFor, harness, interleave, record, tally } from './helpers/spoke-harness.js';
+import { withEmulator, contactsFor, harness, interleave, record, tally } from './helpers/spoke-harness.js';
 import { SpokeClient, SpokeRequestError, spokeConfigFromEnv } from '../pipeline/loaders/spoke/client.js';
 import { HttpClient } from '../pipeline/loaders/http.js';
 import { ImportError } from '../pipeline/errors.js';
 
 describe('spoke loader: loading', () => {
   test('a multi-owner load leaves exactly the expected phonebooks, in batches of batchSize per owner', async () => {
-    const emu = await startSpokeEmulator();
     const a = contactsFor('alice@acme.com', 23);
     const b = contactsFor('bob@acme.com', 10);
     const c = contactsFor('carol@acme.com', 1);
     const records = interleave(a, b, c);
-    const h = harness(emu, { batchSize: 5, concurrency: 3 });
-    try {
+    await withEmulator({}, { batchSize: 5, concurrency: 3 }, async (emu, h) => {
       await h.loader.open();
       await h.load(records);
 
@@ -39,34 +37,24 @@ describe('spoke loader: loading', () => {
         assert.ok(p.ids!.every((id) => id.startsWith(p.email!.split('@')[0])), 'a batch holds one owner only');
       }
       assert.equal(emu.state.tokenIssued, 1, 'one token for the whole run');
-    } finally {
-      h.close();
-      await emu.close();
-    }
+    });
   });
 
   test('batch size and concurrency come from the mapping when the command line does not set them', async () => {
-    const emu = await startSpokeEmulator({ faults: { latencyMs: 30 } });
     const records = interleave(contactsFor('a@x.com', 8), contactsFor('b@x.com', 8));
-    const h = harness(emu, { mappingSpoke: { batchSize: 4, concurrency: 1 } });
-    try {
+    await withEmulator({ faults: { latencyMs: 30 } }, { mappingSpoke: { batchSize: 4, concurrency: 1 } }, async (emu, h) => {
       await h.loader.open();
       await h.load(records);
       const puts = emu.requests('PUT /phonebooks/:email/contacts');
       assert.deepEqual(puts.map((p) => p.ids!.length), [4, 4, 4, 4]);
       assert.equal(emu.state.maxInFlight, 1);
       assert.deepEqual(tally(h, records), { 'success:upserted': 16 });
-    } finally {
-      h.close();
-      await emu.close();
-    }
+    });
   });
 
   test('extra phones and emails are reported in the outcome notes, not lost silently', async () => {
-    const emu = await startSpokeEmulator();
     const r = record({ id: 'multi-1', owner: 'a@x.com', name: 'Multi', phones: ['+14155550100', '+14155550101'], emails: ['m1@x.com', 'm2@x.com'] });
-    const h = harness(emu);
-    try {
+    await withEmulator({}, {}, async (emu, h) => {
       await h.loader.open();
       await h.load([r]);
       const o = h.outcome(r);
@@ -74,10 +62,7 @@ describe('spoke loader: loading', () => {
       assert.deepEqual(o.notes, ['not sent to Spoke (one phone field): +14155550101', 'not sent to Spoke (one email field): m2@x.com']);
       assert.deepEqual(emu.state.phonebooks.get('a@x.com')!.get('multi-1'),
         { id: 'multi-1', name: 'Multi', phone: '+14155550100', email: 'm1@x.com', managedBy: 'system' });
-    } finally {
-      h.close();
-      await emu.close();
-    }
+    });
   });
 
   test('a second load with changed fields upserts by id: no duplicates, the new values win', async () => {
@@ -99,30 +84,23 @@ describe('spoke loader: loading', () => {
   });
 
   test('a contact without owner or id fails REQUIRED_MISSING and is never sent', async () => {
-    const emu = await startSpokeEmulator();
     const noOwner = record({ id: 'x1', name: 'No Owner' });
     const noId = record({ owner: 'a@x.com', name: 'No Id' });
     const ok = record({ id: 'x2', owner: 'a@x.com', name: 'Fine' });
-    const h = harness(emu);
-    try {
+    await withEmulator({}, {}, async (emu, h) => {
       await h.loader.open();
       await h.load([noOwner, noId, ok]);
       assert.deepEqual(h.outcome(noOwner), { status: 'failed', code: 'REQUIRED_MISSING', error: 'spoke needs owner on every contact' });
       assert.deepEqual(h.outcome(noId), { status: 'failed', code: 'REQUIRED_MISSING', error: 'spoke needs id on every contact' });
       assert.equal(h.outcome(ok).status, 'success');
       assert.deepEqual(emu.requests('PUT /phonebooks/:email/contacts').map((p) => p.ids), [['x2']]);
-    } finally {
-      h.close();
-      await emu.close();
-    }
+    });
   });
 
   test('owner emails with + # % & / ? are percent-encoded in the path and land in the right phonebook', async () => {
-    const emu = await startSpokeEmulator();
     const owners = ['sales+west@acme.com', 'ops#1@acme.com', 'pct%41@acme.com', 'a&b=c@acme.com', 'slash/x@acme.com', 'q?u@acme.com'];
     const records = interleave(...owners.map((o, i) => contactsFor(o, 2, `o${i}`)));
-    const h = harness(emu, { batchSize: 10 });
-    try {
+    await withEmulator({}, { batchSize: 10 }, async (emu, h) => {
       await h.loader.open();
       await h.load(records);
       assert.deepEqual(tally(h, records), { 'success:upserted': 12 });
@@ -139,10 +117,7 @@ describe('spoke loader: loading', () => {
       // "%41" must stay literal: decoded twice it would have become "pctA".
       assert.ok(emu.state.phonebooks.has('pct%41@acme.com'));
       assert.ok(!emu.state.phonebooks.has('pcta@acme.com'));
-    } finally {
-      h.close();
-      await emu.close();
-    }
+    });
   });
 });
 
@@ -211,53 +186,41 @@ describe('spoke loader: refused owners and rejected contacts', () => {
   });
 
   test('a contact the API refuses for its phone fails alone with the message naming it', async () => {
-    const emu = await startSpokeEmulator();
     const good = contactsFor('a@x.com', 3);
     const bad = record({ id: 'badphone', owner: 'a@x.com', name: 'Bad Phone', phones: ['0044 20 7946'] });
     const records = [good[0], bad, good[1], good[2]];
-    const h = harness(emu, { batchSize: 4 });
-    try {
+    await withEmulator({}, { batchSize: 4 }, async (emu, h) => {
       await h.loader.open();
       await h.load(records);
       const o = h.outcome(bad);
       assert.equal(o.code, 'TARGET_REJECTED');
       assert.equal(o.error, 'PUT /phonebooks/a%40x.com/contacts answered 400: contacts[0] (id "badphone"): phone "0044 20 7946" is not in E.164 format');
       for (const r of good) assert.equal(h.outcome(r).status, 'success');
-    } finally {
-      h.close();
-      await emu.close();
-    }
+    });
   });
 
   test('413 (too many contacts in one PUT) splits the batch and every contact still lands', async () => {
-    const emu = await startSpokeEmulator({ maxContactsPerPut: 3 });
     const records = contactsFor('a@x.com', 10);
-    const h = harness(emu, { batchSize: 10 });
-    try {
+    await withEmulator({ maxContactsPerPut: 3 }, { batchSize: 10 }, async (emu, h) => {
       await h.loader.open();
       await h.load(records);
       assert.deepEqual(tally(h, records), { 'success:upserted': 10 });
       assert.deepEqual(emu.requests('PUT /phonebooks/:email/contacts').map((p) => [p.ids!.length, p.status]),
         [[10, 413], [5, 413], [3, 200], [2, 200], [5, 413], [3, 200], [2, 200]]);
       assert.deepEqual(nonEmptyPhonebooks(emu.state), expectedPhonebooks(records.map((r) => r.contact)));
-    } finally {
-      h.close();
-      await emu.close();
-    }
+    });
   });
 });
 
 describe('spoke loader: createPhonebooks', () => {
   test('POSTs the personal phonebook once per owner before its first PUT; "already exists" (409) is fine; unknown owner fails', async () => {
-    const emu = await startSpokeEmulator({
-      users: ['new@acme.com', 'old@acme.com'], autoCreatePhonebooks: false, existingPhonebooks: ['old@acme.com'],
-    });
     const fresh = contactsFor('new@acme.com', 7);
     const old = contactsFor('old@acme.com', 3);
     const ghost = contactsFor('ghost@acme.com', 4);
     const records = interleave(fresh, old, ghost);
-    const h = harness(emu, { batchSize: 3, concurrency: 2, flags: { createPhonebooks: true } });
-    try {
+    await withEmulator({
+      users: ['new@acme.com', 'old@acme.com'], autoCreatePhonebooks: false, existingPhonebooks: ['old@acme.com'],
+    }, { batchSize: 3, concurrency: 2, flags: { createPhonebooks: true } }, async (emu, h) => {
       await h.loader.open();
       await h.load(records);
       const posts = emu.requests('POST /phonebooks');
@@ -279,74 +242,51 @@ describe('spoke loader: createPhonebooks', () => {
       assert.deepEqual(tally(h, [...fresh, ...old]), { 'success:upserted': 10 });
       assert.deepEqual(nonEmptyPhonebooks(emu.state), expectedPhonebooks([...fresh, ...old].map((r) => r.contact)));
       assert.ok(h.notes.includes('spoke: created the "My Assigned Contacts" personal phonebook for 1 owner(s)'));
-    } finally {
-      h.close();
-      await emu.close();
-    }
+    });
   });
 
   test('"already exists" answered as 400 with a message is success too', async () => {
-    const emu = await startSpokeEmulator({ autoCreatePhonebooks: false, existingPhonebooks: ['old@acme.com'], phonebookExistsStatus: 400 });
     const records = contactsFor('old@acme.com', 2);
-    const h = harness(emu, { flags: { createPhonebooks: true } });
-    try {
+    await withEmulator({ autoCreatePhonebooks: false, existingPhonebooks: ['old@acme.com'], phonebookExistsStatus: 400 }, { flags: { createPhonebooks: true } }, async (emu, h) => {
       await h.loader.open();
       await h.load(records);
       assert.deepEqual(emu.requests('POST /phonebooks').map((p) => p.status), [400]);
       assert.deepEqual(tally(h, records), { 'success:upserted': 2 });
-    } finally {
-      h.close();
-      await emu.close();
-    }
+    });
   });
 
   test('a POST whose answer is lost is not re-sent blindly: the loader looks first and finds it landed', async () => {
-    const emu = await startSpokeEmulator({ autoCreatePhonebooks: false, faults: { script: [{ route: 'POST /phonebooks', drop: 'after-apply' }] } });
     const records = contactsFor('new@acme.com', 2);
-    const h = harness(emu, { flags: { createPhonebooks: true } });
-    try {
+    await withEmulator({ autoCreatePhonebooks: false, faults: { script: [{ route: 'POST /phonebooks', drop: 'after-apply' }] } }, { flags: { createPhonebooks: true } }, async (emu, h) => {
       await h.loader.open();
       await h.load(records);
       assert.deepEqual(emu.requests('POST /phonebooks').map((p) => p.status), [0]);
       assert.deepEqual(emu.requests('GET /phonebooks/:email').map((p) => p.status), [200]);
       assert.deepEqual(tally(h, records), { 'success:upserted': 2 });
-    } finally {
-      h.close();
-      await emu.close();
-    }
+    });
   });
 
   test('without the flag, an owner whose phonebook does not exist fails OWNER_NOT_FOUND', async () => {
-    const emu = await startSpokeEmulator({ autoCreatePhonebooks: false });
     const records = contactsFor('new@acme.com', 2);
-    const h = harness(emu);
-    try {
+    await withEmulator({ autoCreatePhonebooks: false }, {}, async (emu, h) => {
       await h.loader.open();
       await h.load(records);
       assert.equal(emu.requests('POST /phonebooks').length, 0);
       assert.deepEqual(tally(h, records), { 'failed:OWNER_NOT_FOUND': 2 });
-    } finally {
-      h.close();
-      await emu.close();
-    }
+    });
   });
 });
 
 describe('spoke loader: dry run, back-pressure, interruption', () => {
   test('dry run gets a token, sends no PUT and settles each contact would-upsert', async () => {
-    const emu = await startSpokeEmulator();
     const records = interleave(contactsFor('a@x.com', 5), contactsFor('b@x.com', 5));
-    const h = harness(emu, { dryRun: true, flags: { createPhonebooks: true } });
-    try {
+    await withEmulator({}, { dryRun: true, flags: { createPhonebooks: true } }, async (emu, h) => {
       await h.loader.open();
       await h.load(records);
       assert.equal(emu.state.tokenIssued, 1);
       assert.deepEqual(emu.state.counts.byRoute, { 'POST /oauth/token': 1 });
       for (const r of records) assert.deepEqual(h.outcome(r), { status: 'success', targetId: r.contact.id, action: 'would-upsert' });
-    } finally {
-      h.close();
-      await emu.close();
-    }
+    });
   });
 
   test('write() holds back when requests are in flight: unsettled contacts stay bounded', async () => {
@@ -367,26 +307,19 @@ describe('spoke loader: dry run, back-pressure, interruption', () => {
   });
 
   test('many owners with few contacts each are flushed early once maxBuffered is reached', async () => {
-    const emu = await startSpokeEmulator();
     const records = Array.from({ length: 60 }, (_, i) => contactsFor(`owner${i}@x.com`, 1)[0]);
-    const h = harness(emu, { batchSize: 100, concurrency: 2, tuning: { maxBuffered: 10 } });
-    try {
+    await withEmulator({}, { batchSize: 100, concurrency: 2, tuning: { maxBuffered: 10 } }, async (emu, h) => {
       await h.loader.open();
       await h.load(records);
       assert.deepEqual(tally(h, records), { 'success:upserted': 60 });
       assert.ok(h.maxUnsettled <= 11 + 4, `up to ${h.maxUnsettled} contacts were held at once`);
       assert.equal(emu.requests('PUT /phonebooks/:email/contacts').length, 60);
-    } finally {
-      h.close();
-      await emu.close();
-    }
+    });
   });
 
   test('an interrupted run finishes the batch in flight, sends nothing new and throws INTERRUPTED', async () => {
-    const emu = await startSpokeEmulator({ faults: { latencyMs: 20 } });
     const records = contactsFor('a@x.com', 30);
-    const h = harness(emu, { batchSize: 5, concurrency: 1 });
-    try {
+    await withEmulator({ faults: { latencyMs: 20 } }, { batchSize: 5, concurrency: 1 }, async (emu, h) => {
       await h.loader.open();
       for (const r of records.slice(0, 10)) await h.loader.write(r);
       h.abort.abort();
@@ -400,10 +333,7 @@ describe('spoke loader: dry run, back-pressure, interruption', () => {
         assert.equal(landed.includes(r.contact.id!), o !== undefined, `row ${r.ref.row}: stored iff settled`);
       }
       assert.ok(landed.length <= 10);
-    } finally {
-      h.close();
-      await emu.close();
-    }
+    });
   });
 });
 

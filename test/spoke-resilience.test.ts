@@ -5,16 +5,14 @@
  */
 import { test, describe } from 'node:test';
 import assert from 'node:assert/strict';
-import { expectedPhonebooks, nonEmptyPhonebooks, startSpokeEmulator } from './emulators/spoke.js';
-import { contactsFor, harness, interleave, tally } from './helpers/spoke-harness.js';
+import { expectedPhonebooks, nonEmptyPhonebooks } from './emulators/spoke.js';
+import { withEmulator, contactsFor, interleave, tally } from './helpers/spoke-harness.js';
 
 describe('spoke resilience', () => {
   test('20% of requests failing (503, dropped before or after being applied) -> every contact lands exactly once', async () => {
-    const emu = await startSpokeEmulator({ seed: 2024, faults: { rate503: 0.1, rateDrop: 0.05, rateDropAfterApply: 0.05 } });
     const owners = ['a@x.com', 'b@x.com', 'c@x.com', 'd@x.com'];
     const records = interleave(...owners.map((o, i) => contactsFor(o, 50 + i * 7)));
-    const h = harness(emu, { batchSize: 7, concurrency: 4, attempts: 10 });
-    try {
+    await withEmulator({ seed: 2024, faults: { rate503: 0.1, rateDrop: 0.05, rateDropAfterApply: 0.05 } }, { batchSize: 7, concurrency: 4, attempts: 10 }, async (emu, h) => {
       await h.loader.open();
       await h.load(records);
       h.assertAllSettled(records);
@@ -27,17 +25,12 @@ describe('spoke resilience', () => {
       const failedPuts = puts.filter((p) => p.status !== 200).length;
       assert.equal(h.http.stats.retries, failedPuts);
       assert.ok(emu.state.maxInFlight <= 4);
-    } finally {
-      h.close();
-      await emu.close();
-    }
+    });
   });
 
   test('Retry-After is honoured: the retry comes no earlier than the header said', async () => {
-    const emu = await startSpokeEmulator({ faults: { script: [{ route: 'PUT /phonebooks/:email/contacts', status: 429, retryAfterSec: 1 }] } });
     const records = contactsFor('a@x.com', 3);
-    const h = harness(emu);
-    try {
+    await withEmulator({ faults: { script: [{ route: 'PUT /phonebooks/:email/contacts', status: 429, retryAfterSec: 1 }] } }, {}, async (emu, h) => {
       await h.loader.open();
       await h.load(records);
       assert.deepEqual(tally(h, records), { 'success:upserted': 3 });
@@ -49,17 +42,12 @@ describe('spoke resilience', () => {
       // Timers run on a millisecond clock and performance.now() is finer: allow 2 ms of rounding.
       const waited = retry.start - first.end;
       assert.ok(waited >= 1000 - 2, `the retry came ${waited.toFixed(1)} ms after a Retry-After of 1 s`);
-    } finally {
-      h.close();
-      await emu.close();
-    }
+    });
   });
 
   test('503 on every attempt -> the batch\'s contacts fail RETRIES_EXHAUSTED, none dropped', async () => {
-    const emu = await startSpokeEmulator({ faults: { rate503: 1 } });
     const records = contactsFor('a@x.com', 5);
-    const h = harness(emu, { batchSize: 3, attempts: 3 });
-    try {
+    await withEmulator({ faults: { rate503: 1 } }, { batchSize: 3, attempts: 3 }, async (emu, h) => {
       await h.loader.open();
       await h.load(records);
       for (const r of records) {
@@ -67,17 +55,12 @@ describe('spoke resilience', () => {
           error: 'PUT /phonebooks/a%40x.com/contacts answered 503: Service Unavailable (retries exhausted)' });
       }
       assert.equal(emu.requests('PUT /phonebooks/:email/contacts').length, 2 * 3, 'two batches, three attempts each');
-    } finally {
-      h.close();
-      await emu.close();
-    }
+    });
   });
 
   test('connections dropped on every attempt -> RETRIES_EXHAUSTED with the network error', async () => {
-    const emu = await startSpokeEmulator({ faults: { rateDrop: 1 } });
     const records = contactsFor('a@x.com', 2);
-    const h = harness(emu, { attempts: 3 });
-    try {
+    await withEmulator({ faults: { rateDrop: 1 } }, { attempts: 3 }, async (emu, h) => {
       await h.loader.open();
       await h.load(records);
       for (const r of records) {
@@ -86,17 +69,12 @@ describe('spoke resilience', () => {
         assert.match(o.error!, /^PUT \/phonebooks\/a%40x\.com\/contacts failed: .*(ECONNRESET|socket hang up).*\(after 3 attempts\)$/);
       }
       assert.equal(emu.state.counts.dropped, 3);
-    } finally {
-      h.close();
-      await emu.close();
-    }
+    });
   });
 
   test('requests in flight never exceed the configured concurrency (the emulator would answer 429 above it)', async () => {
-    const emu = await startSpokeEmulator({ faults: { latencyMs: 25, maxInFlight: 3 } });
     const records = interleave(...['a', 'b', 'c', 'd', 'e'].map((o) => contactsFor(`${o}@x.com`, 24)));
-    const h = harness(emu, { batchSize: 4, concurrency: 3 });
-    try {
+    await withEmulator({ faults: { latencyMs: 25, maxInFlight: 3 } }, { batchSize: 4, concurrency: 3 }, async (emu, h) => {
       await h.loader.open();
       await h.load(records);
       assert.deepEqual(tally(h, records), { 'success:upserted': 120 });
@@ -104,25 +82,17 @@ describe('spoke resilience', () => {
       assert.ok(emu.state.maxInFlight <= 3, `maxInFlight was ${emu.state.maxInFlight}`);
       // Concurrency is used, not just bounded: 30 batches over 25 ms each overlap.
       assert.ok(emu.state.maxInFlight >= 2, `maxInFlight was ${emu.state.maxInFlight}`);
-    } finally {
-      h.close();
-      await emu.close();
-    }
+    });
   });
 
   test('above the emulator\'s in-flight cap the loader is answered 429 and still lands everything', async () => {
-    const emu = await startSpokeEmulator({ faults: { latencyMs: 20, maxInFlight: 1, retryAfterSec: 0.03 } });
     const records = interleave(...['a', 'b', 'c'].map((o) => contactsFor(`${o}@x.com`, 6)));
-    const h = harness(emu, { batchSize: 2, concurrency: 3, attempts: 30 });
-    try {
+    await withEmulator({ faults: { latencyMs: 20, maxInFlight: 1, retryAfterSec: 0.03 } }, { batchSize: 2, concurrency: 3, attempts: 30 }, async (emu, h) => {
       await h.loader.open();
       await h.load(records);
       assert.deepEqual(tally(h, records), { 'success:upserted': 18 });
       assert.ok((emu.state.counts.byStatus['429'] ?? 0) > 0, 'the cap was hit');
       assert.deepEqual(nonEmptyPhonebooks(emu.state), expectedPhonebooks(records.map((r) => r.contact)));
-    } finally {
-      h.close();
-      await emu.close();
-    }
+    });
   });
 });

@@ -15,7 +15,7 @@
  * faults for the next matching requests, for tests that need one exact fault.
  */
 import http from 'node:http';
-import { closeServer, listenLocal } from './server.js';
+import { closeServer, listenLocal, trackInFlight } from './server.js';
 import busboy from 'busboy';
 import Papa from 'papaparse';
 import { graphql, parse, type OperationDefinitionNode } from 'graphql';
@@ -254,14 +254,7 @@ export async function startSamespaceEmulator(opts: SamespaceEmulatorOptions = {}
 
   const server = http.createServer((req, res) => {
     const rec: RequestRecord = { seq: ++seq, route: 'unknown', status: 0 };
-    state.inFlight++;
-    state.maxInFlight = Math.max(state.maxInFlight, state.inFlight);
-    const inFlightAtArrival = state.inFlight;
-    let finished = false;
-    res.on('close', () => {
-      if (finished) return;
-      finished = true;
-      state.inFlight--;
+    const inFlightAtArrival = trackInFlight(state, res, () => {
       state.log.push(rec);
       state.counts.requests++;
       state.counts.byRoute[rec.route] = (state.counts.byRoute[rec.route] ?? 0) + 1;

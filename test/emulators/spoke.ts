@@ -10,7 +10,7 @@
  */
 import http from 'node:http';
 import { randomBytes } from 'node:crypto';
-import { closeServer, listenLocal } from './server.js';
+import { closeServer, listenLocal, trackInFlight } from './server.js';
 import type { Contact } from '../../pipeline/contact.js';
 import { spokeContact, type SpokeContact } from '../../pipeline/loaders/spoke/payload.js';
 import { mulberry32 } from './prng.js';
@@ -342,13 +342,7 @@ export async function startSpokeEmulator(opts: SpokeEmulatorOptions = {}): Promi
     const rec: RequestRecord = {
       seq: ++seq, method: req.method ?? '', route: 'unknown', rawPath: '', start: performance.now(), end: 0, status: 0,
     };
-    state.inFlight++;
-    state.maxInFlight = Math.max(state.maxInFlight, state.inFlight);
-    let finished = false;
-    const finish = () => {
-      if (finished) return;
-      finished = true;
-      state.inFlight--;
+    const inFlightAtArrival = trackInFlight(state, res, () => {
       rec.end ||= performance.now();
       state.log.push(rec);
       state.counts.requests++;
@@ -356,10 +350,7 @@ export async function startSpokeEmulator(opts: SpokeEmulatorOptions = {}): Promi
       const key = rec.status ? String(rec.status) : 'dropped';
       state.counts.byStatus[key] = (state.counts.byStatus[key] ?? 0) + 1;
       if (!rec.status) state.counts.dropped++;
-    };
-    res.on('close', finish);
-
-    const inFlightAtArrival = state.inFlight;
+    });
     const chunks: Buffer[] = [];
     req.on('data', (c: Buffer) => chunks.push(c));
     req.on('end', () => {

@@ -106,6 +106,22 @@ export function loaderHarness(emulatorEnv: NodeJS.ProcessEnv, o: BaseHarnessOpti
   return h;
 }
 
+/** Starts an emulator and a harness on it for the body, and closes both afterwards whatever happens. */
+export async function withEmulatorHarness<E extends { close(): Promise<void> }, H extends { close(): void }>(
+  start: () => Promise<E>,
+  harness: (emu: E) => H,
+  body: (emu: E, h: H) => Promise<void>,
+): Promise<void> {
+  const emu = await start();
+  const h = harness(emu);
+  try {
+    await body(emu, h);
+  } finally {
+    h.close();
+    await emu.close();
+  }
+}
+
 /** Outcomes grouped as status:action or failed:code -> count, for compact assertions. */
 export function tally(h: LoaderHarness, records: ContactRecord[]): Record<string, number> {
   const t: Record<string, number> = {};

@@ -8,7 +8,7 @@ import { emptyContact } from '../../pipeline/contact.js';
 import { mappingSchema, type MappingInput } from '../../pipeline/mapping/schema.js';
 import { createSamespaceLoader } from '../../pipeline/loaders/samespace/loader.js';
 import { startSamespaceEmulator, type SamespaceEmulator } from '../emulators/samespace.js';
-import { loaderHarness, hashString, type BaseHarnessOptions, type LoaderHarness } from './loader-harness.js';
+import { loaderHarness, hashString, withEmulatorHarness, type BaseHarnessOptions, type LoaderHarness } from './loader-harness.js';
 
 export { tally } from './loader-harness.js';
 
@@ -72,17 +72,10 @@ export function harness(emu: SamespaceEmulator, o: HarnessOptions = {}): Harness
 }
 
 /** An emulator and a harness on it for the body, both closed afterwards whatever happens. */
-export async function withEmulator(
+export function withEmulator(
   o: Parameters<typeof startSamespaceEmulator>[0],
   ho: HarnessOptions,
   body: (emu: SamespaceEmulator, h: Harness) => Promise<void>,
 ): Promise<void> {
-  const emu = await startSamespaceEmulator(o);
-  const h = harness(emu, ho);
-  try {
-    await body(emu, h);
-  } finally {
-    h.close();
-    await emu.close();
-  }
+  return withEmulatorHarness(() => startSamespaceEmulator(o), (emu) => harness(emu, ho), body);
 }

@@ -5,8 +5,8 @@ import type { Contact, ContactRecord } from '../../pipeline/contact.js';
 import { emptyContact } from '../../pipeline/contact.js';
 import { mappingSchema } from '../../pipeline/mapping/schema.js';
 import { createSpokeLoader, type SpokeLoaderTuning } from '../../pipeline/loaders/spoke/loader.js';
-import type { SpokeEmulator } from '../emulators/spoke.js';
-import { loaderHarness, hashString, type BaseHarnessOptions, type LoaderHarness } from './loader-harness.js';
+import { startSpokeEmulator, type SpokeEmulator } from '../emulators/spoke.js';
+import { loaderHarness, hashString, withEmulatorHarness, type BaseHarnessOptions, type LoaderHarness } from './loader-harness.js';
 
 export { tally } from './loader-harness.js';
 
@@ -69,4 +69,13 @@ export function harness(emu: SpokeEmulator, o: HarnessOptions = {}): Harness {
     create: (ctx) => createSpokeLoader(ctx, o.tuning),
     openOnLoad: false,
   });
+}
+
+/** An emulator and a harness on it for the body, both closed afterwards whatever happens. */
+export function withEmulator(
+  o: Parameters<typeof startSpokeEmulator>[0],
+  ho: HarnessOptions,
+  body: (emu: SpokeEmulator, h: Harness) => Promise<void>,
+): Promise<void> {
+  return withEmulatorHarness(() => startSpokeEmulator(o), (emu) => harness(emu, ho), body);
 }
