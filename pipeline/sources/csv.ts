@@ -16,7 +16,7 @@ import { ImportError } from '../errors.js';
 import { normalizeHeaders } from './headers.js';
 import { createDecoder, detectEncoding } from './encoding.js';
 import { isToolReport, restoreCell } from '../report/csv-safe.js';
-import { sniffFormat } from './spreadsheet.js';
+import { sniffFormat } from './workbook-container.js';
 import type { OpenedSource, SourceOptions, SourceRow } from './types.js';
 
 const HEAD_BYTES = 64 * 1024;

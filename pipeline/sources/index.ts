@@ -3,7 +3,8 @@ import { open as openFile } from 'node:fs/promises';
 import { extname } from 'node:path';
 import { ImportError } from '../errors.js';
 import { openCsv } from './csv.js';
-import { openSpreadsheet, sniffFormat } from './spreadsheet.js';
+// SheetJS (≈ 9 MB of memory once loaded) is imported only when a workbook is opened: CSV runs never load it.
+import { sniffFormat } from './workbook-container.js';
 import type { OpenedSource, SourceOptions } from './types.js';
 
 const TEXT_EXT = new Set(['.csv', '.tsv', '.txt', '.tab']);
@@ -19,6 +20,10 @@ async function head(file: string): Promise<Buffer> {
     const { bytesRead } = await fh.read(b, 0, 512, 0);
     return b.subarray(0, bytesRead);
   } finally { await fh.close(); }
+}
+
+async function openSpreadsheet(file: string, opts: SourceOptions): Promise<OpenedSource> {
+  return (await import('./spreadsheet.js')).openSpreadsheet(file, opts);
 }
 
 export async function openSource(file: string, opts: SourceOptions): Promise<OpenedSource> {

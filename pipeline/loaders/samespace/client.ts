@@ -9,7 +9,8 @@
  *  - anything else that leaves an operation without a usable answer is a SamespaceFailure,
  *    and the caller decides whether it aborts (open) or fails one chunk (upload/import).
  */
-import FormData from 'form-data';
+// form-data (with mime-db, ≈ 12 MB of memory) is imported by the first upload, not by every run.
+import type FormDataType from 'form-data';
 import { ImportError } from '../../errors.js';
 import { HttpError, redactUrl, serverMessage, type HttpClient, type HttpResponse, type MultipartBody } from '../http.js';
 
@@ -234,6 +235,7 @@ export class SamespaceClient {
 
   /** Uploads one CSV file; retried as a unit (an orphan upload creates no contacts). */
   async uploadCsv(filename: string, csv: Buffer): Promise<UploadAnswer> {
+    const FormData: typeof FormDataType = (await import('form-data')).default;
     const body = (): MultipartBody => {
       const form = new FormData();
       form.append('uploadFile', csv, { filename, contentType: 'text/csv', knownLength: csv.length });
