@@ -1,6 +1,7 @@
 /** `contact-import run`: read, map, normalize, validate, dedupe and load into a target. */
 import type { Argv } from 'yargs';
 import { commonOptions, execute, targetChoices, type CommonArgs, type Io } from './common.js';
+import { FILE_TARGET_FORMATS } from '../loaders/file/loader.js';
 import type { TargetName } from '../loaders/types.js';
 import type { RunOptions } from '../run.js';
 import { ImportError } from '../errors.js';
@@ -34,7 +35,7 @@ export function loadOptions<T>(y: Argv<T>) {
     .option('retry-base-ms', { type: 'number', default: 250, describe: 'first backoff delay; doubles each attempt, with jitter' })
     .option('create-missing-properties', { type: 'boolean', default: false, describe: 'samespace: create properties the mapping names and the module lacks' })
     .option('create-phonebooks', { type: 'boolean', default: false, describe: 'spoke: create each owner\'s personal phonebook first' })
-    .option('formats', { type: 'string', array: true, describe: 'file target: which payloads to write (spoke samespace genesys talkdesk; default all)' })
+    .option('formats', { type: 'string', array: true, choices: FILE_TARGET_FORMATS, describe: 'file target: which payloads to write (default all)' })
     .option('state', { type: 'string', describe: 'the state store: what was loaded where, for incremental runs, resume and --mirror (default $CONTACT_IMPORT_STATE, else .contact-import/state.db)' })
     .option('force', { type: 'boolean', default: false, describe: 'load a file even if the state store says this target already loaded it' })
     .option('mirror', { type: 'boolean', default: false, describe: 'the file is a full export: delete contacts this tool loaded before that are absent from it (listed in deleted.csv)' })

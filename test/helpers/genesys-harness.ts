@@ -7,7 +7,7 @@ import { emptyContact, type ContactRecord } from '../../pipeline/contact.js';
 import { mappingSchema } from '../../pipeline/mapping/schema.js';
 import { createGenesysLoader } from '../../pipeline/loaders/genesys/loader.js';
 import { startGenesysEmulator, type GenesysEmulator } from '../emulators/genesys.js';
-import { loaderHarness, withEmulatorHarness, type BaseHarnessOptions, type LoaderHarness } from './loader-harness.js';
+import { loaderHarness, emulatorScope, type BaseHarnessOptions, type LoaderHarness } from './loader-harness.js';
 
 export { tally } from './loader-harness.js';
 
@@ -51,10 +51,4 @@ export function harness(emu: GenesysEmulator, o: HarnessOptions = {}): Harness {
 }
 
 /** An emulator and a harness on it for the body, both closed afterwards whatever happens. */
-export function withEmulator(
-  o: Parameters<typeof startGenesysEmulator>[0],
-  ho: HarnessOptions,
-  body: (emu: GenesysEmulator, h: Harness) => Promise<void>,
-): Promise<void> {
-  return withEmulatorHarness(() => startGenesysEmulator(o), (emu) => harness(emu, ho), body);
-}
+export const withEmulator = emulatorScope(startGenesysEmulator, harness);

@@ -106,20 +106,24 @@ export function loaderHarness(emulatorEnv: NodeJS.ProcessEnv, o: BaseHarnessOpti
   return h;
 }
 
-/** Starts an emulator and a harness on it for the body, and closes both afterwards whatever happens. */
-export async function withEmulatorHarness<E extends { close(): Promise<void> }, H extends { close(): void }>(
-  start: () => Promise<E>,
-  harness: (emu: E) => H,
-  body: (emu: E, h: H) => Promise<void>,
-): Promise<void> {
-  const emu = await start();
-  const h = harness(emu);
-  try {
-    await body(emu, h);
-  } finally {
-    h.close();
-    await emu.close();
-  }
+/**
+ * A target's withEmulator(emulatorOptions, harnessOptions, body): starts the emulator and a
+ * harness on it for the body, and closes both afterwards whatever happens.
+ */
+export function emulatorScope<O, E extends { close(): Promise<void> }, HO, H extends { close(): void }>(
+  start: (o: O) => Promise<E>,
+  harness: (emu: E, ho: HO) => H,
+) {
+  return async (o: O, ho: HO, body: (emu: E, h: H) => Promise<void>): Promise<void> => {
+    const emu = await start(o);
+    const h = harness(emu, ho);
+    try {
+      await body(emu, h);
+    } finally {
+      h.close();
+      await emu.close();
+    }
+  };
 }
 
 /** Outcomes grouped as status:action or failed:code -> count, for compact assertions. */

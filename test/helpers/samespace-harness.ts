@@ -8,7 +8,7 @@ import { emptyContact } from '../../pipeline/contact.js';
 import { mappingSchema, type MappingInput } from '../../pipeline/mapping/schema.js';
 import { createSamespaceLoader } from '../../pipeline/loaders/samespace/loader.js';
 import { startSamespaceEmulator, type SamespaceEmulator } from '../emulators/samespace.js';
-import { loaderHarness, hashString, withEmulatorHarness, type BaseHarnessOptions, type LoaderHarness } from './loader-harness.js';
+import { loaderHarness, hashString, emulatorScope, type BaseHarnessOptions, type LoaderHarness } from './loader-harness.js';
 
 export { tally } from './loader-harness.js';
 
@@ -72,10 +72,4 @@ export function harness(emu: SamespaceEmulator, o: HarnessOptions = {}): Harness
 }
 
 /** An emulator and a harness on it for the body, both closed afterwards whatever happens. */
-export function withEmulator(
-  o: Parameters<typeof startSamespaceEmulator>[0],
-  ho: HarnessOptions,
-  body: (emu: SamespaceEmulator, h: Harness) => Promise<void>,
-): Promise<void> {
-  return withEmulatorHarness(() => startSamespaceEmulator(o), (emu) => harness(emu, ho), body);
-}
+export const withEmulator = emulatorScope(startSamespaceEmulator, harness);

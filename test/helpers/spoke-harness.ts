@@ -6,7 +6,7 @@ import { emptyContact } from '../../pipeline/contact.js';
 import { mappingSchema } from '../../pipeline/mapping/schema.js';
 import { createSpokeLoader, type SpokeLoaderTuning } from '../../pipeline/loaders/spoke/loader.js';
 import { startSpokeEmulator, type SpokeEmulator } from '../emulators/spoke.js';
-import { loaderHarness, hashString, withEmulatorHarness, type BaseHarnessOptions, type LoaderHarness } from './loader-harness.js';
+import { loaderHarness, hashString, emulatorScope, type BaseHarnessOptions, type LoaderHarness } from './loader-harness.js';
 
 export { tally } from './loader-harness.js';
 
@@ -72,10 +72,4 @@ export function harness(emu: SpokeEmulator, o: HarnessOptions = {}): Harness {
 }
 
 /** An emulator and a harness on it for the body, both closed afterwards whatever happens. */
-export function withEmulator(
-  o: Parameters<typeof startSpokeEmulator>[0],
-  ho: HarnessOptions,
-  body: (emu: SpokeEmulator, h: Harness) => Promise<void>,
-): Promise<void> {
-  return withEmulatorHarness(() => startSpokeEmulator(o), (emu) => harness(emu, ho), body);
-}
+export const withEmulator = emulatorScope(startSpokeEmulator, harness);

@@ -11,7 +11,6 @@ import { closeSync, mkdirSync, openSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import Papa from 'papaparse';
 import type { ContactRecord } from '../../contact.js';
-import { ImportError } from '../../errors.js';
 import { TARGET_REQUIREMENTS, type Loader, type LoaderContext } from '../types.js';
 import { spokeContact, spokeContactJson, spokeContactsPath } from '../spoke/payload.js';
 import { mapAttributes, samespaceRow } from '../samespace/payload.js';
@@ -65,12 +64,8 @@ export const FILE_TARGET_FORMATS = ['spoke', 'samespace', 'genesys', 'talkdesk']
 
 export function createFileLoader(ctx: LoaderContext): Loader {
   const dir = join(ctx.outDir, 'payloads');
-  const asked = ctx.options.flags.formats as string[] | undefined;
-  const unknown = asked?.find((f) => !(FILE_TARGET_FORMATS as readonly string[]).includes(f));
-  if (unknown !== undefined) {
-    throw new ImportError('USAGE', `--formats: unknown payload format "${unknown}"; expected some of ${FILE_TARGET_FORMATS.join(', ')}`);
-  }
-  const wanted = new Set<string>(asked ?? FILE_TARGET_FORMATS);
+  // The CLI accepts only FILE_TARGET_FORMATS (yargs choices, like --target).
+  const wanted = new Set<string>((ctx.options.flags.formats as string[] | undefined) ?? FILE_TARGET_FORMATS);
   const spokeBatch = ctx.options.batchSize ?? ctx.mapping.targets.spoke?.batchSize ?? SPOKE_DEFAULT_BATCH_SIZE;
   const chunkSize = ctx.options.batchSize ?? ctx.mapping.targets.samespace?.chunkSize ?? DEFAULT_CHUNK_SIZE;
   // The same columns the samespace loader uploads: only properties the mapping feeds.
