@@ -74,6 +74,24 @@ describe('what the samples hold', () => {
     assert.equal(spoke.reduce((a, p) => a + p.body.contacts.length, 0), 20);
   });
 
+  test('Google Contacts " ::: " cells: each value is its own phone, email or website; one bad value fails its row by name', async () => {
+    const out = join(tmp.path, 'google-multi-value');
+    const r = await runCli(['run', 'test/fixtures/csv/google-multi-value-cells.csv', '-m', 'mappings/google-contacts.yaml', '--out', out, '--quiet']);
+    assert.equal(r.code, 1, r.stderr);
+    assert.deepEqual(assertInvariant(out).counts, { read: 3, success: 2, failed: 1, merged: 0, unchanged: 0 });
+    const success = readReportCsv(out, 'success.csv');
+    assert.deepEqual(success.map((x) => [x._row, x.phone.replace(/^'/, ''), x.email]), [
+      ['2', '+14155552671 +14155550100', 'ava.thompson@northwind.example ava@home.example'],
+      // Three numbers in Phone 1 (the UK row's US number keeps its +1); Phone 2 repeats one of them.
+      ['3', '+442079460958 +447911123456 +14155550199', 'o.wright@adventure-works.example'],
+    ]);
+    const talkdesk = readFileSync(join(out, 'payloads', 'talkdesk.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l));
+    assert.deepEqual(talkdesk[0].websites, ['https://northwind.example', 'https://ava.example']);
+    const failed = readReportCsv(out, 'failed.csv');
+    assert.deepEqual(failed.map((f) => [f._row, f._code]), [['4', 'EMAIL_INVALID']]);
+    assert.match(failed[0]._error, /got "not-an-address" \(column "E-mail 1 - Value"\)/);
+  });
+
   test('messy.csv: each kind of mess ends where it should', async () => {
     const out = join(tmp.path, 'messy-detail');
     const r = await runCli(['run', 'samples/messy.csv', '-m', 'mappings/messy.yaml', '--out', out, '--quiet']);

@@ -40,11 +40,13 @@ describe('emails', () => {
     }
   });
 
-  test('splitEmailCell: several per cell, separated by ; , or spaces; display names removed', () => {
+  test('splitEmailCell: several per cell, separated by ; , spaces or " ::: "; display names removed', () => {
     assert.deepEqual(splitEmailCell('a@x.example; b@x.example,c@x.example  d@x.example'), ['a@x.example', 'b@x.example', 'c@x.example', 'd@x.example']);
     assert.deepEqual(splitEmailCell('Jane Doe <jane@x.example>, Bob <bob@y.example>'), ['jane@x.example', 'bob@y.example']);
     assert.deepEqual(splitEmailCell('"Doe, Jane" <jane@x.example>; bob@y.example'), ['jane@x.example', 'bob@y.example']);
     assert.deepEqual(splitEmailCell(' ; ,'), []);
+    // Google Contacts: several values of one kind in one cell, separated by " ::: ".
+    assert.deepEqual(splitEmailCell('a@x.example ::: b@x.example:::c@x.example'), ['a@x.example', 'b@x.example', 'c@x.example']);
   });
 
   test('a cell with several addresses gives several emails, in order, without repeats', () => {
@@ -126,6 +128,8 @@ describe('names', () => {
   test('websites: split and without repeats', () => {
     const c = n()(row({ websites: [{ value: 'a.example; b.example' }, { value: 'a.example' }] })).contact;
     assert.deepEqual(c.websites, ['a.example', 'b.example']);
+    const g = n()(row({ websites: [{ value: 'https://a.example ::: https://b.example/x:8080' }] })).contact;
+    assert.deepEqual(g.websites, ['https://a.example', 'https://b.example/x:8080']);
   });
 });
 

@@ -177,6 +177,8 @@ describe('several numbers in one cell', () => {
     ['or', '201-555-0123 or 201-555-0124'],
     ['OR', '201-555-0123 OR 201-555-0124'],
     ['pipe', '201-555-0123|201-555-0124'],
+    ['Google " ::: "', '201-555-0123 ::: 201-555-0124'],
+    ['":::" without spaces', '(201) 555-0123:::+1 201 555 0124'],
     ['mixed countries', '+1 201 555 0123 / 0044 20 7946 0958'],
   ] as const) {
     test(`split on ${name}`, () => {
@@ -188,6 +190,13 @@ describe('several numbers in one cell', () => {
     const r = normalizePhoneCell('201-555-0123; 201-555-0124', { defaultCountry: 'US', label: 'mobile' });
     assert.deepEqual(r.phones, [{ e164: '+12015550123', label: 'mobile' }, { e164: '+12015550124', label: 'mobile' }]);
     assert.deepEqual(normalizePhoneCell('+12015550123', {}).phones, [{ e164: '+12015550123' }]);
+  });
+
+  test('Google " ::: " cells: each value is its own number, extensions and bad values stay with theirs', () => {
+    assert.equal(outcome('+1 201-555-0123 ::: +44 20 7946 0958 ::: 201-555-0124 x12', 'US'), '+12015550123 +442079460958 +12015550124x12');
+    const r = normalizePhoneCell('201-555-0123 ::: 555-01', { defaultCountry: 'US' });
+    assert.deepEqual(r.phones.map((p) => p.e164), ['+12015550123']);
+    assert.deepEqual(r.problems.map((p) => [p.raw, p.code]), [['555-01', 'PHONE_TOO_SHORT']]);
   });
 
   test('digit groups of one number are never split', () => {

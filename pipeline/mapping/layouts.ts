@@ -43,7 +43,7 @@ const GOOGLE_LISTS = {
   emails: ['E-mail 1 - Value', 'E-mail 2 - Value', 'E-mail 3 - Value'],
   websites: ['Website 1 - Value'],
 };
-const GOOGLE_MULTI_VALUE_NOTE = 'Google puts several values of one kind in one cell separated by " ::: "; split those cells before importing.';
+const GOOGLE_MULTI_VALUE_NOTE = 'Google puts several values of one kind in one cell separated by " ::: "; each value is imported as its own phone, email or website.';
 
 export const LAYOUTS: Layout[] = [
   {

@@ -24,13 +24,14 @@ export interface NormalizeResult {
 // Pragmatic address check: one @, a local part whose dots separate atoms (no leading, trailing or
 // double dot), a dotted domain of letters/digits/hyphens, no spaces.
 const EMAIL_RE = /^[^\s@"<>(),;:\\[\].]+(\.[^\s@"<>(),;:\\[\].]+)*@([A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.)+[A-Za-z]{2,63}$/;
-const LIST_SPLIT = /[;,\s]+/;
+// ";", "," or spaces, and " ::: " (Google Contacts puts several values of one kind in one cell so).
+const LIST_SPLIT = /(?:[;,\s]|:::)+/;
 // "Jane Doe <jane@x.com>" and "\"Doe, Jane\" <jane@x.com>" inside a list cell: keep only the
 // address, so the display name's spaces and commas do not split it into bogus addresses.
 const QUOTED_DISPLAY = /"[^"]*"\s*(?=<)/g;
 const DISPLAY_NAME = /[^;,<>]*<([^<>]+)>/g;
 
-/** The addresses in one cell (separated by ";", "," or spaces), display names removed. */
+/** The addresses in one cell (separated by ";", ",", spaces or " ::: "), display names removed. */
 export function splitEmailCell(cell: string): string[] {
   const v = cell.includes('<') ? cell.replace(QUOTED_DISPLAY, '').replace(DISPLAY_NAME, ' $1 ') : cell;
   return v.split(LIST_SPLIT).filter(Boolean);
@@ -99,7 +100,7 @@ export function createNormalizer(mapping: Mapping) {
     }
 
     for (const item of m.websites) {
-      for (const part of item.value.split(/[;,\s]+/)) if (part && !c.websites.includes(part)) c.websites.push(part);
+      for (const part of item.value.split(LIST_SPLIT)) if (part && !c.websites.includes(part)) c.websites.push(part);
     }
 
     if (m.phones.length) {
