@@ -41,6 +41,9 @@ export const ERROR_CODES = {
   TARGET_UNREACHABLE: { kind: 'abort', hint: 'Check the endpoint URL variable and your network; the run can be started again safely.' },
   TARGET_PROTOCOL: { kind: 'abort', hint: 'The target answered something the API document does not describe; check the endpoint URL.' },
   INTERRUPTED: { kind: 'abort', hint: 'The run was stopped; start it again with the same command.' },
+  // A bug in contact-import, met after rows were read: the run stops like an abort, so that
+  // every row read still has one outcome and the report adds up.
+  INTERNAL: { kind: 'abort', hint: 'This is a bug in contact-import. What loaded before it is in success.csv and the rest is NOT_SENT in failed.csv, so the same command can be run again. Run it with CONTACT_IMPORT_DEBUG=1 for the stack trace and report it.' },
   // Not a mistake in the command (exit 2 would say "fix it"): another import is running, nothing
   // was sent, and the same command succeeds once that import ends, as exit 3 promises.
   LOCKED: { kind: 'abort', hint: 'Another import holds the lock named in the message; run the same command again when it has finished. Delete the lock file only if you are sure no import is running.' },

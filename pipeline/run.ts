@@ -404,8 +404,14 @@ export async function runImport(o: RunOptions): Promise<RunResult> {
       endBeforeFirstRow(e);
       throw e;
     }
-    if (!isImportError(e)) throw e;
-    abortError = e;
+    if (isImportError(e)) abortError = e;
+    else {
+      // A bug, not the input or the target: stop as an abort does, so that the rows read so far
+      // still end as success, failed or merged and summary.json says what happened.
+      const err = e as Error;
+      abortError = new ImportError('INTERNAL', `internal error: ${err?.message ?? String(e)}`);
+      if (o.env.CONTACT_IMPORT_DEBUG) o.log.error('run.internal', redactSecrets(err?.stack ?? abortError.message, o.env));
+    }
     status = 'aborted';
     abortCtl.abort();
   } finally {

@@ -1,6 +1,7 @@
 /**
  * A run aborted mid-load accounts for every row read, including the records still
- * buffered between stages when the target stopped taking them (they are NOT_SENT).
+ * buffered between stages when the target stopped taking them (they are NOT_SENT), and
+ * so does a run stopped by a bug in the tool (INTERNAL).
  */
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
@@ -8,6 +9,8 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { startSpokeEmulator } from './emulators/spoke.js';
 import { runCli, tempDir, assertInvariant, readReportCsv } from './helpers/cli.js';
+import { runImport } from '../pipeline/run.js';
+import { silentLogger } from '../pipeline/log.js';
 
 const tmp = tempDir('run-abort-');
 after(() => tmp.cleanup());
@@ -46,4 +49,49 @@ for (const dedupe of [false, true]) test(`credentials refused mid-run${dedupe ? 
   } finally {
     await emu.close();
   }
+});
+
+// A bug in a stage (here the progress callback throws a plain Error, as a stage with a bug
+// would) stops the run like an abort: exit 3, status aborted with INTERNAL, and every row
+// read still has exactly one outcome in the report files.
+for (const dedupe of [false, true]) test(`a bug mid-run${dedupe ? ' after dedupe' : ''}: aborted with INTERNAL, and every row read has exactly one outcome`, async () => {
+  const n = 5000;
+  const lines = ['External ID,Name,Phone'];
+  for (let i = 0; i < n; i++) lines.push(`C-${i},Person ${i},+1415555${String(i).padStart(4, '0')}`);
+  const input = join(tmp.path, `bug-${dedupe}.csv`);
+  writeFileSync(input, lines.join('\n') + '\n');
+  const mapping = join(tmp.path, `bug-${dedupe}.yaml`);
+  writeFileSync(mapping, 'fields:\n  id: External ID\n  name: Name\n  phones: Phone\n' + (dedupe ? 'dedupe:\n  keys: [id]\n' : ''));
+  const out = join(tmp.path, `bug-report-${dedupe}`);
+  let calls = 0;
+  let readAll = 0;
+  const logged: string[] = [];
+  const log = { ...silentLogger, error: (_e: string, msg: string) => { logged.push(msg); } };
+  const r = await runImport({
+    command: 'run', inputs: [input], mappingPath: mapping, target: 'file', dryRun: false, outDir: out,
+    env: { CONTACT_IMPORT_DEBUG: '1' }, log,
+    onProgress: (p) => {
+      calls++;
+      if (p.rows === n) readAll++;
+      // Without dedupe: mid-read. With dedupe: once the loader has had some of the merged records.
+      if (dedupe ? readAll === 3 : calls === 2) throw new TypeError('cannot read properties of undefined (reading \'e164\')');
+    },
+  });
+  assert.equal(r.exitCode, 3);
+  const s = assertInvariant(out);
+  assert.equal(s.status, 'aborted');
+  assert.equal(s.exitCode, 3);
+  assert.equal(s.abort?.code, 'INTERNAL');
+  assert.match(s.abort!.message, /^internal error: cannot read properties of undefined/);
+  assert.match(s.abort!.hint, /bug in contact-import/);
+  if (dedupe) assert.equal(s.counts.read, n);
+  else assert.ok(s.counts.read > 0 && s.counts.read < n, `reading stops at the bug (read ${s.counts.read})`);
+  assert.ok(s.counts.success > 0, 'what loaded before the bug is reported');
+  const failed = readReportCsv(out, 'failed.csv');
+  assert.equal(failed.length, s.counts.failed);
+  assert.equal(readReportCsv(out, 'success.csv').length, s.counts.success);
+  assert.ok(failed.every((f) => f._code === 'NOT_SENT' && /aborted \(INTERNAL: internal error/.test(f._error)), 'the rest is NOT_SENT, saying why');
+  // The file target settles each batch as it writes it; after dedupe, the records not yet emitted are left.
+  if (dedupe) assert.ok(failed.length > 0, 'records still in dedupe are NOT_SENT');
+  assert.ok(logged.some((l) => /TypeError: cannot read properties/.test(l) && /\n\s+at /.test(l)), 'CONTACT_IMPORT_DEBUG logs the stack');
 });
