@@ -38,6 +38,8 @@ async function checkHolds(bytes: Uint8Array, name: string, mapping: string): Pro
       command: 'check', inputs: [file], mappingPath: mapping, target: 'file', dryRun: true, outDir,
       env: {}, log: silentLogger, maxCellChars: 64 * 1024,
     });
+    // A bug met mid-run ends the run as aborted (INTERNAL) with its message.
+    assert.equal(r.summary.status, 'completed', `run ${r.summary.status}: ${r.summary.abort?.code}: ${r.summary.abort?.message}`);
     const c = r.summary.counts;
     assert.equal(c.read, c.success + c.failed + c.merged + c.unchanged, `invariant broken: ${JSON.stringify(c)}`);
     assert.equal(r.summary.invariant.holds, true);
