@@ -2,7 +2,8 @@ import { test, describe } from 'node:test';
 import assert from 'node:assert/strict';
 import { ImportError } from '../pipeline/errors.js';
 import { parseMapping } from '../pipeline/mapping/load.js';
-import { compileMapping, titleCase } from '../pipeline/transforms/map.js';
+import fc from 'fast-check';
+import { collapseSpaces, compileMapping, titleCase } from '../pipeline/transforms/map.js';
 
 const MAPPING_FILE = 'mappings/test.yaml';
 const compile = (yaml: string, headers: string[], mappingFile?: string) =>
@@ -225,4 +226,15 @@ test('titleCase', () => {
   assert.equal(titleCase('ÉLODIE DURAND'), 'Élodie Durand');
   assert.equal(titleCase('dr. j.r.r. tolkien'), 'Dr. J.R.R. Tolkien');
   assert.equal(titleCase(''), '');
+});
+
+test('collapseSpaces returns exactly what replacing whitespace runs and trimming returns (tidy text without a copy)', () => {
+  const plain = (s: string) => s.replace(/\s+/g, ' ').trim();
+  // Every character JavaScript counts as whitespace, a few that it does not, and letters.
+  const unit = fc.constantFrom(' ', '  ', '\t', '\n', '\r', '\v', '\f', '\u00a0', '\u1680', '\u2003', '\u2028', '\u2029', '\u202f', '\u205f', '\u3000', '\ufeff',
+    '\u200b', '\u180e', 'a', 'B', 'é', '-', '0');
+  fc.assert(fc.property(fc.string({ unit, maxLength: 12 }), (s) => collapseSpaces(s) === plain(s)), { numRuns: 3000 });
+  for (const s of ['', ' ', 'Ada', 'Ada King', ' Ada', 'Ada ', 'Ada  King', 'Ada\tKing', 'Ada\u00a0King', '575 Rue de Rivoli, New Delhi 110001']) {
+    assert.equal(collapseSpaces(s), plain(s), JSON.stringify(s));
+  }
 });

@@ -53,24 +53,26 @@ export class Spill {
     this.recentKeys[slot] = keys;
     this.recentIds[slot] = this.count;
 
-    let keyBytes = 0;
-    for (const k of keys) keyBytes += 4 + Buffer.byteLength(k, 'utf8');
-    const total = 4 + keyBytes + Buffer.byteLength(payload, 'utf8');
-    if (this.bufUsed + total > this.buf.length) {
+    // Room for the worst case (a UTF-16 code unit is at most 3 UTF-8 bytes), then encode
+    // once: measuring the UTF-8 length first would encode every string twice.
+    let worst = 4 + payload.length * 3;
+    for (const k of keys) worst += 4 + k.length * 3;
+    if (this.bufUsed + worst > this.buf.length) {
       this.flush();
-      if (total > this.buf.length) this.buf = Buffer.allocUnsafe(total);
+      if (worst > this.buf.length) this.buf = Buffer.allocUnsafe(worst);
     }
     const b = this.buf;
-    let at = this.bufUsed;
-    b.writeUInt32LE(keyBytes, at); at += 4;
+    const begin = this.bufUsed;
+    let at = begin + 4;
     for (const k of keys) {
       const n = b.write(k, at + 4, 'utf8');
       b.writeUInt32LE(n, at);
       at += 4 + n;
     }
+    b.writeUInt32LE(at - begin - 4, begin);
     at += b.write(payload, at, 'utf8');
     this.bufUsed = at;
-    this.end += total;
+    this.end += at - begin;
     this.offsets.ensure(this.count + 2);
     this.offsets.set(this.count + 1, this.end);
     return this.count++;

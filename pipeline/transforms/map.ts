@@ -28,9 +28,14 @@ export interface CompiledMapping {
   columnsOf: Record<string, string[]>;
 }
 
+// Whitespace other than one space between words: the only text collapseSpaces changes.
+const UNTIDY_SPACE = /[^\S ]| {2}|^ | $/;
+/** Runs of whitespace to one space, trimmed; tidy text (most cells) comes back as is, without a copy. */
+export const collapseSpaces = (s: string) => (UNTIDY_SPACE.test(s) ? s.replace(/\s+/g, ' ').trim() : s);
+
 const TRANSFORM_FNS: Record<TransformName, (s: string) => string> = {
   trim: (s) => s.trim(),
-  collapseSpaces: (s) => s.replace(/\s+/g, ' ').trim(),
+  collapseSpaces,
   lower: (s) => s.toLowerCase(),
   upper: (s) => s.toUpperCase(),
   title: (s) => titleCase(s),
@@ -86,7 +91,7 @@ export function compileMapping(mapping: Mapping, headers: readonly string[], fil
         last = m.index! + m[0].length;
       }
       if (last < spec.template.length) parts.push(spec.template.slice(last));
-      get = (cells) => parts.map((p) => (typeof p === 'string' ? p : p(cells))).join('').replace(/\s+/g, ' ').trim();
+      get = (cells) => collapseSpaces(parts.map((p) => (typeof p === 'string' ? p : p(cells))).join(''));
     } else {
       const constant = spec.value ?? '';
       get = () => constant;

@@ -10,6 +10,7 @@
 import type { Contact, ContactRecord, FieldConflict, MergedRow, Phone } from '../contact.js';
 import { SCALAR_FIELDS, emptyContact, phoneKey } from '../contact.js';
 import type { Mapping } from '../mapping/schema.js';
+import { collapseSpaces } from './map.js';
 
 export type Rule = Mapping['dedupe']['rules'][string];
 
@@ -24,7 +25,7 @@ export interface Member {
   key?: string;
 }
 
-const sameValue = (s: string) => s.replace(/\s+/g, ' ').trim().toLowerCase();
+const sameValue = (s: string) => collapseSpaces(s).toLowerCase();
 
 /** Non-empty fields, as a measure of how complete a record is (for the mostComplete rule). */
 export function completeness(c: Contact): number {

@@ -11,7 +11,7 @@ import type { ErrorCode } from '../errors.js';
 import type { Mapping } from '../mapping/schema.js';
 import { normalizePhoneCell, resolveCountry } from './phone.js';
 import type { MappedRow } from './map.js';
-import { titleCase } from './map.js';
+import { collapseSpaces, titleCase } from './map.js';
 
 export interface RowProblem { code: ErrorCode; message: string; column?: string }
 
@@ -48,7 +48,7 @@ export function normalizeEmail(raw: string): string | undefined {
 }
 
 const PLAIN_FIELDS = ['id', 'company', 'title', 'address', 'photoUrl', 'twitter', 'url'] as const;
-const collapse = (s: string) => s.replace(/\s+/g, ' ').trim();
+const collapse = collapseSpaces;
 const isAllCaps = (s: string) => /\p{Lu}/u.test(s) && !/\p{Ll}/u.test(s);
 
 export function createNormalizer(mapping: Mapping) {

@@ -57,7 +57,7 @@ export interface SummaryJson {
   targetActions: Record<string, number>;
   notes: string[];
   inputs: { file: string; sha256: string; rows: number; encoding?: string; delimiter?: string; format: string }[];
-  abort?: { code: string; message: string };
+  abort?: { code: string; message: string; hint: string };
   [k: string]: unknown;
 }
 
