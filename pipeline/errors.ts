@@ -43,7 +43,7 @@ export const ERROR_CODES = {
   INTERRUPTED: { kind: 'abort', hint: 'The run was stopped; start it again with the same command.' },
   // A bug in contact-import, met after rows were read: the run stops like an abort, so that
   // every row read still has one outcome and the report adds up.
-  INTERNAL: { kind: 'abort', hint: 'This is a bug in contact-import. What loaded before it is in success.csv and the rest is NOT_SENT in failed.csv, so the same command can be run again. Run it with CONTACT_IMPORT_DEBUG=1 for the stack trace and report it.' },
+  INTERNAL: { kind: 'abort', hint: 'This is a bug in contact-import. The report says what loaded before it (rows not loaded are NOT_SENT in failed.csv), so the same command can be run again. Run it with CONTACT_IMPORT_DEBUG=1 for the stack trace and report it.' },
   // Not a mistake in the command (exit 2 would say "fix it"): another import is running, nothing
   // was sent, and the same command succeeds once that import ends, as exit 3 promises.
   LOCKED: { kind: 'abort', hint: 'Another import holds the lock named in the message; run the same command again when it has finished. Delete the lock file only if you are sure no import is running.' },
@@ -131,4 +131,11 @@ export const EXIT = { OK: 0, ROWS_FAILED: 1, USAGE: 2, ABORTED: 3 } as const;
 export function exitCodeFor(e: unknown): number {
   if (isImportError(e)) return e.kind === 'abort' ? EXIT.ABORTED : EXIT.USAGE;
   return EXIT.ABORTED;
+}
+
+/** Anything thrown that is not an ImportError is a bug: as the INTERNAL abort that reports and the CLI show. */
+export function internalError(e: unknown): ImportError {
+  const message = e instanceof Error ? e.message : String(e);
+  // Some checks already say "internal error: ..." in their own message: say it once.
+  return new ImportError('INTERNAL', `internal error: ${message.replace(/^internal error: /, '')}`);
 }

@@ -15,7 +15,7 @@ import { basename, join, resolve } from 'node:path';
 import { writeFileSync } from 'node:fs';
 import chain from 'stream-chain';
 import type { ContactRecord, RowRef } from './contact.js';
-import { ImportError, isImportError, EXIT, exitCodeFor } from './errors.js';
+import { ImportError, isImportError, internalError, EXIT, exitCodeFor } from './errors.js';
 import { acquireLock, describeHolder, storeLockPath } from './state/lock.js';
 import { loadMapping, type LoadedMapping } from './mapping/load.js';
 import { compileMapping, type CompiledMapping } from './transforms/map.js';
@@ -408,9 +408,8 @@ export async function runImport(o: RunOptions): Promise<RunResult> {
     else {
       // A bug, not the input or the target: stop as an abort does, so that the rows read so far
       // still end as success, failed or merged and summary.json says what happened.
-      const err = e as Error;
-      abortError = new ImportError('INTERNAL', `internal error: ${err?.message ?? String(e)}`);
-      if (o.env.CONTACT_IMPORT_DEBUG) o.log.error('run.internal', redactSecrets(err?.stack ?? abortError.message, o.env));
+      abortError = internalError(e);
+      if (o.env.CONTACT_IMPORT_DEBUG) o.log.error('run.internal', redactSecrets((e as Error)?.stack ?? abortError.message, o.env));
     }
     status = 'aborted';
     abortCtl.abort();

@@ -11,6 +11,7 @@ import { startSpokeEmulator } from './emulators/spoke.js';
 import { runCli, tempDir, assertInvariant, readReportCsv } from './helpers/cli.js';
 import { runImport } from '../pipeline/run.js';
 import { silentLogger } from '../pipeline/log.js';
+import { internalError } from '../pipeline/errors.js';
 
 const tmp = tempDir('run-abort-');
 after(() => tmp.cleanup());
@@ -94,4 +95,12 @@ for (const dedupe of [false, true]) test(`a bug mid-run${dedupe ? ' after dedupe
   // The file target settles each batch as it writes it; after dedupe, the records not yet emitted are left.
   if (dedupe) assert.ok(failed.length > 0, 'records still in dedupe are NOT_SENT');
   assert.ok(logged.some((l) => /TypeError: cannot read properties/.test(l) && /\n\s+at /.test(l)), 'CONTACT_IMPORT_DEBUG logs the stack');
+});
+
+test('internalError: anything thrown becomes the INTERNAL abort, saying "internal error" once', () => {
+  assert.equal(internalError(new TypeError('x is undefined')).message, 'internal error: x is undefined');
+  assert.equal(internalError(new Error('internal error: dedupe results read twice')).message, 'internal error: dedupe results read twice');
+  assert.equal(internalError('thrown text').message, 'internal error: thrown text');
+  assert.equal(internalError(new Error('x')).code, 'INTERNAL');
+  assert.equal(internalError(new Error('x')).kind, 'abort');
 });

@@ -3,7 +3,7 @@
  * User mistakes print one clear error (code, what, where, hint) and no stack trace.
  */
 import yargs from 'yargs';
-import { ImportError, isImportError, exitCodeFor, EXIT } from '../errors.js';
+import { ImportError, isImportError, internalError, exitCodeFor, EXIT } from '../errors.js';
 import { redactSecrets } from '../log.js';
 import { checkCommand } from './check.js';
 import { runCommand } from './run.js';
@@ -70,9 +70,8 @@ function report(e: unknown, io: Io): number {
     io.err(`hint: ${e.hint}`);
     return exitCodeFor(e);
   }
-  const err = e as Error;
-  io.err(redactSecrets(`internal error: ${err?.message ?? String(e)}`, io.env));
-  if (io.env.CONTACT_IMPORT_DEBUG) io.err(redactSecrets(err?.stack ?? '', io.env));
+  io.err(redactSecrets(internalError(e).message, io.env));
+  if (io.env.CONTACT_IMPORT_DEBUG) io.err(redactSecrets((e as Error)?.stack ?? '', io.env));
   else io.err('This is a bug in contact-import. Run again with CONTACT_IMPORT_DEBUG=1 for details and report it.');
   return EXIT.ABORTED;
 }

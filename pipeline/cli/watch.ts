@@ -15,7 +15,7 @@ import { loadOptions, runOptionsFrom, type LoadArgs } from './run.js';
 import { runImport, newRunId, type RunResult } from '../run.js';
 import { loadMapping } from '../mapping/load.js';
 import { createLogger, redactSecrets, type Logger } from '../log.js';
-import { EXIT, ImportError, describeWhere, exitCodeFor, isImportError, type ErrorCode } from '../errors.js';
+import { EXIT, ImportError, describeWhere, exitCodeFor, internalError, isImportError, type ErrorCode } from '../errors.js';
 import { acquireLock, describeHolder } from '../state/lock.js';
 
 export interface WatchArgs extends Omit<LoadArgs, 'files'> {
@@ -249,9 +249,8 @@ class Watcher {
     const runId = created.length === 1 ? created[0] : newRunId(c.path, startedAt);
     const dir = join(this.work, runId);
     mkdirSync(dir, { recursive: true });
-    const err = isImportError(error)
-      ? { code: error.code, message: redactSecrets(error.message, io.env), where: describeWhere(error.where) || undefined, hint: error.hint }
-      : { code: 'INTERNAL', message: redactSecrets(`internal error: ${(error as Error)?.message ?? String(error)}`, io.env), hint: 'This is a bug in contact-import; run the file with `contact-import run` and CONTACT_IMPORT_DEBUG=1 for details.' };
+    const ie = isImportError(error) ? error : internalError(error);
+    const err = { code: ie.code, message: redactSecrets(ie.message, io.env), where: describeWhere(ie.where) || undefined, hint: ie.hint };
     writeFileSync(join(dir, ERROR_FILE), JSON.stringify({
       tool: 'contact-import', runId, command: 'watch', target: a.target, status: 'failed', file: basename(c.path), bytes: c.size,
       startedAt: startedAt.toISOString(), finishedAt: new Date().toISOString(), exitCode: code, error: err,

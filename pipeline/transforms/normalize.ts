@@ -48,7 +48,6 @@ export function normalizeEmail(raw: string): string | undefined {
 }
 
 const PLAIN_FIELDS = ['id', 'company', 'title', 'address', 'photoUrl', 'twitter', 'url'] as const;
-const collapse = collapseSpaces;
 const isAllCaps = (s: string) => /\p{Lu}/u.test(s) && !/\p{Ll}/u.test(s);
 
 export function createNormalizer(mapping: Mapping) {
@@ -65,11 +64,11 @@ export function createNormalizer(mapping: Mapping) {
 
     for (const k of PLAIN_FIELDS) {
       const v = s[k];
-      if (v) c[k] = collapse(v);
+      if (v) c[k] = collapseSpaces(v);
     }
-    let name = s.name && collapse(s.name);
-    let first = s.firstName && collapse(s.firstName);
-    let last = s.lastName && collapse(s.lastName);
+    let name = s.name && collapseSpaces(s.name);
+    let first = s.firstName && collapseSpaces(s.firstName);
+    let last = s.lastName && collapseSpaces(s.lastName);
     if (fixCaps) {
       if (name && isAllCaps(name)) name = titleCase(name);
       if (first && isAllCaps(first)) first = titleCase(first);

@@ -100,7 +100,7 @@ const FLOAT_ZERO = /^(\+?\d+)\.0+$/;
 // " ::: " is how Google Contacts exports several values of one kind in one cell.
 // The capture group keeps the separators so that a soft one can be put back.
 const SEPARATOR_TEST = /[\r\n|;,/]|\sor\s|:::/i;
-const SEPARATOR_SPLIT = /(\r\n?|\n|\||\s*:::\s*|;(?!\s*ext=)|\s+or\s+|,|\/)/i;
+const SEPARATOR_SPLIT = /(\r\n?|\n|\||:::|;(?!\s*ext=)|\s+or\s+|,|\/)/i;
 // A segment that is only an extension ("ext 3" in "+1 (415) 555-2671, ext 3").
 const EXT_ONLY = /^(?:ext(?:ension|n)?|x|#)[\s.:=]*(\d{1,10})$/i;
 // Commas and slashes also sit inside one number ("030/1234567", "415, 555 2671");

@@ -107,11 +107,10 @@ class SamespaceLoader implements Loader {
     const client = this.client;
     const moduleId = this.module._id;
     const tally = removeTally('samespace', done);
-    const finish = tally.done;
     const ours: RemoveItem[] = [];
     for (const item of items) {
       if (item.scope === this.moduleRef) ours.push(item);
-      else finish(item, { status: 'failed', code: 'TARGET_REJECTED', error: `recorded for Samespace module "${item.scope}", but this run loads module "${this.moduleRef}"; run with that module to delete it` });
+      else tally.done(item, { status: 'failed', code: 'TARGET_REJECTED', error: `recorded for Samespace module "${item.scope}", but this run loads module "${this.moduleRef}"; run with that module to delete it` });
     }
     const byId = new Map<string, RemoveItem[]>();
     const idOf = new Map<RemoveItem, string>();
@@ -129,14 +128,14 @@ class SamespaceLoader implements Loader {
         for (const i of unknown) {
           const id = found.get(i);
           if (id) add(id, i);
-          else finish(i, { status: 'gone' });
+          else tally.done(i, { status: 'gone' });
         }
       } catch (e) {
         if (!(e instanceof SamespaceFailure)) throw e;
         if (e.kind === 'transient') {
           throw new ImportError('TARGET_UNREACHABLE', `samespace: could not look up the contacts to delete: ${e.message}; nothing was deleted`);
         }
-        for (const i of unknown) finish(i, { status: 'failed', code: 'TARGET_REJECTED', error: `could not look up the contact to delete: ${e.message}` });
+        for (const i of unknown) tally.done(i, { status: 'failed', code: 'TARGET_REJECTED', error: `could not look up the contact to delete: ${e.message}` });
       }
     }
     const ids = [...byId.keys()];
@@ -158,7 +157,7 @@ class SamespaceLoader implements Loader {
         if (e.kind === 'transient') return { reached: false, error: e.message };
         return all({ status: 'failed', code: 'TARGET_REJECTED', error: e.message });
       }
-    }, finish, { target: 'samespace', concurrency: this.concurrency, signal: this.ctx.signal });
+    }, tally.done, { target: 'samespace', concurrency: this.concurrency, signal: this.ctx.signal });
     tally.log(this.ctx.log, items.length);
   }
 
