@@ -44,6 +44,8 @@ export const ERROR_CODES = {
   // A bug in contact-import, met after rows were read: the run stops like an abort, so that
   // every row read still has one outcome and the report adds up.
   INTERNAL: { kind: 'abort', hint: 'This is a bug in contact-import. The report says what loaded before it (rows not loaded are NOT_SENT in failed.csv), so the same command can be run again. Run it with CONTACT_IMPORT_DEBUG=1 for the stack trace and report it.' },
+  // The disk refused a write (full, quota, read-only, permission): not a bug, and not the input.
+  WRITE_FAILED: { kind: 'abort', hint: 'Free space on that disk, or point --out (the report) or TMPDIR (the dedupe spill) at another folder you can write to, then run the same command again: rows not loaded are NOT_SENT in failed.csv, and a loading run\'s state store keeps what already landed, so it is not sent twice.' },
   // Not a mistake in the command (exit 2 would say "fix it"): another import is running, nothing
   // was sent, and the same command succeeds once that import ends, as exit 3 promises.
   LOCKED: { kind: 'abort', hint: 'Another import holds the lock named in the message; run the same command again when it has finished. Delete the lock file only if you are sure no import is running.' },
@@ -133,9 +135,51 @@ export function exitCodeFor(e: unknown): number {
   return EXIT.ABORTED;
 }
 
+/** What the operating system's write errors mean, in the user's words. */
+const WRITE_ERRNO: Record<string, string> = {
+  ENOSPC: 'the disk is full',
+  EDQUOT: 'the disk quota is used up',
+  EFBIG: 'the file would be larger than this system allows (see `ulimit -f`)',
+  EROFS: 'the file system is read-only',
+  EACCES: 'permission denied',
+  EPERM: 'permission denied',
+  EIO: 'the disk reported an input/output error',
+  SQLITE_FULL: 'the disk is full',
+  SQLITE_IOERR: 'the disk reported an input/output error',
+  SQLITE_READONLY: 'the file system is read-only',
+};
+
+/** Codes that only a write can meet: safe to recognize on an error whose origin is not known. */
+const ONLY_WRITES = new Set(['ENOSPC', 'EDQUOT', 'EFBIG', 'EROFS', 'SQLITE_FULL', 'SQLITE_READONLY']);
+
+/**
+ * A write the disk refused (full, over quota, read-only, no permission) as WRITE_FAILED,
+ * naming the file (and `what` it is, e.g. "the dedupe spill, in TMPDIR"). With `path`, the caller was writing that file; without it, the error
+ * came from anywhere, so only the codes a write alone can meet count, and the file is the
+ * path node put on the error. Any other error is returned as it is (a bug stays a bug).
+ */
+export function writeFailed(e: unknown, path?: string, what?: string): unknown {
+  if (isImportError(e) || typeof e !== 'object' || e === null) return e;
+  const err = e as NodeJS.ErrnoException;
+  const code = typeof err.code === 'string' ? err.code : '';
+  if (path === undefined && !ONLY_WRITES.has(code)) return e;
+  const why = WRITE_ERRNO[code] ?? (code.startsWith('SQLITE_IOERR') ? WRITE_ERRNO.SQLITE_IOERR : undefined);
+  if (!why) return e;
+  const file = path ?? err.path;
+  const name = file && what ? `${file} (${what})` : file ?? what ?? 'a file';
+  return new ImportError('WRITE_FAILED', `could not write ${name}: ${why} (${code})`, file ? { file } : {});
+}
+
 /** Anything thrown that is not an ImportError is a bug: as the INTERNAL abort that reports and the CLI show. */
 export function internalError(e: unknown): ImportError {
   const message = e instanceof Error ? e.message : String(e);
   // Some checks already say "internal error: ..." in their own message: say it once.
   return new ImportError('INTERNAL', `internal error: ${message.replace(/^internal error: /, '')}`);
+}
+
+/** Any error as the ImportError the user is shown: itself, a write the disk refused, or a bug (INTERNAL). */
+export function toImportError(e: unknown): ImportError {
+  if (isImportError(e)) return e;
+  const w = writeFailed(e);
+  return isImportError(w) ? w : internalError(e);
 }

@@ -10,12 +10,11 @@
 import { Readable } from 'node:stream';
 import { finished } from 'node:stream/promises';
 import { createHash, randomBytes } from 'node:crypto';
-import { createReadStream } from 'node:fs';
+import { createReadStream, existsSync, rmSync } from 'node:fs';
 import { basename, join, resolve } from 'node:path';
-import { writeFileSync } from 'node:fs';
 import chain from 'stream-chain';
 import type { ContactRecord, RowRef } from './contact.js';
-import { ImportError, isImportError, internalError, EXIT, exitCodeFor } from './errors.js';
+import { ImportError, isImportError, toImportError, EXIT, exitCodeFor } from './errors.js';
 import { acquireLock, describeHolder, storeLockPath } from './state/lock.js';
 import { loadMapping, type LoadedMapping } from './mapping/load.js';
 import { compileMapping, type CompiledMapping } from './transforms/map.js';
@@ -32,10 +31,9 @@ import { createLoader, TARGET_REQUIREMENTS } from './loaders/index.js';
 import type { LoadOutcome, Loader, LoaderContext, TargetName } from './loaders/types.js';
 import type { Logger } from './log.js';
 import { redactSecrets } from './log.js';
-import { writeSummary, type Summary } from './report/summary.js';
+import { writeSummary, writeSummaryFile, type Summary } from './report/summary.js';
 import { writeHtmlReport, REPORT_FILE } from './report/html.js';
 import { hostname } from 'node:os';
-import { existsSync } from 'node:fs';
 import { openStore, resolveStatePath, type Db } from './state/store.js';
 import { LEDGER_SCHEMA, Ledger } from './state/ledger.js';
 import { Incremental, type MirrorOptions, type DeleteSummary } from './incremental.js';
@@ -142,12 +140,16 @@ export async function runImport(o: RunOptions): Promise<RunResult> {
   // (SIGKILL, power cut) says so instead of looking like a finished report. The CSVs reach
   // the disk at least every second, so such a folder still shows what was settled.
   /** summary.json before the run has counts: while it runs, or when it stopped before its first row. */
-  const writeInterimSummary = (fields: Record<string, unknown>) => writeFileSync(join(outDir, 'summary.json'), JSON.stringify({
+  const writeInterimSummary = (fields: Record<string, unknown>) => writeSummaryFile(outDir, {
     tool: 'contact-import', runId, command: o.command, target: o.target, startedAt: started.toISOString(), inputs: o.inputs, ...fields,
-  }, null, 2) + '\n');
-  writeInterimSummary({ status: 'running', pid: process.pid });
-  const flusher = setInterval(() => report.flush(), 1000);
-  flusher.unref();
+  });
+  try {
+    writeInterimSummary({ status: 'running', pid: process.pid });
+  } catch (e) {
+    for (const s of sources) s.close();
+    try { report.close(); } catch { /* the same disk: the summary's error says it */ }
+    throw e;
+  }
 
   const http = new HttpClient({
     retry: { ...(o.retry?.attempts ? { attempts: o.retry.attempts } : {}), ...(o.retry?.baseDelayMs !== undefined ? { baseDelayMs: o.retry.baseDelayMs } : {}) },
@@ -167,6 +169,30 @@ export async function runImport(o: RunOptions): Promise<RunResult> {
   };
   const abortCtl = new AbortController();
   o.signal?.addEventListener('abort', () => abortCtl.abort(), { once: true });
+
+  // Widened on purpose: stopWith() (a closure) sets 'aborted', which TS cannot see from here.
+  let status = 'completed' as Summary['status'];
+  let abortError: ImportError | undefined;
+  /** Why a row that never reached the target (or was not confirmed) did not load. */
+  const notSent = () => (abortError
+    ? `not sent: the run was aborted (${abortError.code}: ${redactSecrets(abortError.message, o.env)})`
+    : 'not sent: the run was interrupted before this row was loaded');
+  /** Stops the run with this error as its abort: an ImportError, a write the disk refused, or a bug. */
+  const stopWith = (e: unknown) => {
+    // A bug (INTERNAL), not the input or the target, stops as an abort does too, so that the
+    // rows read so far still end as success, failed or merged and summary.json says what happened.
+    abortError = toImportError(e);
+    if (abortError.code === 'INTERNAL' && o.env.CONTACT_IMPORT_DEBUG) {
+      o.log.error('run.internal', redactSecrets((e as Error)?.stack ?? abortError.message, o.env));
+    }
+    status = 'aborted';
+    abortCtl.abort();
+  };
+  // A report file the disk refuses stops the run (WRITE_FAILED, unless it already stopped for
+  // another reason); its rows are still counted, so the summary adds up.
+  report.onWriteError((e) => { if (!abortError) stopWith(e); });
+  const flusher = setInterval(() => report.flush(), 1000);
+  flusher.unref();
 
   const ctx: LoaderContext = {
     env: o.env,
@@ -227,12 +253,6 @@ export async function runImport(o: RunOptions): Promise<RunResult> {
   }
   const allSkipped = sources.length > 0 && skipped.size === sources.length;
   const sample: ContactRecord[] = [];
-  let status: Summary['status'] = 'completed';
-  let abortError: ImportError | undefined;
-  /** Why a row that never reached the target (or was not confirmed) did not load. */
-  const notSent = () => (abortError
-    ? `not sent: the run was aborted (${abortError.code}: ${redactSecrets(abortError.message, o.env)})`
-    : 'not sent: the run was interrupted before this row was loaded');
   const inputsInfo: Summary['inputs'] = [];
   // Without match keys nothing is merged, and records stream straight to the loader.
   const dedupe = m.dedupe.keys.length ? new Deduper(dedupeOptionsFrom(m)) : undefined;
@@ -257,6 +277,8 @@ export async function runImport(o: RunOptions): Promise<RunResult> {
     // aborts part-way through, the rest of the batch must still be reported NOT_SENT.
     for (const rec of records) inFlight.add(rec);
     for (const rec of records) {
+      // Stopped (a report file the disk refused): nothing more is sent; the rest are NOT_SENT.
+      if (abortError) break;
       if (incremental) {
         const held = incremental.check(rec);
         if (held) {
@@ -283,7 +305,11 @@ export async function runImport(o: RunOptions): Promise<RunResult> {
   };
   /** Stage: dedupe sees every record before any is loaded; they wait in its spill file. */
   const toDedupe = (records: ContactRecord[]) => {
-    for (const rec of records) { dedupe!.add(rec); inFlight.delete(rec); } // dedupe accounts for it now
+    for (const rec of records) {
+      if (abortError) break; // stopped: the rest stay in flight and end NOT_SENT
+      dedupe!.add(rec);
+      inFlight.delete(rec); // dedupe accounts for it now
+    }
     o.onProgress?.(readProgress());
     return chain.none;
   };
@@ -364,14 +390,18 @@ export async function runImport(o: RunOptions): Promise<RunResult> {
       const batches = Readable.from(pool.ahead(fi, stopOnAbort(src.rows(), abortCtl.signal)), { objectMode: true, highWaterMark: 2 });
       const pipeline = chain([batches, toRecords, dedupe ? toDedupe : toTarget] as unknown as [Readable, ...((x: never) => unknown)[]], { objectMode: true } as object);
       pipeline.resume();
-      await finished(pipeline);
-      inputsInfo.push({
-        file: src.info.file, format: src.info.format, bytes: src.info.bytes,
-        sha256: src.sha256?.() ?? await sha256File(src.info.file), encoding: src.info.encoding, delimiter: src.info.delimiter,
-        sheet: src.info.sheet, headerRow: src.info.headerRow, rows: rowsInFile,
-      });
+      try {
+        await finished(pipeline);
+      } finally {
+        // Also when the run stopped part-way through this file: the summary names what was read.
+        inputsInfo.push({
+          file: src.info.file, format: src.info.format, bytes: src.info.bytes,
+          sha256: src.sha256?.() ?? await sha256File(src.info.file).catch(() => ''), encoding: src.info.encoding, delimiter: src.info.delimiter,
+          sheet: src.info.sheet, headerRow: src.info.headerRow, rows: rowsInFile,
+        });
+      }
       doneBytes += src.info.bytes;
-      if (abortCtl.signal.aborted) { status = 'interrupted'; break; }
+      if (abortCtl.signal.aborted) { if (!abortError) status = 'interrupted'; break; }
     }
     if (dedupe && status === 'completed') {
       let batches = 0;
@@ -381,7 +411,7 @@ export async function runImport(o: RunOptions): Promise<RunResult> {
         // on I/O, so without this the whole phase is one run of microtasks: no progress
         // line, and Ctrl-C / SIGTERM not heard until the end (measured: 22 s at 1M rows).
         if (++batches % 4 === 0) await new Promise((r) => setImmediate(r));
-        if (abortCtl.signal.aborted) { status = 'interrupted'; break; }
+        if (abortCtl.signal.aborted) { if (!abortError) status = 'interrupted'; break; }
       }
     }
     if (o.mirror && status === 'completed') {
@@ -404,15 +434,8 @@ export async function runImport(o: RunOptions): Promise<RunResult> {
       endBeforeFirstRow(e);
       throw e;
     }
-    if (isImportError(e)) abortError = e;
-    else {
-      // A bug, not the input or the target: stop as an abort does, so that the rows read so far
-      // still end as success, failed or merged and summary.json says what happened.
-      abortError = internalError(e);
-      if (o.env.CONTACT_IMPORT_DEBUG) o.log.error('run.internal', redactSecrets((e as Error)?.stack ?? abortError.message, o.env));
-    }
-    status = 'aborted';
-    abortCtl.abort();
+    // The first reason stays the run's abort (a write the flusher met may come first).
+    if (!abortError) stopWith(e);
   } finally {
     // Workers hold the event loop: terminated on every way out (done, aborted, a bug).
     await rowPool?.close();
@@ -421,14 +444,18 @@ export async function runImport(o: RunOptions): Promise<RunResult> {
     if (dedupe) {
       dedupeStats = dedupe.stats;
       // Rows still waiting in dedupe when the run stopped were never handed to the target.
-      for (const rec of dedupe.unsent()) report.fail(rec.ref, 'load', 'NOT_SENT', notSent());
-      dedupe.close();
+      try {
+        for (const rec of dedupe.unsent()) report.fail(rec.ref, 'load', 'NOT_SENT', notSent());
+      } finally {
+        dedupe.close();
+      }
     }
   }
 
   // Contacts handed to the loader and not confirmed: they did not land (or we cannot know).
   for (const rec of [...inFlight]) settle(rec, { status: 'failed', code: 'NOT_SENT', error: notSent() });
   clearInterval(flusher);
+  // The last blocks of the CSVs go to disk here: a full disk now still stops the run as WRITE_FAILED.
   report.close();
   if (status === 'completed' && allSkipped) status = 'skipped';
   if (state) {
@@ -476,15 +503,18 @@ export async function runImport(o: RunOptions): Promise<RunResult> {
     : status === 'interrupted' ? EXIT.ABORTED
       : report.counts.failed > 0 || deletesIncomplete ? EXIT.ROWS_FAILED : EXIT.OK;
   summary.exitCode = exitCode;
-  writeFileSync(join(outDir, 'summary.json'), JSON.stringify(summary, null, 2) + '\n');
+  writeSummaryFile(outDir, summary);
   // report.html reads the CSVs just closed; the page failing to build must not lose the run's
   // outcome, which summary.json and the CSVs already hold.
   try {
     await writeHtmlReport(outDir, summary);
     summary.files.report = REPORT_FILE;
-    writeFileSync(join(outDir, 'summary.json'), JSON.stringify(summary, null, 2) + '\n');
+    writeSummaryFile(outDir, summary);
   } catch (e) {
-    o.log.warn('report.html', `could not write report.html: ${(e as Error).message}`);
+    // A page cut short by a full disk would look whole in a browser: better none.
+    rmSync(join(outDir, REPORT_FILE), { force: true });
+    o.log.warn('report.html', isImportError(e) && e.code === 'WRITE_FAILED' ? `report.html not written: ${e.message}`
+      : `could not write report.html: ${(e as Error).message}`);
   }
   return { exitCode, outDir, summary, sample, report };
 }

@@ -3,7 +3,7 @@
  * User mistakes print one clear error (code, what, where, hint) and no stack trace.
  */
 import yargs from 'yargs';
-import { ImportError, isImportError, internalError, exitCodeFor, EXIT } from '../errors.js';
+import { ImportError, isImportError, toImportError, exitCodeFor, EXIT } from '../errors.js';
 import { redactSecrets } from '../log.js';
 import { checkCommand } from './check.js';
 import { runCommand } from './run.js';
@@ -64,14 +64,15 @@ export async function main(argv: string[], io?: Partial<Io>): Promise<number> {
   return code;
 }
 
-function report(e: unknown, io: Io): number {
-  if (isImportError(e)) {
+function report(thrown: unknown, io: Io): number {
+  const e = toImportError(thrown);
+  if (isImportError(thrown) || e.code !== 'INTERNAL') {
     io.err(redactSecrets(`error: ${e.code}: ${e.message}`, io.env));
     io.err(`hint: ${e.hint}`);
     return exitCodeFor(e);
   }
-  io.err(redactSecrets(internalError(e).message, io.env));
-  if (io.env.CONTACT_IMPORT_DEBUG) io.err(redactSecrets((e as Error)?.stack ?? '', io.env));
+  io.err(redactSecrets(e.message, io.env));
+  if (io.env.CONTACT_IMPORT_DEBUG) io.err(redactSecrets((thrown as Error)?.stack ?? '', io.env));
   else io.err('This is a bug in contact-import. Run again with CONTACT_IMPORT_DEBUG=1 for details and report it.');
   return EXIT.ABORTED;
 }

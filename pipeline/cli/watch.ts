@@ -15,7 +15,7 @@ import { loadOptions, runOptionsFrom, type LoadArgs } from './run.js';
 import { runImport, newRunId, type RunResult } from '../run.js';
 import { loadMapping } from '../mapping/load.js';
 import { createLogger, redactSecrets, type Logger } from '../log.js';
-import { EXIT, ImportError, describeWhere, exitCodeFor, internalError, isImportError, type ErrorCode } from '../errors.js';
+import { EXIT, ImportError, describeWhere, exitCodeFor, isImportError, toImportError, type ErrorCode } from '../errors.js';
 import { acquireLock, describeHolder } from '../state/lock.js';
 
 export interface WatchArgs extends Omit<LoadArgs, 'files'> {
@@ -249,7 +249,7 @@ class Watcher {
     const runId = created.length === 1 ? created[0] : newRunId(c.path, startedAt);
     const dir = join(this.work, runId);
     mkdirSync(dir, { recursive: true });
-    const ie = isImportError(error) ? error : internalError(error);
+    const ie = toImportError(error);
     const err = { code: ie.code, message: redactSecrets(ie.message, io.env), where: describeWhere(ie.where) || undefined, hint: ie.hint };
     writeFileSync(join(dir, ERROR_FILE), JSON.stringify({
       tool: 'contact-import', runId, command: 'watch', target: a.target, status: 'failed', file: basename(c.path), bytes: c.size,

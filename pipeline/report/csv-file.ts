@@ -3,33 +3,60 @@
  * with a BOM so spreadsheets read accents right, CRLF, every cell neutralized
  * (csv-safe.ts), in blocks of synchronous writes (file-sink.ts), so memory stays bounded
  * and a killed run keeps what it reported up to the last block.
+ *
+ * A write the disk refuses (WRITE_FAILED) is thrown, or handed to `onError` when one is
+ * set; either way only once, and the file then counts rows without writing them, so that
+ * a run stopping because of it still accounts for every row.
  */
 import { csvLine } from './csv-safe.js';
 import { FileSink } from './file-sink.js';
 
 export class CsvFile {
   private sink: FileSink | undefined;
+  /** The file could not be created: rows are counted, not written. */
+  private unopened = false;
   rows = 0;
+  /** Receives the write the disk refused instead of the caller (set once the run can stop on it). */
+  onError: ((e: unknown) => void) | undefined;
+
   constructor(readonly path: string, private readonly header: string[], lazy: boolean, private readonly bom = true) {
     if (!lazy) this.open();
   }
-  private open(): FileSink {
-    this.sink = new FileSink(this.path);
+  private open(): FileSink | undefined {
+    if (this.unopened) return undefined;
+    try {
+      this.sink = new FileSink(this.path);
+    } catch (e) {
+      this.unopened = true;
+      this.failed(e);
+      return undefined;
+    }
     this.sink.write((this.bom ? '\uFEFF' : '') + csvLine(this.header));
     return this.sink;
   }
+  private failed(e: unknown): void {
+    if (!this.onError) throw e;
+    this.onError(e);
+  }
   /** One row already encoded with csvCell, cells joined by commas, without its line end. */
   writeLine(line: string) {
-    (this.sink ?? this.open()).write(line + '\r\n');
     this.rows++;
+    const sink = this.sink ?? this.open();
+    if (!sink) return;
+    try { sink.write(line + '\r\n'); } catch (e) { this.failed(e); }
   }
   write(cells: string[]) {
-    (this.sink ?? this.open()).write(csvLine(cells));
     this.rows++;
+    const sink = this.sink ?? this.open();
+    if (!sink) return;
+    try { sink.write(csvLine(cells)); } catch (e) { this.failed(e); }
   }
-  flush() { this.sink?.flush(); }
+  flush() {
+    try { this.sink?.flush(); } catch (e) { this.failed(e); }
+  }
   close() {
-    this.sink?.close();
+    const sink = this.sink;
     this.sink = undefined;
+    try { sink?.close(); } catch (e) { this.failed(e); }
   }
 }

@@ -10,6 +10,7 @@
  * and the target's own side effects stays simple.
  */
 import { closeSync, openSync, writeSync } from 'node:fs';
+import { writeFailed } from '../errors.js';
 
 /** 256 KiB: large enough that syscalls do not show in a profile, small enough for eight open files. */
 const BLOCK = 256 * 1024;
@@ -20,13 +21,23 @@ export class FileSink {
   private used = 0;
   /** Bytes handed to the file so far (written or still in the block). */
   bytes = 0;
+  /**
+   * The write the disk refused (WRITE_FAILED, thrown once): from then on the file takes
+   * nothing more, so that a run stopping because of it can still count every row.
+   */
+  failure: unknown;
 
   constructor(readonly path: string, blockSize = BLOCK) {
-    this.fd = openSync(path, 'w');
+    try {
+      this.fd = openSync(path, 'w');
+    } catch (e) {
+      throw writeFailed(e, path);
+    }
     this.buf = Buffer.allocUnsafe(blockSize);
   }
 
   write(s: string): void {
+    if (this.failure !== undefined) return;
     // A UTF-16 code unit is at most 3 UTF-8 bytes (a surrogate pair is 4 bytes for 2 units).
     const worst = s.length * 3;
     if (this.used + worst > this.buf.length) {
@@ -42,19 +53,28 @@ export class FileSink {
   }
 
   flush(): void {
-    if (this.used === 0 || this.fd === undefined) return;
+    if (this.used === 0 || this.fd === undefined || this.failure !== undefined) return;
     this.writeAll(this.buf.subarray(0, this.used));
     this.used = 0;
   }
 
   close(): void {
     if (this.fd === undefined) return;
-    try { this.flush(); } finally { closeSync(this.fd); this.fd = undefined; }
+    try { this.flush(); } finally {
+      closeSync(this.fd);
+      this.fd = undefined;
+    }
   }
 
   private writeAll(b: Uint8Array): void {
     // writeSync may write fewer bytes than asked (a full disk, a pipe); loop until all is out.
     let off = 0;
-    while (off < b.length) off += writeSync(this.fd!, b, off, b.length - off);
+    try {
+      while (off < b.length) off += writeSync(this.fd!, b, off, b.length - off);
+    } catch (e) {
+      this.failure = writeFailed(e, this.path);
+      this.used = 0;
+      throw this.failure;
+    }
   }
 }

@@ -15,7 +15,8 @@
  * 100,000 failed rows never holds them all at once on this side.
  */
 import { createHash } from 'node:crypto';
-import { closeSync, createReadStream, existsSync, openSync, writeSync } from 'node:fs';
+import { createReadStream, existsSync } from 'node:fs';
+import { FileSink } from './file-sink.js';
 import { join } from 'node:path';
 import escapeHtml from 'escape-html';
 import Papa from 'papaparse';
@@ -206,16 +207,6 @@ function readCsv(path: string, onRow: (cells: string[], index: number) => void):
   });
 }
 
-/** Buffered synchronous writes to the report file. */
-class Out {
-  private buf = '';
-  constructor(private readonly fd: number) {}
-  write(s: string) {
-    this.buf += s;
-    if (this.buf.length > 1 << 20) this.flush();
-  }
-  flush() { if (this.buf) { writeSync(this.fd, this.buf); this.buf = ''; } }
-}
 
 interface TableState { total: number; embedded: number; cellsTruncated: boolean }
 
@@ -223,7 +214,7 @@ interface TableState { total: number; embedded: number; cellsTruncated: boolean 
  * Writes `"name":{"columns":[...],"rows":[...],"total":N,...}` for one CSV, embedding at
  * most maxRows rows; `keep` may skip rows (and then they are not counted).
  */
-async function embedCsv(out: Out, name: string, path: string, o: Required<HtmlReportOptions>,
+async function embedCsv(out: FileSink, name: string, path: string, o: Required<HtmlReportOptions>,
   onRow?: (cells: string[], columns: string[]) => boolean): Promise<TableState> {
   const st: TableState = { total: 0, embedded: 0, cellsTruncated: false };
   let columns: string[] = [];
@@ -257,10 +248,11 @@ export async function writeHtmlReport(outDir: string, summary: Summary, opts: Ht
     "default-src 'none'", `script-src ${sha256Source(CLIENT_SCRIPT)}`, `style-src ${sha256Source(STYLE)}`,
     "img-src 'none'", "base-uri 'none'", "form-action 'none'",
   ].join('; ');
-  const fd = openSync(path, 'w');
+  // FileSink writes every byte or throws WRITE_FAILED (a bare writeSync may write part of a
+  // block on a full disk and say nothing).
+  const out = new FileSink(path);
   const tables: HtmlReportInfo['tables'] = {};
   try {
-    const out = new Out(fd);
     out.write(`<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">\n` +
       `<meta http-equiv="Content-Security-Policy" content="${h(csp)}">\n` +
       `<meta name="referrer" content="no-referrer"><meta name="viewport" content="width=device-width, initial-scale=1">\n` +
@@ -290,9 +282,8 @@ export async function writeHtmlReport(outDir: string, summary: Summary, opts: Ht
       tables.deleted = await embedCsv(out, 'deleted', deleted, o);
     }
     out.write(`}</script>\n<script>${CLIENT_SCRIPT}</script>\n</body></html>\n`);
-    out.flush();
   } finally {
-    closeSync(fd);
+    out.close();
   }
   return { path, tables: Object.fromEntries(Object.entries(tables).map(([k, v]) => [k, { total: v.total, embedded: v.embedded }])) };
 }

@@ -3,7 +3,7 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { ReportWriter, Counts, Example } from './writer.js';
 import type { HttpStats } from '../loaders/http.js';
-import { hintFor } from '../errors.js';
+import { hintFor, writeFailed } from '../errors.js';
 import type { DedupeStats } from '../transforms/dedupe.js';
 import type { DeleteSummary } from '../incremental.js';
 
@@ -103,6 +103,16 @@ export function writeSummary(outDir: string, s: SummaryInput): Summary {
     // A row without an outcome is a bug: say so loudly rather than write a report that does not add up.
     throw new Error(`internal error: accounting does not add up: ${JSON.stringify(r.counts)}`);
   }
-  writeFileSync(join(outDir, 'summary.json'), JSON.stringify(summary, null, 2) + '\n');
+  writeSummaryFile(outDir, summary);
   return summary;
+}
+
+/** summary.json, pretty-printed; a write the disk refuses is WRITE_FAILED naming the file. */
+export function writeSummaryFile(outDir: string, summary: object): void {
+  const path = join(outDir, 'summary.json');
+  try {
+    writeFileSync(path, JSON.stringify(summary, null, 2) + '\n');
+  } catch (e) {
+    throw writeFailed(e, path);
+  }
 }

@@ -11,7 +11,7 @@ import { mkdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import type { ContactRecord, RowRef } from '../contact.js';
 import { displayName } from '../contact.js';
-import { hintFor, ImportError, type ErrorCode } from '../errors.js';
+import { hintFor, ImportError, writeFailed, type ErrorCode } from '../errors.js';
 import type { LoadOutcome } from '../loaders/types.js';
 import { csvCell, REPORT_COLUMNS } from './csv-safe.js';
 import { CsvFile } from './csv-file.js';
@@ -87,6 +87,15 @@ export class ReportWriter {
     this.merged = new CsvFile(join(outDir, 'merged.csv'),
       [...this.columns, ...pre, '_row', '_merged_into_row', '_merged_into_id', '_key', '_by'], false);
     this.unchanged = new CsvFile(join(outDir, 'unchanged.csv'), [...pre, '_row', 'target_id', 'owner', 'name', 'loaded_by_run'], true);
+  }
+
+  /**
+   * From now on a write the disk refuses (WRITE_FAILED) goes to `handler`, once per file,
+   * instead of being thrown out of fail() / settle() in the middle of a batch: the rows
+   * are still counted, so a run that stops on it still adds up.
+   */
+  onWriteError(handler: (e: unknown) => void) {
+    for (const f of [this.success, this.failed, this.merged, this.unchanged]) f.onError = handler;
   }
 
   /**
@@ -214,7 +223,7 @@ function makeOutDir(outDir: string) {
     mkdirSync(outDir, { recursive: true });
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code;
-    if (code !== 'EEXIST' && code !== 'ENOTDIR') throw e;
+    if (code !== 'EEXIST' && code !== 'ENOTDIR') throw writeFailed(e, outDir, 'the report folder');
     const isFile = (() => { try { return !statSync(outDir).isDirectory(); } catch { return false; } })();
     throw new ImportError('OUT_NOT_A_FOLDER', isFile
       ? `the report folder ${outDir} is an existing file; pick a folder (a new or existing one) for --out`

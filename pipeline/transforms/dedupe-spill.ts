@@ -11,7 +11,10 @@ import { pidAlive } from '../state/lock.js';
 import { closeSync, mkdtempSync, openSync, readdirSync, readSync, rmSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { OffsetColumn } from './dedupe-table.js';
+import { writeFailed } from '../errors.js';
 
+/** How a write error names the spill: the user moves it with TMPDIR. */
+const SPILL = 'the dedupe spill, in TMPDIR';
 const RING_MASK = 4095;
 const WRITE_BUFFER = 1 << 20;
 const READ_WINDOW = 4 << 20;
@@ -38,8 +41,17 @@ export class Spill {
   constructor(parent: string) {
     sweepDeadSpills(parent);
     // The pid in the name lets a later run remove what a killed one (SIGKILL) left behind.
-    this.dir = mkdtempSync(join(parent, `contact-import-dedupe-${process.pid}-`));
-    this.fd = openSync(join(this.dir, 'records.bin'), 'w+');
+    try {
+      this.dir = mkdtempSync(join(parent, `contact-import-dedupe-${process.pid}-`));
+    } catch (e) {
+      throw writeFailed(e, parent, SPILL);
+    }
+    try {
+      this.fd = openSync(join(this.dir, 'records.bin'), 'w+');
+    } catch (e) {
+      rmSync(this.dir, { recursive: true, force: true });
+      throw writeFailed(e, join(this.dir, 'records.bin'), SPILL);
+    }
     this.offsets.ensure(1);
     this.offsets.set(0, 0);
   }
@@ -48,11 +60,6 @@ export class Spill {
   get offsetBytes(): number { return this.offsets.bytes; }
 
   append(keys: string[], payload: string): number {
-    const slot = this.count & RING_MASK;
-    this.recentPayload[slot] = payload;
-    this.recentKeys[slot] = keys;
-    this.recentIds[slot] = this.count;
-
     // Room for the worst case (a UTF-16 code unit is at most 3 UTF-8 bytes), then encode
     // once: measuring the UTF-8 length first would encode every string twice.
     let worst = 4 + payload.length * 3;
@@ -75,12 +82,20 @@ export class Spill {
     this.end += at - begin;
     this.offsets.ensure(this.count + 2);
     this.offsets.set(this.count + 1, this.end);
+    const slot = this.count & RING_MASK;
+    this.recentPayload[slot] = payload;
+    this.recentKeys[slot] = keys;
+    this.recentIds[slot] = this.count;
     return this.count++;
   }
 
   private flush(): void {
     let off = 0;
-    while (off < this.bufUsed) off += writeSync(this.fd, this.buf, off, this.bufUsed - off, this.written + off);
+    try {
+      while (off < this.bufUsed) off += writeSync(this.fd, this.buf, off, this.bufUsed - off, this.written + off);
+    } catch (e) {
+      throw writeFailed(e, join(this.dir, 'records.bin'), SPILL);
+    }
     this.written += this.bufUsed;
     this.bufUsed = 0;
     // A record larger than the usual buffer got a buffer of its own: do not keep it.
@@ -103,16 +118,25 @@ export class Spill {
     if (this.recentIds[slot] === i) return this.recentKeys[slot].includes(key);
     const start = this.offsets.get(i);
     const len = this.offsets.get(i + 1) - start;
-    if (start + len > this.written) this.flush();
-    let b = this.probe;
-    let got = this.readAt(b, Math.min(len, b.length), start);
-    const keyBytes = b.readUInt32LE(0);
-    if (4 + keyBytes > got) {
-      b = Buffer.allocUnsafe(4 + keyBytes);
-      got = this.readAt(b, b.length, start);
+    let b: Buffer;
+    let first: number;
+    if (start >= this.written) {
+      // Still in the write buffer (a record is never split between disk and buffer).
+      b = this.buf;
+      first = start - this.written;
+    } else {
+      b = this.probe;
+      first = 0;
+      const got = this.readAt(b, Math.min(len, b.length), start);
+      const keyBytes = b.readUInt32LE(0);
+      if (4 + keyBytes > got) {
+        b = Buffer.allocUnsafe(4 + keyBytes);
+        this.readAt(b, b.length, start);
+      }
     }
+    const keyBytes = b.readUInt32LE(first);
     const want = Buffer.from(key, 'utf8');
-    for (let at = 4; at < 4 + keyBytes;) {
+    for (let at = first + 4; at < first + 4 + keyBytes;) {
       const n = b.readUInt32LE(at);
       at += 4;
       if (n === want.length && b.compare(want, 0, n, at, at + n) === 0) return true;
@@ -127,10 +151,14 @@ export class Spill {
     if (this.recentIds[slot] === i) return this.recentPayload[slot];
     const start = this.offsets.get(i);
     const len = this.offsets.get(i + 1) - start;
-    if (start + len > this.written) this.flush();
     let b: Buffer;
     let at: number;
-    if (sequential) {
+    if (start >= this.written) {
+      // Still in the write buffer: read from memory, without forcing a write (which, after
+      // the disk refused one, would fail again and lose the records an abort must report).
+      b = this.buf;
+      at = start - this.written;
+    } else if (sequential) {
       if (this.windowAt < 0 || start < this.windowAt || start + len > this.windowAt + this.window.length) {
         const size = Math.min(Math.max(len, READ_WINDOW), this.written - start);
         // Reuse the window's memory when it is big enough: no new 4 MiB buffer per window.

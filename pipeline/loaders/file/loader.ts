@@ -7,7 +7,7 @@
  *   genesys.jsonl    POST /contacts (what a first load would create)
  *   talkdesk.jsonl   the contacts as the contact-sync bridge would serve them
  */
-import { closeSync, mkdirSync, openSync, writeSync } from 'node:fs';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import Papa from 'papaparse';
 import type { ContactRecord } from '../../contact.js';
@@ -21,6 +21,7 @@ import { genesysContactBodyJson } from '../genesys/payload.js';
 import { talkdeskContactJson } from '../talkdesk/payload.js';
 import { jsonString } from '../json.js';
 import { FileSink } from '../../report/file-sink.js';
+import { writeFailed } from '../../errors.js';
 
 /**
  * One JSON document per line. The per-contact payloads arrive already serialized
@@ -93,12 +94,15 @@ export function createFileLoader(ctx: LoaderContext): Loader {
     if (!chunk.length && !emptyRows) return;
     chunkNo++;
     const name = `chunk-${String(chunkNo).padStart(4, '0')}.csv`;
-    const fd = openSync(join(dir, 'samespace', name), 'w');
-    writeSync(fd, cols.length
-      ? samespaceChunkCsv(cols.map((c) => c.key), chunk)
-      // A mapping that feeds no property: Papa.unparse's output for rows without cells.
-      : Papa.unparse({ fields: [], data: Array.from({ length: emptyRows }, () => []) }, { newline: '\r\n' }) + '\r\n');
-    closeSync(fd);
+    const path = join(dir, 'samespace', name);
+    try {
+      writeFileSync(path, cols.length
+        ? samespaceChunkCsv(cols.map((c) => c.key), chunk)
+        // A mapping that feeds no property: Papa.unparse's output for rows without cells.
+        : Papa.unparse({ fields: [], data: Array.from({ length: emptyRows }, () => []) }, { newline: '\r\n' }) + '\r\n');
+    } catch (e) {
+      throw writeFailed(e, path);
+    }
     samespace!.write({ method: 'POST', path: '/manage/api/v3/csv/upload', multipart: { uploadFile: `samespace/${name}` } });
     samespace!.write({
       method: 'POST', path: '/crm/api', body: {
@@ -114,9 +118,13 @@ export function createFileLoader(ctx: LoaderContext): Loader {
     target: 'file',
     requiredFields: TARGET_REQUIREMENTS.file.fields,
     async open() {
-      mkdirSync(dir, { recursive: true });
+      try {
+        mkdirSync(wanted.has('samespace') ? join(dir, 'samespace') : dir, { recursive: true });
+      } catch (e) {
+        throw writeFailed(e, dir, 'the payload folder');
+      }
       if (wanted.has('spoke')) spoke = new JsonLines(join(dir, 'spoke.jsonl'));
-      if (wanted.has('samespace')) { mkdirSync(join(dir, 'samespace'), { recursive: true }); samespace = new JsonLines(join(dir, 'samespace.jsonl')); }
+      if (wanted.has('samespace')) samespace = new JsonLines(join(dir, 'samespace.jsonl'));
       if (wanted.has('genesys')) genesys = new JsonLines(join(dir, 'genesys.jsonl'));
       if (wanted.has('talkdesk')) talkdesk = new JsonLines(join(dir, 'talkdesk.jsonl'));
     },

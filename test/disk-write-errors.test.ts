@@ -1,0 +1,160 @@
+/**
+ * A write the disk refuses (full, over quota, a file-size limit, read-only, no permission)
+ * is WRITE_FAILED: the user is told which file and why, not "a bug in contact-import", and
+ * the run stops like an abort, with every row read still counted.
+ *
+ * /dev/full refuses every write with ENOSPC (a full disk, for real); `ulimit -f` makes the
+ * kernel refuse writes past a size with EFBIG in a child process (node ignores SIGXFSZ).
+ */
+import { test, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { FileSink } from '../pipeline/report/file-sink.js';
+import { CsvFile } from '../pipeline/report/csv-file.js';
+import { ImportError, isImportError, toImportError, writeFailed, exitCodeFor } from '../pipeline/errors.js';
+import { BIN, ROOT, freshStatePath, tempDir } from './helpers/cli.js';
+
+const tmp = tempDir('disk-write-');
+after(() => tmp.cleanup());
+
+/** Runs `script` (bash) with a file-size limit of `kb` KiB; node and the built CLI are on hand as $NODE and $BIN. */
+function underFileLimit(kb: number, script: string, env: NodeJS.ProcessEnv = {}): Promise<{ code: number; stdout: string; stderr: string }> {
+  return new Promise((resolve, reject) => {
+    const child = spawn('bash', ['-c', `ulimit -f ${kb} && ${script}`], {
+      cwd: ROOT, env: { PATH: process.env.PATH, HOME: process.env.HOME, NODE: process.execPath, BIN, CONTACT_IMPORT_STATE: freshStatePath(), ...env },
+    });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d) => { stdout += d; });
+    child.stderr.on('data', (d) => { stderr += d; });
+    child.on('error', reject);
+    child.on('close', (code) => resolve({ code: code ?? -1, stdout, stderr }));
+  });
+}
+
+test('a full disk (/dev/full) is WRITE_FAILED naming the file; the sink then takes nothing more, so an abort can still count rows', () => {
+  const sink = new FileSink('/dev/full', 1024);
+  sink.write('x'.repeat(800));
+  let thrown: unknown;
+  try { sink.write('y'.repeat(800)); } catch (e) { thrown = e; }
+  assert.ok(isImportError(thrown), `expected an ImportError, got ${String(thrown)}`);
+  assert.equal(thrown.code, 'WRITE_FAILED');
+  assert.equal(thrown.kind, 'abort');
+  assert.equal(exitCodeFor(thrown), 3);
+  assert.equal(thrown.message, 'could not write /dev/full: the disk is full (ENOSPC)');
+  assert.equal(thrown.where.file, '/dev/full');
+  assert.match(thrown.hint, /Free space on that disk.*--out.*TMPDIR.*run the same command again/);
+  // Thrown once: later rows and the final close are dropped quietly, not failed again.
+  sink.write('z'.repeat(5000));
+  sink.flush();
+  sink.close();
+});
+
+test('a report CSV on a full disk: rows are still counted after its WRITE_FAILED', () => {
+  const csv = new CsvFile('/dev/full', ['a', 'b'], false);
+  let failures = 0;
+  for (let i = 0; i < 3000; i++) {
+    try { csv.write([`row ${i}`, 'x'.repeat(200)]); } catch (e) { assert.equal((e as ImportError).code, 'WRITE_FAILED'); failures++; }
+  }
+  assert.equal(failures, 1, 'the error is raised once, where it happened');
+  assert.equal(csv.rows, 3000);
+  csv.close();
+});
+
+test('writeFailed: the codes a write meets become WRITE_FAILED in plain words; anything else stays what it was', () => {
+  const err = (code: string, path?: string) => Object.assign(new Error(`${code}: boom`), { code, ...(path ? { path } : {}) });
+  const cases: [string, RegExp][] = [
+    ['ENOSPC', /the disk is full \(ENOSPC\)$/],
+    ['EDQUOT', /the disk quota is used up \(EDQUOT\)$/],
+    ['EFBIG', /larger than this system allows \(see `ulimit -f`\) \(EFBIG\)$/],
+    ['EROFS', /read-only \(EROFS\)$/],
+    ['EACCES', /permission denied \(EACCES\)$/],
+    ['SQLITE_FULL', /the disk is full \(SQLITE_FULL\)$/],
+    ['SQLITE_IOERR_WRITE', /input\/output error \(SQLITE_IOERR_WRITE\)$/],
+  ];
+  for (const [code, want] of cases) {
+    const w = writeFailed(err(code), '/r/success.csv');
+    assert.ok(isImportError(w) && w.code === 'WRITE_FAILED', code);
+    assert.match(w.message, /^could not write \/r\/success\.csv: /);
+    assert.match(w.message, want);
+  }
+  assert.equal((writeFailed(err('ENOSPC'), '/tmp/x/records.bin', 'the dedupe spill, in TMPDIR') as ImportError).message,
+    'could not write /tmp/x/records.bin (the dedupe spill, in TMPDIR): the disk is full (ENOSPC)');
+  // Without a path the origin is unknown: only codes a write alone can meet count, named by node's path.
+  assert.equal((writeFailed(err('ENOSPC', '/r/summary.json')) as ImportError).message, 'could not write /r/summary.json: the disk is full (ENOSPC)');
+  const denied = err('EACCES', '/in/contacts.csv');
+  assert.equal(writeFailed(denied), denied, 'EACCES of unknown origin may be a read: left alone');
+  const bug = new TypeError('x is undefined');
+  assert.equal(writeFailed(bug, '/r/a.csv'), bug);
+  assert.equal(toImportError(bug).code, 'INTERNAL');
+  assert.equal(toImportError(err('ENOSPC', '/r/a')).code, 'WRITE_FAILED');
+});
+
+test('the dedupe spill refused by the disk: WRITE_FAILED naming it, and every record appended before is still readable', async () => {
+  // A child with a 1.5 MiB file-size limit appends 4 KB records until the spill's second
+  // block (2 MiB) is refused, then reads every record it was given back.
+  const script = `
+    import { Spill } from ${JSON.stringify(pathToFileURL(join(ROOT, 'pipeline/transforms/dedupe-spill.ts')).href)};
+    const spill = new Spill(process.env.SPILL_DIR);
+    const payload = (i) => JSON.stringify({ i, note: String(i % 10).repeat(4000) });
+    let error;
+    let i = 0;
+    try { for (; i < 2000; i++) spill.append(['k' + i], payload(i)); } catch (e) { error = e; }
+    let intact = 0;
+    for (let j = 0; j < spill.size; j++) if (spill.read(j, true) === payload(j) && spill.hasKey(j, 'k' + j)) intact++;
+    spill.close();
+    console.log(JSON.stringify({ code: error?.code, message: error?.message, appended: spill.size, attempted: i, intact }));
+  `;
+  writeFileSync(join(tmp.path, 'spill-child.mts'), script);
+  const dir = join(tmp.path, 'spill');
+  mkdirSync(dir);
+  const r = await underFileLimit(1536, `exec "$NODE" --import tsx ${JSON.stringify(join(tmp.path, 'spill-child.mts'))}`, { SPILL_DIR: dir });
+  assert.equal(r.code, 0, r.stderr);
+  const out = JSON.parse(r.stdout.trim().split('\n').pop()!);
+  assert.equal(out.code, 'WRITE_FAILED');
+  assert.match(out.message, /^could not write .*contact-import-dedupe-\d+-\w+\/records\.bin \(the dedupe spill, in TMPDIR\): .*\(EFBIG\)$/);
+  assert.ok(out.appended > 256 && out.appended < 2000, `the limit was met part-way (${out.appended} appended)`);
+  assert.equal(out.attempted, out.appended, 'the refused record is not counted as appended');
+  assert.equal(out.intact, out.appended, 'records on disk and those still in the refused block read back whole');
+  assert.deepEqual(readdirSync(dir), [], 'close() removes the spill folder');
+});
+
+test('a report file the disk refuses mid-run (ulimit -f): exit 3, WRITE_FAILED naming it, no "bug", and summary.json adds up', async () => {
+  const n = 6000;
+  const lines = ['External ID,Name,Phone,Owner'];
+  for (let i = 0; i < n; i++) lines.push(`C-${i},Person ${i},+1415555${String(i).padStart(4, '0')},owner${i % 3}@ourco.example`);
+  const input = join(tmp.path, 'contacts.csv');
+  writeFileSync(input, lines.join('\n') + '\n');
+  const mapping = join(tmp.path, 'm.yaml');
+  writeFileSync(mapping, 'fields:\n  id: External ID\n  name: Name\n  phones: Phone\n  owner: Owner\n');
+  const out = join(tmp.path, 'report');
+  // 200 KiB: summary.json fits; success.csv and the payload files (hundreds of KB each) do not.
+  const r = await underFileLimit(200, `exec "$NODE" "$BIN" run ${JSON.stringify(input)} -m ${JSON.stringify(mapping)} --target file --out ${JSON.stringify(out)} --quiet`);
+  const said = r.stdout + r.stderr;
+  assert.equal(r.code, 3, said);
+  assert.match(said, /Aborted: WRITE_FAILED: could not write \S+\.(csv|jsonl): the file would be larger than this system allows \(see `ulimit -f`\) \(EFBIG\)/);
+  assert.match(said, /hint: Free space on that disk/);
+  assert.doesNotMatch(said, /internal error|a bug in contact-import|at .*\.js:\d+/);
+  const s = JSON.parse(readFileSync(join(out, 'summary.json'), 'utf8'));
+  assert.equal(s.status, 'aborted');
+  assert.equal(s.exitCode, 3);
+  assert.equal(s.abort.code, 'WRITE_FAILED');
+  assert.equal(s.invariant.holds, true);
+  const c = s.counts;
+  assert.equal(c.read, c.success + c.failed + c.merged + c.unchanged);
+  assert.ok(c.read > 0 && c.read <= n);
+  assert.deepEqual(s.inputs.map((i: { file: string; rows: number }) => [i.file, i.rows]), [[input, c.read]], 'the file read part-way is named');
+  assert.ok(s.failuresByCode.NOT_SENT?.count > 0, 'rows after the refused write are NOT_SENT');
+  // report.html is whole or absent: a page cut short would look complete in a browser.
+  const html = join(out, 'report.html');
+  if (existsSync(html)) {
+    assert.match(readFileSync(html, 'utf8'), /<\/html>\n$/);
+    assert.equal(s.files.report, 'report.html');
+  } else {
+    assert.equal(s.files.report, undefined);
+    assert.match(said, /warn: report\.html not written: could not write \S+report\.html: .*\(EFBIG\)/);
+  }
+});
