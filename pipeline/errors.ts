@@ -166,7 +166,9 @@ export function writeFailed(e: unknown, path?: string, what?: string): unknown {
   const why = WRITE_ERRNO[code] ?? (code.startsWith('SQLITE_IOERR') ? WRITE_ERRNO.SQLITE_IOERR : undefined);
   if (!why) return e;
   const file = path ?? err.path;
-  const name = file && what ? `${file} (${what})` : file ?? what ?? 'a file';
+  // SQLite's errors carry no path; the only database a run writes is its state store.
+  const kind = what ?? (!file && code.startsWith('SQLITE_') ? 'the state store, --state or CONTACT_IMPORT_STATE' : undefined);
+  const name = file && kind ? `${file} (${kind})` : file ?? kind ?? 'a file';
   return new ImportError('WRITE_FAILED', `could not write ${name}: ${why} (${code})`, file ? { file } : {});
 }
 

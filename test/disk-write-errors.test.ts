@@ -85,6 +85,8 @@ test('writeFailed: the codes a write meets become WRITE_FAILED in plain words; a
     'could not write /tmp/x/records.bin (the dedupe spill, in TMPDIR): the disk is full (ENOSPC)');
   // Without a path the origin is unknown: only codes a write alone can meet count, named by node's path.
   assert.equal((writeFailed(err('ENOSPC', '/r/summary.json')) as ImportError).message, 'could not write /r/summary.json: the disk is full (ENOSPC)');
+  assert.equal((writeFailed(err('SQLITE_FULL')) as ImportError).message,
+    'could not write the state store, --state or CONTACT_IMPORT_STATE: the disk is full (SQLITE_FULL)');
   const denied = err('EACCES', '/in/contacts.csv');
   assert.equal(writeFailed(denied), denied, 'EACCES of unknown origin may be a read: left alone');
   const bug = new TypeError('x is undefined');
