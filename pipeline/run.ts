@@ -25,7 +25,7 @@ import { createNormalizer } from './transforms/normalize.js';
 import { Deduper, dedupeOptionsFrom, type DedupeStats } from './transforms/dedupe.js';
 import { openSource } from './sources/index.js';
 import type { OpenedSource } from './sources/types.js';
-import { ReportWriter, type Stage } from './report/writer.js';
+import { ReportWriter, HTML_SURVIVORS_FILE, type Stage } from './report/writer.js';
 import { HttpClient } from './loaders/http.js';
 import { createLoader, TARGET_REQUIREMENTS } from './loaders/index.js';
 import type { LoadOutcome, Loader, LoaderContext, TargetName } from './loaders/types.js';
@@ -515,6 +515,8 @@ export async function runImport(o: RunOptions): Promise<RunResult> {
     rmSync(join(outDir, REPORT_FILE), { force: true });
     o.log.warn('report.html', isImportError(e) && e.code === 'WRITE_FAILED' ? `report.html not written: ${e.message}`
       : `could not write report.html: ${(e as Error).message}`);
+  } finally {
+    rmSync(join(outDir, HTML_SURVIVORS_FILE), { force: true });
   }
   return { exitCode, outDir, summary, sample, report };
 }

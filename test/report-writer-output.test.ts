@@ -83,8 +83,9 @@ test('failed and merged rows keep their original cells in the union layout, what
     ['A', 'B', '', 'a.csv', '3', 'read', 'ROW_TOO_MANY_FIELDS', 'long', hintFor('ROW_TOO_MANY_FIELDS')],
   ]);
   assert.deepEqual(readCsv(join(out, 'merged.csv')), [
-    ['name', 'phone', 'email', '_file', '_row', '_merged_into_row', '_merged_into_id', '_key', '_by'],
-    ['ADA', '+14155552671', '', 'b,"c".csv', '4', '4', 'id-1', 'phone=+14155552671', 'pipeline'],
+    ['name', 'phone', 'email', '_file', '_row', '_merged_into_file', '_merged_into_row', '_merged_into_id', '_key', '_by'],
+    // Row 4 of b,"c".csv was merged into row 4 of a.csv (the success row below): both files named.
+    ['ADA', '+14155552671', '', 'b,"c".csv', '4', 'a.csv', '4', 'id-1', 'phone=+14155552671', 'pipeline'],
   ]);
   const success = readCsv(join(out, 'success.csv'));
   assert.deepEqual(success[1], ['a.csv', '4', 'id-1', '', 'written', 'Ada', "'+14155552671 x7 +442079460958", 'a@x.example', '4', '', 'n1; n2']);

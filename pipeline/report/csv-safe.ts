@@ -67,7 +67,7 @@ export function csvLine(cells: readonly string[]): string {
 }
 
 /** Columns the tool adds to the CSVs it writes; a reader of those files ignores them. */
-export const REPORT_COLUMNS = ['_file', '_row', '_stage', '_code', '_error', '_hint', '_merged_into_row', '_merged_into_id', '_key', '_by'] as const;
+export const REPORT_COLUMNS = ['_file', '_row', '_stage', '_code', '_error', '_hint', '_merged_into_file', '_merged_into_row', '_merged_into_id', '_key', '_by'] as const;
 
 /** True when a header is one of the tool's own reports (failed.csv, merged.csv). */
 export function isToolReport(headers: readonly string[]): boolean {

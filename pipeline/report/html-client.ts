@@ -168,7 +168,10 @@ export const CLIENT_SCRIPT = String.raw`
     truncationNote(root, merged, 'merged.csv');
     var cols = merged.columns;
     var at = function (name) { return cols.indexOf(name); };
-    var cFile = at('_file'), cRow = at('_row'), cInto = at('_merged_into_row'), cId = at('_merged_into_id'), cKey = at('_key'), cBy = at('_by');
+    var cRow = at('_row'), cInto = at('_merged_into_row'), cId = at('_merged_into_id'), cKey = at('_key'), cBy = at('_by');
+    // The file of the kept row: _merged_into_file with several inputs (older reports: _file).
+    var cFile = at('_merged_into_file') >= 0 ? at('_merged_into_file') : at('_file');
+    var cRowFile = at('_file');
     var original = [];
     for (var c = 0; c < cols.length; c++) if (cols[c].charAt(0) !== '_') original.push(c);
     var sc = survivors.columns;
@@ -235,12 +238,14 @@ export const CLIENT_SCRIPT = String.raw`
       box.appendChild(dl);
       var t = el('table');
       var hr = el('tr');
+      if (cRowFile >= 0) hr.appendChild(el('th', 'file'));
       hr.appendChild(el('th', 'row'));
       original.forEach(function (ci) { hr.appendChild(el('th', cols[ci])); });
       var thead = el('thead'); thead.appendChild(hr); t.appendChild(thead);
       var tb = el('tbody');
       g.rows.forEach(function (r) {
         var tr = el('tr');
+        if (cRowFile >= 0) tr.appendChild(el('td', r[cRowFile]));
         tr.appendChild(el('td', r[cRow]));
         original.forEach(function (ci) { tr.appendChild(el('td', r[ci])); });
         tb.appendChild(tr);

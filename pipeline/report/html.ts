@@ -23,6 +23,7 @@ import Papa from 'papaparse';
 import type { Summary } from './summary.js';
 import { restoreCell } from './csv-safe.js';
 import { CLIENT_SCRIPT } from './html-client.js';
+import { DEFAULT_MAX_ROWS, HTML_SURVIVORS_FILE } from './writer.js';
 
 export const REPORT_FILE = 'report.html';
 
@@ -38,7 +39,6 @@ export interface HtmlReportInfo {
   tables: Record<string, { total: number; embedded: number }>;
 }
 
-export const DEFAULT_MAX_ROWS = 100_000;
 export const DEFAULT_MAX_CELL_CHARS = 1_000;
 
 /** JSON that is inert inside <script>: `</script>`, `<!--` and line separators cannot survive. */
@@ -271,11 +271,18 @@ export async function writeHtmlReport(outDir: string, summary: Summary, opts: Ht
     out.write(',');
     tables.merged = await embedCsv(out, 'merged', join(outDir, 'merged.csv'), o, (cells, cols) => {
       // Only groups of embedded rows need their kept contact.
-      if (mergedSeen++ < o.maxRows) into.add(`${cells[cols.indexOf('_file')] ?? ''}\u0000${cells[cols.indexOf('_merged_into_row')]}`);
+      // The kept row's file: _merged_into_file with several inputs (reports before it had only _file).
+      const intoFile = cols.includes('_merged_into_file') ? cells[cols.indexOf('_merged_into_file')] : cells[cols.indexOf('_file')];
+      if (mergedSeen++ < o.maxRows) into.add(`${intoFile ?? ''}\u0000${cells[cols.indexOf('_merged_into_row')]}`);
       return true;
     });
     out.write(',');
-    tables.survivors = await embedCsv(out, 'survivors', join(outDir, 'success.csv'), { ...o, maxRows: Number.MAX_SAFE_INTEGER },
+    // The run set those rows aside as it wrote them (writer.ts: created with the first one).
+    // Without that file there are none, or the folder was written otherwise: success.csv is
+    // then read whole, if any row was merged at all.
+    const kept = join(outDir, HTML_SURVIVORS_FILE);
+    const survivorsFrom = (o.maxRows <= DEFAULT_MAX_ROWS && existsSync(kept)) || !into.size ? kept : join(outDir, 'success.csv');
+    tables.survivors = await embedCsv(out, 'survivors', survivorsFrom, { ...o, maxRows: Number.MAX_SAFE_INTEGER },
       (cells, cols) => into.has(`${cells[cols.indexOf('_file')] ?? ''}\u0000${cells[cols.indexOf('_row')]}`));
     if (hasDeleted) {
       out.write(',');

@@ -29,6 +29,17 @@ export interface ReportInput {
   headers: { raw: string[]; names: string[] }[];
 }
 
+/** Rows of each table report.html embeds (failed, merged, deleted; survivors of the merged rows embedded). */
+export const DEFAULT_MAX_ROWS = 100_000;
+
+/**
+ * The success.csv lines of the contacts report.html shows as "kept" (those the first
+ * DEFAULT_MAX_ROWS rows of merged.csv were merged into), kept aside while the run writes
+ * them, so that the page does not parse all of success.csv to find them; removed once the
+ * page is written.
+ */
+export const HTML_SURVIVORS_FILE = '.report-html-survivors.csv';
+
 export class ReportWriter {
   readonly counts: Counts = { read: 0, success: 0, failed: 0, merged: 0, unchanged: 0 };
   readonly failuresByCode: Record<string, number> = {};
@@ -45,6 +56,7 @@ export class ReportWriter {
   private readonly failed: CsvFile;
   private readonly merged: CsvFile;
   private readonly unchanged: CsvFile;
+  private readonly survivors: CsvFile;
   /** Column layout of the original-columns part of failed.csv / merged.csv. */
   private readonly columns: string[];
   private readonly placement: number[][];
@@ -81,11 +93,12 @@ export class ReportWriter {
     });
     this.fileCell = input.files.map((f) => csvCell(f) + ',');
     const pre = this.multi ? ['_file'] : [];
-    this.success = new CsvFile(join(outDir, 'success.csv'),
-      [...pre, '_row', 'target_id', 'owner', 'action', 'name', 'phone', 'email', 'merged_rows', 'conflicts', 'notes'], false);
+    const successColumns = [...pre, '_row', 'target_id', 'owner', 'action', 'name', 'phone', 'email', 'merged_rows', 'conflicts', 'notes'];
+    this.success = new CsvFile(join(outDir, 'success.csv'), successColumns, false);
+    this.survivors = new CsvFile(join(outDir, HTML_SURVIVORS_FILE), successColumns, true);
     this.failed = new CsvFile(join(outDir, 'failed.csv'), [...this.columns, ...pre, '_row', '_stage', '_code', '_error', '_hint'], false);
     this.merged = new CsvFile(join(outDir, 'merged.csv'),
-      [...this.columns, ...pre, '_row', '_merged_into_row', '_merged_into_id', '_key', '_by'], false);
+      [...this.columns, ...pre, '_row', ...(this.multi ? ['_merged_into_file'] : []), '_merged_into_row', '_merged_into_id', '_key', '_by'], false);
     this.unchanged = new CsvFile(join(outDir, 'unchanged.csv'), [...pre, '_row', 'target_id', 'owner', 'name', 'loaded_by_run'], true);
   }
 
@@ -95,7 +108,7 @@ export class ReportWriter {
    * are still counted, so a run that stops on it still adds up.
    */
   onWriteError(handler: (e: unknown) => void) {
-    for (const f of [this.success, this.failed, this.merged, this.unchanged]) f.onError = handler;
+    for (const f of [this.success, this.failed, this.merged, this.unchanged, this.survivors]) f.onError = handler;
   }
 
   /**
@@ -151,7 +164,8 @@ export class ReportWriter {
     this.mergedBy[by]++;
     const k = key.split('=')[0] || key;
     this.mergesByKey[k] = (this.mergesByKey[k] ?? 0) + 1;
-    this.merged.writeLine(`${this.original(ref)}${this.pre(ref)}${ref.row},${into.row},${csvCell(intoId)},${csvCell(key)},${by}`);
+    // With several inputs the kept row may be in another file than the merged one: both are named.
+    this.merged.writeLine(`${this.original(ref)}${this.pre(ref)}${ref.row},${this.pre(into)}${into.row},${csvCell(intoId)},${csvCell(key)},${by}`);
   }
 
   /** The outcome of one contact from the loader (or from check / file targets). */
@@ -175,9 +189,12 @@ export class ReportWriter {
       for (let i = 0; i < c.phones.length; i++) phones += (i ? ' ' : '') + c.phones[i].e164 + (c.phones[i].ext ? ` x${c.phones[i].ext}` : '');
       let mergedRows = '';
       for (let i = 0; i < rec.merged.length; i++) mergedRows += (i ? ' ' : '') + rec.merged[i].ref.row;
-      this.success.writeLine(`${this.pre(rec.ref)}${rec.ref.row},${csvCell(id)},${csvCell(c.owner ?? '')},${csvCell(o.action ?? 'loaded')},`
+      const line = `${this.pre(rec.ref)}${rec.ref.row},${csvCell(id)},${csvCell(c.owner ?? '')},${csvCell(o.action ?? 'loaded')},`
         + `${csvCell(displayName(c))},${csvCell(phones)},${csvCell(c.emails.join(' '))},${mergedRows},`
-        + `${csvCell(describeConflicts(rec))},${csvCell(notes)}`);
+        + `${csvCell(describeConflicts(rec))},${csvCell(notes)}`;
+      this.success.writeLine(line);
+      // Its merged rows come next in merged.csv: report.html embeds them if they are within its first rows.
+      if (rec.merged.length && this.counts.merged < DEFAULT_MAX_ROWS) this.survivors.writeLine(line);
     } else if (o.status === 'unchanged') {
       this.counts.unchanged++;
       this.unchanged.writeLine(`${this.pre(rec.ref)}${rec.ref.row},${csvCell(id)},${csvCell(c.owner ?? '')},${csvCell(displayName(c))},${csvCell(o.loadedBy ?? '')}`);
@@ -206,11 +223,11 @@ export class ReportWriter {
   }
 
   flush() {
-    this.success.flush(); this.failed.flush(); this.merged.flush(); this.unchanged.flush();
+    this.success.flush(); this.failed.flush(); this.merged.flush(); this.unchanged.flush(); this.survivors.flush();
   }
 
   close() {
-    this.success.close(); this.failed.close(); this.merged.close(); this.unchanged.close();
+    this.success.close(); this.failed.close(); this.merged.close(); this.unchanged.close(); this.survivors.close();
   }
 }
 

@@ -1,0 +1,60 @@
+/**
+ * report.html shows, beside each group of merged rows, the contact they were merged into.
+ * The run sets those success.csv lines aside as it writes them, so the page does not parse
+ * all of success.csv to find them: the page must hold the same rows as reading success.csv
+ * whole would give, and the file set aside must not stay in the report folder.
+ */
+import { test, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { writeHtmlReport } from '../pipeline/report/html.js';
+import { HTML_SURVIVORS_FILE } from '../pipeline/report/writer.js';
+import { assertInvariant, readReportCsv, runCli, tempDir } from './helpers/cli.js';
+
+const tmp = tempDir('report-html-survivors-');
+after(() => tmp.cleanup());
+
+function pageData(dir: string) {
+  const html = readFileSync(join(dir, 'report.html'), 'utf8');
+  return JSON.parse(/<script type="application\/json" id="report-data">([\s\S]*?)<\/script>/.exec(html)![1]);
+}
+
+test('two inputs with duplicates: the page\'s kept contacts are the success.csv rows others merged into, and the side file is gone', async () => {
+  // Two files with the same header, so the report has a _file column; every 4th row repeats
+  // a contact of the first file (by email), so some merge across files.
+  const inputs = [0, 1].map((f) => {
+    const lines = ['Name,Email,Phone'];
+    for (let i = 0; i < 1500; i++) {
+      const k = i % 4 === 3 ? 4 * ((i * 37 + f * 11) % 375) : 10_000 * f + i; // dupes: rows 0, 4, 8... of file 0
+      lines.push(`Person ${k},person${k}@example.com,+1415555${String(i % 10_000).padStart(4, '0')}`);
+    }
+    const path = join(tmp.path, `part-${f}.csv`);
+    writeFileSync(path, lines.join('\n') + '\n');
+    return path;
+  });
+  const mapping = join(tmp.path, 'm.yaml');
+  writeFileSync(mapping, 'fields:\n  name: Name\n  emails: Email\n  phones: Phone\ndedupe:\n  keys: [email]\n');
+  const out = join(tmp.path, 'report');
+  const r = await runCli(['run', ...inputs, '-m', mapping, '--target', 'file', '--out', out, '--quiet']);
+  assert.ok(r.code === 0 || r.code === 1, r.stdout + r.stderr);
+  const s = assertInvariant(out);
+  assert.ok(s.counts.merged > 100, `enough merges to matter (${s.counts.merged})`);
+  assert.ok(!readdirSync(out).includes(HTML_SURVIVORS_FILE), 'the lines set aside for the page are removed');
+
+  // What the page must show: the success.csv rows merged.csv names as kept (file and row).
+  const mergedRows = readReportCsv(out, 'merged.csv');
+  assert.ok(mergedRows.some((m) => m._file !== m._merged_into_file), 'some rows merged into a row of the other file');
+  const into = new Set(mergedRows.map((m) => `${m._merged_into_file}\u0000${m._merged_into_row}`));
+  const expected = readReportCsv(out, 'success.csv').filter((row) => into.has(`${row._file}\u0000${row._row}`));
+  const data = pageData(out);
+  assert.equal(data.survivors.rows.length, expected.length);
+  assert.ok(expected.length > 50, `enough kept contacts (${expected.length})`);
+  const cols: string[] = data.survivors.columns;
+  assert.deepEqual(data.survivors.rows.map((row: string[]) => Object.fromEntries(cols.map((c, i) => [c, row[i]]))), expected);
+
+  // The page built again without the side file (success.csv read whole) holds the same data.
+  await writeHtmlReport(out, JSON.parse(readFileSync(join(out, 'summary.json'), 'utf8')));
+  assert.deepEqual(pageData(out), data);
+  assert.equal(existsSync(join(out, HTML_SURVIVORS_FILE)), false);
+});
