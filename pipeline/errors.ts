@@ -154,9 +154,10 @@ const ONLY_WRITES = new Set(['ENOSPC', 'EDQUOT', 'EFBIG', 'EROFS', 'SQLITE_FULL'
 
 /**
  * A write the disk refused (full, over quota, read-only, no permission) as WRITE_FAILED,
- * naming the file (and `what` it is, e.g. "the dedupe spill, in TMPDIR"). With `path`, the caller was writing that file; without it, the error
- * came from anywhere, so only the codes a write alone can meet count, and the file is the
- * path node put on the error. Any other error is returned as it is (a bug stays a bug).
+ * naming the file (and `what` it is, e.g. "the dedupe spill, in TMPDIR"). With `path`, the
+ * caller was writing that file; without it, the error came from anywhere, so only the codes
+ * a write alone can meet count, and the file is the path node put on the error. Any other
+ * error is returned as it is (a bug stays a bug).
  */
 export function writeFailed(e: unknown, path?: string, what?: string): unknown {
   if (isImportError(e) || typeof e !== 'object' || e === null) return e;

@@ -60,10 +60,7 @@ export class FileSink {
 
   close(): void {
     if (this.fd === undefined) return;
-    try { this.flush(); } finally {
-      closeSync(this.fd);
-      this.fd = undefined;
-    }
+    try { this.flush(); } finally { closeSync(this.fd); this.fd = undefined; }
   }
 
   private writeAll(b: Uint8Array): void {
