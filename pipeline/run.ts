@@ -31,7 +31,7 @@ import { createLoader, TARGET_REQUIREMENTS } from './loaders/index.js';
 import type { LoadOutcome, Loader, LoaderContext, TargetName } from './loaders/types.js';
 import type { Logger } from './log.js';
 import { redactSecrets } from './log.js';
-import { writeSummary, writeSummaryFile, type Summary } from './report/summary.js';
+import { buildSummary, writeSummaryFile, type Summary } from './report/summary.js';
 import { writeHtmlReport, REPORT_FILE } from './report/html.js';
 import { hostname } from 'node:os';
 import { openStore, resolveStatePath, type Db } from './state/store.js';
@@ -305,11 +305,9 @@ export async function runImport(o: RunOptions): Promise<RunResult> {
   };
   /** Stage: dedupe sees every record before any is loaded; they wait in its spill file. */
   const toDedupe = (records: ContactRecord[]) => {
-    for (const rec of records) {
-      if (abortError) break; // stopped: the rest stay in flight and end NOT_SENT
-      dedupe!.add(rec);
-      inFlight.delete(rec); // dedupe accounts for it now
-    }
+    // Stopped (a report file the disk refused while this batch was read): the batch stays in
+    // flight and ends NOT_SENT. add() writes no report, so it cannot stop the run mid-batch.
+    if (!abortError) for (const rec of records) { dedupe!.add(rec); inFlight.delete(rec); } // dedupe accounts for it now
     o.onProgress?.(readProgress());
     return chain.none;
   };
@@ -478,7 +476,7 @@ export async function runImport(o: RunOptions): Promise<RunResult> {
   }
 
   const durationMs = performance.now() - t0;
-  const summary = writeSummary(outDir, {
+  const summary = buildSummary({
     runId, command: o.command, target: o.target, dryRun: o.dryRun, started, durationMs,
     inputs: inputsInfo, mapping: { file: mapping.path, sha256: mapping.sha256 }, report, status,
     abort: abortError ? { code: abortError.code, message: redactSecrets(abortError.message, o.env), hint: abortError.hint } : undefined,
@@ -513,8 +511,7 @@ export async function runImport(o: RunOptions): Promise<RunResult> {
   } catch (e) {
     // A page cut short by a full disk would look whole in a browser: better none.
     rmSync(join(outDir, REPORT_FILE), { force: true });
-    o.log.warn('report.html', isImportError(e) && e.code === 'WRITE_FAILED' ? `report.html not written: ${e.message}`
-      : `could not write report.html: ${(e as Error).message}`);
+    o.log.warn('report.html', `report.html not written: ${(e as Error).message}`);
   } finally {
     rmSync(join(outDir, HTML_SURVIVORS_FILE), { force: true });
   }

@@ -8,31 +8,20 @@
  */
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { FileSink } from '../pipeline/report/file-sink.js';
 import { CsvFile } from '../pipeline/report/csv-file.js';
 import { ImportError, isImportError, toImportError, writeFailed, exitCodeFor } from '../pipeline/errors.js';
-import { BIN, ROOT, freshStatePath, tempDir } from './helpers/cli.js';
+import { BIN, ROOT, runProcess, tempDir } from './helpers/cli.js';
 
 const tmp = tempDir('disk-write-');
 after(() => tmp.cleanup());
 
 /** Runs `script` (bash) with a file-size limit of `kb` KiB; node and the built CLI are on hand as $NODE and $BIN. */
-function underFileLimit(kb: number, script: string, env: NodeJS.ProcessEnv = {}): Promise<{ code: number; stdout: string; stderr: string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn('bash', ['-c', `ulimit -f ${kb} && ${script}`], {
-      cwd: ROOT, env: { PATH: process.env.PATH, HOME: process.env.HOME, NODE: process.execPath, BIN, CONTACT_IMPORT_STATE: freshStatePath(), ...env },
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d) => { stdout += d; });
-    child.stderr.on('data', (d) => { stderr += d; });
-    child.on('error', reject);
-    child.on('close', (code) => resolve({ code: code ?? -1, stdout, stderr }));
-  });
+function underFileLimit(kb: number, script: string, env: NodeJS.ProcessEnv = {}) {
+  return runProcess('bash', ['-c', `ulimit -f ${kb} && ${script}`], { env: { NODE: process.execPath, BIN, ...env } });
 }
 
 test('a full disk (/dev/full) is WRITE_FAILED naming the file; the sink then takes nothing more, so an abort can still count rows', () => {

@@ -39,17 +39,14 @@ export class CsvFile {
     this.onError(e);
   }
   /** One row already encoded with csvCell, cells joined by commas, without its line end. */
-  writeLine(line: string) {
+  writeLine(line: string) { this.put(line + '\r\n'); }
+  write(cells: string[]) { this.put(csvLine(cells)); }
+  /** One row, line end included: counted whether or not the disk takes it. */
+  private put(text: string) {
     this.rows++;
     const sink = this.sink ?? this.open();
     if (!sink) return;
-    try { sink.write(line + '\r\n'); } catch (e) { this.failed(e); }
-  }
-  write(cells: string[]) {
-    this.rows++;
-    const sink = this.sink ?? this.open();
-    if (!sink) return;
-    try { sink.write(csvLine(cells)); } catch (e) { this.failed(e); }
+    try { sink.write(text); } catch (e) { this.failed(e); }
   }
   flush() {
     try { this.sink?.flush(); } catch (e) { this.failed(e); }

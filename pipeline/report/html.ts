@@ -268,20 +268,28 @@ export async function writeHtmlReport(outDir: string, summary: Summary, opts: Ht
     // Remember which rows others were merged into, to embed only those rows of success.csv.
     const into = new Set<string>();
     let mergedSeen = 0;
+    let intoRowAt = -1;
+    let intoFileAt = -1;
     out.write(',');
     tables.merged = await embedCsv(out, 'merged', join(outDir, 'merged.csv'), o, (cells, cols) => {
       // Only groups of embedded rows need their kept contact.
-      // The kept row's file: _merged_into_file with several inputs (reports before it had only _file).
-      const intoFile = cols.includes('_merged_into_file') ? cells[cols.indexOf('_merged_into_file')] : cells[cols.indexOf('_file')];
-      if (mergedSeen++ < o.maxRows) into.add(`${intoFile ?? ''}\u0000${cells[cols.indexOf('_merged_into_row')]}`);
+      if (mergedSeen++ >= o.maxRows) return true;
+      if (intoRowAt < 0) {
+        intoRowAt = cols.indexOf('_merged_into_row');
+        // The kept row's file: _merged_into_file with several inputs (reports before it had only _file).
+        intoFileAt = cols.includes('_merged_into_file') ? cols.indexOf('_merged_into_file') : cols.indexOf('_file');
+      }
+      into.add(`${cells[intoFileAt] ?? ''}\u0000${cells[intoRowAt]}`);
       return true;
     });
     out.write(',');
-    // The run set those rows aside as it wrote them (writer.ts: created with the first one).
-    // Without that file there are none, or the folder was written otherwise: success.csv is
-    // then read whole, if any row was merged at all.
+    // The rows the run set aside as it wrote them (writer.ts: the file is created with the
+    // first one, for up to DEFAULT_MAX_ROWS merged rows). A folder without it that has merged
+    // rows was written otherwise: success.csv is read whole. Nothing merged: nothing to read
+    // (embedCsv gives an empty table for a missing file).
     const kept = join(outDir, HTML_SURVIVORS_FILE);
-    const survivorsFrom = (o.maxRows <= DEFAULT_MAX_ROWS && existsSync(kept)) || !into.size ? kept : join(outDir, 'success.csv');
+    const setAside = o.maxRows <= DEFAULT_MAX_ROWS && existsSync(kept);
+    const survivorsFrom = setAside || into.size === 0 ? kept : join(outDir, 'success.csv');
     tables.survivors = await embedCsv(out, 'survivors', survivorsFrom, { ...o, maxRows: Number.MAX_SAFE_INTEGER },
       (cells, cols) => into.has(`${cells[cols.indexOf('_file')] ?? ''}\u0000${cells[cols.indexOf('_row')]}`));
     if (hasDeleted) {

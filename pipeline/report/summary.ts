@@ -62,7 +62,8 @@ export function invariantHolds(c: Counts): boolean {
   return c.read === c.success + c.failed + c.merged + c.unchanged;
 }
 
-export function writeSummary(outDir: string, s: SummaryInput): Summary {
+/** The run's summary from the report's counts; run.ts adds the state, deletes and exit code, then writes it. */
+export function buildSummary(s: SummaryInput): Summary {
   const r = s.report;
   const secs = Math.max(s.durationMs / 1000, 1e-6);
   const bytes = s.inputs.reduce((a, i) => a + i.bytes, 0);
@@ -103,7 +104,6 @@ export function writeSummary(outDir: string, s: SummaryInput): Summary {
     // A row without an outcome is a bug: say so loudly rather than write a report that does not add up.
     throw new Error(`internal error: accounting does not add up: ${JSON.stringify(r.counts)}`);
   }
-  writeSummaryFile(outDir, summary);
   return summary;
 }
 

@@ -13,13 +13,20 @@ export const BIN = join(ROOT, 'bin', 'contact-import.js');
 
 export interface CliResult { code: number; stdout: string; stderr: string }
 
-export function runCli(args: string[], opts: { env?: NodeJS.ProcessEnv; cwd?: string; timeoutMs?: number } = {}): Promise<CliResult> {
+export interface RunOpts { env?: NodeJS.ProcessEnv; cwd?: string; timeoutMs?: number }
+
+export function runCli(args: string[], opts: RunOpts = {}): Promise<CliResult> {
+  return runProcess(process.execPath, [BIN, ...args], opts);
+}
+
+/** Any command (e.g. bash setting a limit, then the CLI), with runCli's clean environment and output capture. */
+export function runProcess(command: string, args: string[], opts: RunOpts = {}): Promise<CliResult> {
   return new Promise((resolve, reject) => {
     // A clean environment: no credentials leak in from the developer's shell. Each call
     // gets its own state store unless the test names one (CONTACT_IMPORT_STATE or --state),
     // so runs never find each other's ledger or write into the repository's folder.
     const env: NodeJS.ProcessEnv = { PATH: process.env.PATH, HOME: process.env.HOME, CONTACT_IMPORT_STATE: freshStatePath(), ...opts.env };
-    const child = spawn(process.execPath, [BIN, ...args], { cwd: opts.cwd ?? ROOT, env });
+    const child = spawn(command, args, { cwd: opts.cwd ?? ROOT, env });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (d) => { stdout += d; });
