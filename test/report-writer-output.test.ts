@@ -64,14 +64,14 @@ test('failed and merged rows keep their original cells in the union layout, what
       { raw: ['Phone', 'Email', 'Name'], names: ['phone', 'email', 'name'] },
     ],
   });
-  w.rowRead(5);
+  w.rowRead(7);
   w.fail(ref(0, 2, ['=cmd()', '+1 555', 'OLD_CODE']), 'normalize', 'PHONE_INVALID', 'bad "phone"');
   w.fail(ref(1, 2, ['+14155552671', 'x@y.example', 'Zoë']), 'validate', 'EMAIL_INVALID', 'line\nbreak');
   w.fail(ref(1, 3, ['555']), 'read', 'ROW_TOO_FEW_FIELDS', 'short');
   w.fail(ref(0, 3, ['A', 'B', 'C', 'extra']), 'read', 'ROW_TOO_MANY_FIELDS', 'long');
   const into = ref(0, 4, [' Ada ', '+14155552671', '']);
   w.settle(rec(into, { id: 'id-1', name: 'Ada', phones: [{ e164: '+14155552671', ext: '7' }, { e164: '+442079460958' }], emails: ['a@x.example'] },
-    [{ ref: ref(1, 4, ['+14155552671', '', 'ADA']), key: 'phone=+14155552671' }]),
+    [{ ref: ref(1, 4, ['+14155552671', '', 'ADA']), key: 'phone=+14155552671' }, { ref: ref(0, 5, ['Ada L', '', 'X']), key: 'email=a@x.example' }]),
   { status: 'success', action: 'written', targetId: 'id-1', notes: ['n1', 'n2'] });
   w.close();
 
@@ -86,10 +86,12 @@ test('failed and merged rows keep their original cells in the union layout, what
     ['name', 'phone', 'email', '_file', '_row', '_merged_into_file', '_merged_into_row', '_merged_into_id', '_key', '_by'],
     // Row 4 of b,"c".csv was merged into row 4 of a.csv (the success row below): both files named.
     ['ADA', '+14155552671', '', 'b,"c".csv', '4', 'a.csv', '4', 'id-1', 'phone=+14155552671', 'pipeline'],
+    ['Ada L', '', '', 'a.csv', '5', 'a.csv', '4', 'id-1', 'email=a@x.example', 'pipeline'],
   ]);
   const success = readCsv(join(out, 'success.csv'));
-  assert.deepEqual(success[1], ['a.csv', '4', 'id-1', '', 'written', 'Ada', "'+14155552671 x7 +442079460958", 'a@x.example', '4', '', 'n1; n2']);
-  assert.equal(w.counts.failed + w.counts.success + w.counts.merged, 6);
+  // merged_rows names the file of each merged row: row 4 alone would read as a.csv's own row 4.
+  assert.deepEqual(success[1], ['a.csv', '4', 'id-1', '', 'written', 'Ada', "'+14155552671 x7 +442079460958", 'a@x.example', 'b,"c".csv:4; a.csv:5', '', 'n1; n2']);
+  assert.equal(w.counts.failed + w.counts.success + w.counts.merged, 7);
 });
 
 test('one input: the original columns in file order, the tool\'s own columns from a fed-back failed.csv dropped', () => {

@@ -188,7 +188,16 @@ export class ReportWriter {
       let phones = '';
       for (let i = 0; i < c.phones.length; i++) phones += (i ? ' ' : '') + c.phones[i].e164 + (c.phones[i].ext ? ` x${c.phones[i].ext}` : '');
       let mergedRows = '';
-      for (let i = 0; i < rec.merged.length; i++) mergedRows += (i ? ' ' : '') + rec.merged[i].ref.row;
+      if (this.multi) {
+        // With several inputs a row number alone is ambiguous: each entry names its file.
+        for (let i = 0; i < rec.merged.length; i++) {
+          const ref = rec.merged[i].ref;
+          mergedRows += (i ? '; ' : '') + `${this.input.files[ref.file]}:${ref.row}`;
+        }
+        mergedRows = csvCell(mergedRows);
+      } else {
+        for (let i = 0; i < rec.merged.length; i++) mergedRows += (i ? ' ' : '') + rec.merged[i].ref.row;
+      }
       const line = `${this.pre(rec.ref)}${rec.ref.row},${csvCell(id)},${csvCell(c.owner ?? '')},${csvCell(o.action ?? 'loaded')},`
         + `${csvCell(displayName(c))},${csvCell(phones)},${csvCell(c.emails.join(' '))},${mergedRows},`
         + `${csvCell(describeConflicts(rec))},${csvCell(notes)}`;
