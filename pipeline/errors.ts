@@ -34,6 +34,7 @@ export const ERROR_CODES = {
   TARGET_PROPERTY_MISSING: { kind: 'usage', hint: 'Map to an existing property key, or pass --create-missing-properties.' },
   STATE_UNUSABLE: { kind: 'usage', hint: 'Check --state (or CONTACT_IMPORT_STATE): it must be a writable contact-import state file, not one written by a newer version.' },
   OUT_NOT_A_FOLDER: { kind: 'usage', hint: 'Give --out a folder path (it is created if missing), not the path of a file.' },
+  FOLDER_UNUSABLE: { kind: 'usage', hint: 'Give a path whose every part is a folder or can be created as one (not a file, nor a link to something missing).' },
 
   // --- abort: the target as a whole (exit 3) ---
   AUTH_FAILED: { kind: 'abort', hint: 'Check the credentials in the environment variables named in the message.' },
@@ -45,7 +46,7 @@ export const ERROR_CODES = {
   // every row read still has one outcome and the report adds up.
   INTERNAL: { kind: 'abort', hint: 'This is a bug in contact-import. The report says what loaded before it (rows not loaded are NOT_SENT in failed.csv), so the same command can be run again. Run it with CONTACT_IMPORT_DEBUG=1 for the stack trace and report it.' },
   // The disk refused a write (full, quota, read-only, permission): not a bug, and not the input.
-  WRITE_FAILED: { kind: 'abort', hint: 'Free space on that disk, or point --out (the report) or TMPDIR (the dedupe spill) at another folder you can write to, then run the same command again: rows not loaded are NOT_SENT in failed.csv, and a loading run\'s state store keeps what already landed, so it is not sent twice.' },
+  WRITE_FAILED: { kind: 'abort', hint: 'Free space on that disk or give yourself write permission there, or point --out (the report) or TMPDIR (the dedupe spill) at another folder you can write to, then run the same command again: rows not loaded are NOT_SENT in failed.csv, and a loading run\'s state store keeps what already landed, so it is not sent twice.' },
   // Not a mistake in the command (exit 2 would say "fix it"): another import is running, nothing
   // was sent, and the same command succeeds once that import ends, as exit 3 promises.
   LOCKED: { kind: 'abort', hint: 'Another import holds the lock named in the message; run the same command again when it has finished. Delete the lock file only if you are sure no import is running.' },

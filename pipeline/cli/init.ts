@@ -1,11 +1,12 @@
 /** `contact-import init`: draft a commented mapping from a file's header and a sample of its rows. */
 import type { Argv } from 'yargs';
-import { mkdir, writeFile } from 'node:fs/promises';
+import { writeFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { ImportError, EXIT } from '../errors.js';
 import { draftMapping, sampleFile } from '../mapping/draft.js';
 import { EPILOGUE, targetChoices, type Io } from './common.js';
 import type { TargetName } from '../loaders/types.js';
+import { makeDirs } from '../dirs.js';
 
 interface InitArgs {
   file: string;
@@ -53,7 +54,7 @@ async function runInit(io: Io, a: InitArgs): Promise<number> {
     io.out(draft.text);
     return EXIT.OK;
   }
-  await mkdir(dirname(a.out), { recursive: true });
+  makeDirs(dirname(a.out), { what: 'the folder of --out', fix: 'pick another path for --out' });
   try {
     // 'wx' refuses an existing file atomically: nothing can slip in between a check and the write.
     await writeFile(a.out, draft.text, { flag: a.force ? 'w' : 'wx' });

@@ -7,11 +7,11 @@
  * a killed run keeps what it reported up to the last block. Rows are encoded straight into
  * one line string per row, without an array of cells, because this runs for every row read.
  */
-import { mkdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import type { ContactRecord, RowRef } from '../contact.js';
 import { displayName } from '../contact.js';
 import { hintFor, ImportError, writeFailed, type ErrorCode } from '../errors.js';
+import { makeDirs } from '../dirs.js';
 import type { LoadOutcome } from '../loaders/types.js';
 import { csvCell, REPORT_COLUMNS } from './csv-safe.js';
 import { CsvFile } from './csv-file.js';
@@ -241,20 +241,11 @@ export class ReportWriter {
 }
 
 /**
- * Creates the report folder. --out naming an existing file (or a path under one) is the
- * user's mistake, reported as such instead of as mkdir's EEXIST / ENOTDIR.
+ * Creates the report folder. --out naming an existing file (or a path under one, or through
+ * a link to nothing) is the user's mistake, reported as such instead of as mkdir's errno.
  */
 function makeOutDir(outDir: string) {
-  try {
-    mkdirSync(outDir, { recursive: true });
-  } catch (e) {
-    const code = (e as NodeJS.ErrnoException).code;
-    if (code !== 'EEXIST' && code !== 'ENOTDIR') throw writeFailed(e, outDir, 'the report folder');
-    const isFile = (() => { try { return !statSync(outDir).isDirectory(); } catch { return false; } })();
-    throw new ImportError('OUT_NOT_A_FOLDER', isFile
-      ? `the report folder ${outDir} is an existing file; pick a folder (a new or existing one) for --out`
-      : `the report folder ${outDir} cannot be created because part of its path is a file; pick a folder for --out`, { file: outDir });
-  }
+  makeDirs(outDir, { what: 'the report folder', fix: 'pick a folder (a new or existing one) for --out', code: 'OUT_NOT_A_FOLDER' });
 }
 
 /** "company: kept "Acme" over "ACME Inc"; title: kept ..." */

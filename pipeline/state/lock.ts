@@ -9,11 +9,12 @@
  * unreadable and old enough that no live process is still writing it. A lock from another
  * host is never broken: we cannot see that host's processes.
  */
-import { closeSync, fsyncSync, mkdirSync, openSync, readFileSync, renameSync, statSync, unlinkSync, writeSync } from 'node:fs';
+import { closeSync, fsyncSync, openSync, readFileSync, renameSync, statSync, unlinkSync, writeSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { dirname, resolve } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { ImportError } from '../errors.js';
+import { makeDirs } from '../dirs.js';
 
 export interface LockInfo {
   pid: number;
@@ -55,7 +56,7 @@ export function acquireLock(lockFile: string, holder: { command: string; detail?
 
 function acquire(lockFile: string, holder: { command: string; detail?: string }, attempt: number): Lock {
   const file = resolve(lockFile);
-  mkdirSync(dirname(file), { recursive: true });
+  makeDirs(dirname(file), { what: 'the folder of the lock file', fix: 'pick another path for --state (or CONTACT_IMPORT_STATE), or another inbox' });
   const mine: LockInfo = {
     pid: process.pid, host: hostname(), startedAt: new Date().toISOString(),
     command: holder.command, ...(holder.detail !== undefined ? { detail: holder.detail } : {}),

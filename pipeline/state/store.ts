@@ -16,9 +16,9 @@
  * last ones, which the next import of the same file puts back.
  */
 import Database from 'better-sqlite3';
-import { mkdirSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { ImportError } from '../errors.js';
+import { makeDirs } from '../dirs.js';
 
 export type Db = Database.Database;
 
@@ -30,6 +30,7 @@ export interface SchemaModule {
 }
 
 export const DEFAULT_STATE_PATH = '.contact-import/state.db';
+const STATE_DIR = { what: "the state store's folder", fix: 'pick another path for --state (or CONTACT_IMPORT_STATE)' };
 
 /** --state, else CONTACT_IMPORT_STATE, else .contact-import/state.db (relative to the working folder). */
 export function resolveStatePath(flag: string | undefined, env: NodeJS.ProcessEnv): string {
@@ -48,7 +49,7 @@ export function openStore(o: OpenStoreOptions): Db {
   const memory = o.path === ':memory:';
   let db: Db | undefined;
   try {
-    if (!memory) mkdirSync(dirname(o.path), { recursive: true });
+    if (!memory) makeDirs(dirname(o.path), STATE_DIR);
     db = new Database(o.path, { timeout: o.busyTimeoutMs ?? 10_000 });
     if (!memory) db.pragma('journal_mode = WAL');
     db.pragma('synchronous = NORMAL');
