@@ -152,7 +152,7 @@ export async function runImport(o: RunOptions): Promise<RunResult> {
   }
 
   const http = new HttpClient({
-    retry: { ...(o.retry?.attempts ? { attempts: o.retry.attempts } : {}), ...(o.retry?.baseDelayMs !== undefined ? { baseDelayMs: o.retry.baseDelayMs } : {}) },
+    retry: { ...(o.retry?.attempts !== undefined ? { attempts: o.retry.attempts } : {}), ...(o.retry?.baseDelayMs !== undefined ? { baseDelayMs: o.retry.baseDelayMs } : {}) },
     onRetry: (r) => o.log.debug('retry', `retrying ${r.method} ${r.url} in ${r.delayMs} ms (${r.reason})`, { ...r }),
   });
 
@@ -475,6 +475,15 @@ export async function runImport(o: RunOptions): Promise<RunResult> {
     }
   }
 
+  // Inputs the run stopped before reaching (the target refused the credentials first, say) are
+  // named too, with no rows read: the summary always lists what the user gave.
+  for (let fi = inputsInfo.length; fi < sources.length; fi++) {
+    const src = sources[fi];
+    inputsInfo.push({
+      file: src.info.file, format: src.info.format, bytes: src.info.bytes, sha256: await sha256File(src.info.file).catch(() => ''),
+      encoding: src.info.encoding, delimiter: src.info.delimiter, sheet: src.info.sheet, headerRow: src.info.headerRow, rows: 0,
+    });
+  }
   const durationMs = performance.now() - t0;
   const summary = buildSummary({
     runId, command: o.command, target: o.target, dryRun: o.dryRun, started, durationMs,

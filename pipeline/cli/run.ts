@@ -6,6 +6,7 @@ import type { TargetName } from '../loaders/types.js';
 import type { RunOptions } from '../run.js';
 import { ImportError } from '../errors.js';
 import { DEFAULT_MAX_DELETE_PERCENT } from '../incremental.js';
+import { DEFAULT_RETRY } from '../loaders/http.js';
 
 export interface LoadArgs extends CommonArgs {
   target: TargetName;
@@ -31,8 +32,8 @@ export function loadOptions<T>(y: Argv<T>) {
     .option('dry-run', { type: 'boolean', default: false, describe: 'connect and plan, but write nothing to the target' })
     .option('batch-size', { type: 'number', describe: 'contacts per request (Spoke) or per uploaded file (Samespace)' })
     .option('concurrency', { type: 'number', describe: 'requests in flight at once (per target)' })
-    .option('retries', { type: 'number', default: 6, describe: 'attempts per request on 429, 5xx and dropped connections' })
-    .option('retry-base-ms', { type: 'number', default: 250, describe: 'first backoff delay; doubles each attempt, with jitter' })
+    .option('retries', { type: 'number', default: DEFAULT_RETRY.attempts - 1, describe: 'tries again per request after a 429, a 5xx or a dropped connection (0: never)' })
+    .option('retry-base-ms', { type: 'number', default: DEFAULT_RETRY.baseDelayMs, describe: 'first backoff delay; doubles each attempt, with jitter' })
     .option('create-missing-properties', { type: 'boolean', default: false, describe: 'samespace: create properties the mapping names and the module lacks' })
     .option('create-phonebooks', { type: 'boolean', default: false, describe: 'spoke: create each owner\'s personal phonebook first' })
     .option('formats', { type: 'string', array: true, choices: FILE_TARGET_FORMATS, describe: 'file target: which payloads to write (default all)' })
@@ -45,6 +46,15 @@ export function loadOptions<T>(y: Argv<T>) {
       const p = a['max-delete-percent'] as unknown;
       if (!(typeof p === 'number' && p >= 0 && p <= 100)) throw new ImportError('USAGE', `--max-delete-percent must be a number from 0 to 100, got ${String(p)}`);
       if (a['allow-mass-delete'] && !a.mirror) throw new ImportError('USAGE', '--allow-mass-delete only applies with --mirror');
+      // Checked here, before a report folder exists, for every target (the loaders check again for API callers).
+      for (const k of ['batch-size', 'concurrency'] as const) {
+        const v = a[k] as unknown;
+        if (v !== undefined && !(Number.isInteger(v) && (v as number) >= 1)) throw new ImportError('USAGE', `--${k} must be a whole number of at least 1, got ${String(v)}`);
+      }
+      const r = a.retries as unknown;
+      if (!(Number.isInteger(r) && (r as number) >= 0)) throw new ImportError('USAGE', `--retries must be a whole number of at least 0, got ${String(r)}`);
+      const b = a['retry-base-ms'] as unknown;
+      if (!(typeof b === 'number' && Number.isFinite(b) && b >= 0)) throw new ImportError('USAGE', `--retry-base-ms must be a number of milliseconds of at least 0, got ${String(b)}`);
       return true;
     });
 }
@@ -54,7 +64,7 @@ export function runOptionsFrom(a: LoadArgs): Partial<RunOptions> & Pick<RunOptio
   return {
     command: 'run', target: a.target, dryRun: a['dry-run'],
     batchSize: a['batch-size'], concurrency: a.concurrency,
-    retry: { attempts: a.retries, baseDelayMs: a['retry-base-ms'] },
+    retry: { attempts: a.retries + 1, baseDelayMs: a['retry-base-ms'] },
     statePath: a.state,
     force: a.force,
     mirror: a.mirror ? { maxDeletePercent: a['max-delete-percent'], allowMassDelete: a['allow-mass-delete'] } : undefined,
