@@ -168,7 +168,8 @@ export async function runImport(o: RunOptions): Promise<RunResult> {
     incremental?.settled(rec, outcome);
   };
   const abortCtl = new AbortController();
-  o.signal?.addEventListener('abort', () => abortCtl.abort(), { once: true });
+  if (o.signal?.aborted) abortCtl.abort(); // an 'abort' listener added now would never hear it
+  else o.signal?.addEventListener('abort', () => abortCtl.abort(), { once: true });
 
   // Widened on purpose: stopWith() (a closure) sets 'aborted', which TS cannot see from here.
   let status = 'completed' as Summary['status'];

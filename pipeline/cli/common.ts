@@ -83,7 +83,9 @@ export async function execute(io: Io, args: CommonArgs, extra: Partial<RunOption
   }).finally(() => progress.stop());
   const s = result.summary;
   if (args['log-format'] === 'json') {
-    log.info('run.finished', 'run finished', { runId: s.runId, status: s.status, counts: s.counts, exitCode: result.exitCode, report: result.outDir });
+    const data = { runId: s.runId, status: s.status, counts: s.counts, exitCode: result.exitCode, report: result.outDir, ...(s.abort ? { abort: s.abort } : {}) };
+    if (s.abort) log.error('run.finished', `run aborted: ${s.abort.code}: ${s.abort.message}`, data);
+    else log.info('run.finished', `run ${s.status}`, data);
   }
   if (extra.sample) {
     const sample = formatSample(result.sample);

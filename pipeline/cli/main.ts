@@ -3,8 +3,8 @@
  * User mistakes print one clear error (code, what, where, hint) and no stack trace.
  */
 import yargs from 'yargs';
-import { ImportError, isImportError, toImportError, exitCodeFor, EXIT } from '../errors.js';
-import { redactSecrets } from '../log.js';
+import { ImportError, isImportError, toImportError, exitCodeFor, describeWhere, EXIT } from '../errors.js';
+import { createLogger, redactSecrets } from '../log.js';
 import { checkCommand } from './check.js';
 import { runCommand } from './run.js';
 import { initCommand } from './init.js';
@@ -56,7 +56,7 @@ export async function main(argv: string[], io?: Partial<Io>): Promise<number> {
       })
       .parseAsync();
   } catch (e) {
-    code = report(e, full);
+    code = report(e, full, jsonLogsRequested(argv));
   } finally {
     process.off('SIGINT', sigint);
     process.off('SIGTERM', sigterm);
@@ -64,8 +64,27 @@ export async function main(argv: string[], io?: Partial<Io>): Promise<number> {
   return code;
 }
 
-function report(thrown: unknown, io: Io): number {
+/**
+ * Whether the command line asks for JSON logs. Read from argv itself: the error may be the
+ * command line's own (an unknown option), found before yargs has parsed anything.
+ */
+function jsonLogsRequested(argv: string[]): boolean {
+  const at = argv.lastIndexOf('--log-format');
+  const eq = argv.filter((a) => a.startsWith('--log-format=')).pop();
+  return eq !== undefined && argv.indexOf(eq) > at ? eq === '--log-format=json' : at >= 0 && argv[at + 1] === 'json';
+}
+
+function report(thrown: unknown, io: Io, json = false): number {
   const e = toImportError(thrown);
+  if (json) {
+    // A scheduler reading JSON lines gets the error as one of them, with the same words.
+    const internal = !isImportError(thrown) && e.code === 'INTERNAL';
+    createLogger({ format: 'json', level: 'info', write: io.err, env: io.env }).error('error', e.message, {
+      code: e.code, where: describeWhere(e.where) || undefined, hint: e.hint, exitCode: exitCodeFor(e),
+      ...(internal && io.env.CONTACT_IMPORT_DEBUG ? { stack: (thrown as Error)?.stack } : {}),
+    });
+    return exitCodeFor(e);
+  }
   if (isImportError(thrown) || e.code !== 'INTERNAL') {
     io.err(redactSecrets(`error: ${e.code}: ${e.message}`, io.env));
     io.err(`hint: ${e.hint}`);

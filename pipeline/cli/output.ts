@@ -59,6 +59,12 @@ export function formatSummary(s: Summary, outDir: string, cwd = process.cwd()): 
     }
   }
   if (s.abort) lines.push('', `Aborted: ${s.abort.code}: ${s.abort.message}`, `  hint: ${s.abort.hint}`);
+  if (s.status === 'interrupted') {
+    lines.push('', 'Interrupted: the run stopped before the end of its input; the counts above are the rows read until then'
+      + (s.failuresByCode.NOT_SENT ? ' (rows read but not loaded are NOT_SENT in failed.csv)' : '') + '.',
+    s.state ? '  Run the same command again to load the rest: what already landed is not sent twice.'
+      : '  Run the same command again to process the whole input.');
+  }
   const rel = relative(cwd, outDir) || '.';
   const html = s.files.report;
   lines.push('', html ? `Report: ${rel}/report.html  (summary.json, success.csv, failed.csv, merged.csv in ${rel}/)`
