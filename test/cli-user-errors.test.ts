@@ -72,6 +72,25 @@ describe('CLI: user mistakes', () => {
     await expectUsageError(['chekc', 'samples/clean.csv'], 'USAGE', /check/);
   });
 
+  test('a command without its file, an unknown option, no command: plain words, no yargs jargon', async () => {
+    for (const [cmd, what] of [['run', /run needs the file\(s\) to import, e\.g\. contact-import run /], ['check', /check needs the file\(s\) to check/],
+      ['init', /init needs the file to draft a mapping for/], ['watch', /watch needs the folder files are dropped into/]] as const) {
+      const r = await expectUsageError([cmd], 'USAGE', what);
+      assert.doesNotMatch(r.stderr, /non-option/);
+    }
+    const r = await expectUsageError(['check', 'samples/clean.csv', '-m', 'mappings/clean.yaml', '--bogus-flag'], 'USAGE', 'unknown option: --bogus-flag');
+    assert.doesNotMatch(r.stderr, /bogusFlag/, 'the option is named once, as typed');
+    await expectUsageError([], 'USAGE', 'name a command: check, run, init, watch or bridge');
+  });
+
+  test('--help names every exit code cause and no example shows a raw $0', async () => {
+    const r = await runCli(['init', '--help']);
+    assert.equal(r.code, 0, r.stderr);
+    assert.doesNotMatch(r.stdout, /\$0/);
+    assert.match(r.stdout.replace(/\s+/g, ' '), /3 aborted \([^)]*another import holds the state store\)/);
+    assert.doesNotMatch((await runCli(['run', '--help'])).stdout, /\[default: \[\]\]/);
+  });
+
   test('--help shows examples and the exit codes', async () => {
     for (const args of [['--help'], ['run', '--help'], ['check', '--help']]) {
       const r = await runCli(args);

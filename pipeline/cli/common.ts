@@ -18,11 +18,11 @@ export interface Io {
   signal?: AbortSignal;
 }
 
-export const EPILOGUE = 'Exit codes: 0 every row loaded, merged or unchanged; 1 some rows failed (see failed.csv); 2 usage or mapping error, nothing sent; 3 aborted (target unreachable, credentials refused).\nDocs: README.md, mappings/README.md';
+export const EPILOGUE = 'Exit codes: 0 every row loaded, merged or unchanged; 1 some rows failed (see failed.csv); 2 usage or mapping error, nothing sent; 3 aborted (target unreachable, credentials refused, another import holds the state store).\nDocs: README.md, mappings/README.md';
 
 export function commonOptions<T>(y: Argv<T>) {
   return readOptions(y)
-    .positional('files', { type: 'string', array: true, describe: 'CSV, TSV, TXT, XLS or XLSX files (several: read in order, reported together)', demandOption: true });
+    .positional('files', { type: 'string', array: true, describe: 'CSV, TSV, TXT, XLS or XLSX files (several: read in order, reported together)', demandOption: true, default: undefined });
 }
 
 /** The options of commonOptions without the files positional (`watch` takes a folder instead). */

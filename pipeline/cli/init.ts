@@ -32,7 +32,7 @@ export function initCommand(io: Io, done: (code: number) => void) {
       .option('header-row', { type: 'number', describe: '1-based row of the column names (default: 1, or detected in spreadsheets)' })
       .option('sample-rows', { type: 'number', default: 200, describe: 'how many rows to read to match columns by content and guess the country' })
       .example('$0 init export.csv', 'print a draft mapping for export.csv')
-      .example('$0 init samples/google-contacts.csv --out mappings/mine.yaml', 'write it, then: $0 check samples/google-contacts.csv -m mappings/mine.yaml')
+      .example('$0 init samples/google-contacts.csv --out mappings/mine.yaml', 'write it, then: contact-import check samples/google-contacts.csv -m mappings/mine.yaml')
       .example('$0 init contacts.xlsx --sheet Customers --target spoke -o mappings/crm.yaml --force', 'redraft over an existing file, noting what Spoke needs'),
     handler: async (a: InitArgs) => {
       done(await runInit(io, a));

@@ -44,7 +44,7 @@ export async function main(argv: string[], io?: Partial<Io>): Promise<number> {
       .example('$0 check samples/messy.csv --mapping mappings/messy.yaml', 'what would load, fail and merge, and why (sends nothing)')
       .example('$0 run samples/clean.csv --mapping mappings/clean.yaml', 'import into the file target (the payloads each system would receive)')
       .example('$0 init export.csv --out mappings/export.yaml', 'draft a mapping from a file\'s columns (Google, Outlook, HubSpot, Salesforce exports recognized)')
-      .demandCommand(1, 'name a command: check or run')
+      .demandCommand(1, 'name a command: check, run, init, watch or bridge')
       .strict()
       .recommendCommands()
       .epilogue(EPILOGUE)
@@ -52,7 +52,7 @@ export async function main(argv: string[], io?: Partial<Io>): Promise<number> {
       .exitProcess(false)
       .fail((msg, err) => {
         if (err) throw err;
-        throw new ImportError('USAGE', msg);
+        throw new ImportError('USAGE', plainUsage(msg, argv[0]));
       })
       .parseAsync();
   } catch (e) {
@@ -62,6 +62,27 @@ export async function main(argv: string[], io?: Partial<Io>): Promise<number> {
     process.off('SIGTERM', sigterm);
   }
   return code;
+}
+
+/** What the command needs as its first argument, for a command line that lacks it. */
+const POSITIONAL: Record<string, string> = {
+  run: 'the file(s) to import, e.g. contact-import run contacts.csv --mapping mappings/crm.yaml',
+  check: 'the file(s) to check, e.g. contact-import check contacts.csv --mapping mappings/crm.yaml',
+  init: 'the file to draft a mapping for, e.g. contact-import init contacts.csv',
+  watch: 'the folder files are dropped into, e.g. contact-import watch /srv/drops --mapping mappings/crm.yaml',
+};
+
+/** yargs' own messages in the words of this tool's other errors. */
+function plainUsage(msg: string, command: string | undefined): string {
+  if (/^Not enough non-option arguments/.test(msg) && command && POSITIONAL[command]) return `${command} needs ${POSITIONAL[command]}`;
+  // yargs lists an unknown --some-flag twice, also as someFlag.
+  const unknown = /^Unknown arguments?: (.*)$/.exec(msg);
+  if (unknown) {
+    const names = unknown[1].split(', ');
+    const shown = names.filter((n) => !(/[A-Z]/.test(n) && names.includes(n.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`))));
+    return `unknown option${shown.length > 1 ? 's' : ''}: ${shown.map((n) => (n.length > 1 ? `--${n}` : `-${n}`)).join(', ')}`;
+  }
+  return msg;
 }
 
 /**
