@@ -288,6 +288,10 @@ describe('samespace loader: credentials and configuration', () => {
       const e = await rejectsWith(h.loader.open(), 'CONFIG_MISSING');
       assert.match(e.message, /^SAMESPACE_API_KEY is not set/);
     });
+    await withEmulator({}, { env: { SAMESPACE_URL: undefined, SAMESPACE_API_KEY: undefined } }, async (_emu, h) => {
+      const e = await rejectsWith(h.loader.open(), 'CONFIG_MISSING');
+      assert.match(e.message, /^SAMESPACE_URL and SAMESPACE_API_KEY are not set/, 'both named at once');
+    });
   });
 });
 

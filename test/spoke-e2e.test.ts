@@ -114,7 +114,19 @@ describe('spoke end to end (built CLI)', () => {
     const { emu, out, res } = await run(USERS, [], { SPOKE_CLIENT_ID: undefined });
     try {
       assert.equal(res.code, 2, res.stderr);
-      assert.match(res.stderr, /CONFIG_MISSING.*SPOKE_CLIENT_ID/);
+      assert.match(res.stderr, /CONFIG_MISSING: SPOKE_CLIENT_ID is not set/);
+      assert.equal(emu.state.counts.requests, 0);
+    } finally {
+      out.cleanup();
+      await emu.close();
+    }
+  });
+
+  test('both SPOKE_CLIENT_ID and SPOKE_CLIENT_SECRET missing: both named in one error', async () => {
+    const { emu, out, res } = await run(USERS, [], { SPOKE_CLIENT_ID: undefined, SPOKE_CLIENT_SECRET: undefined });
+    try {
+      assert.equal(res.code, 2, res.stderr);
+      assert.match(res.stderr, /CONFIG_MISSING: SPOKE_CLIENT_ID and SPOKE_CLIENT_SECRET are not set/);
       assert.equal(emu.state.counts.requests, 0);
     } finally {
       out.cleanup();

@@ -24,6 +24,10 @@ export interface SamespaceConfig {
 /** Reads SAMESPACE_URL and SAMESPACE_API_KEY; names a missing one, never prints a value. */
 export function samespaceConfig(env: NodeJS.ProcessEnv): SamespaceConfig {
   const baseUrl = env.SAMESPACE_URL?.trim();
+  // Both missing: both named at once, so that fixing one does not reveal the other.
+  if (!baseUrl && !env.SAMESPACE_API_KEY) {
+    throw new ImportError('CONFIG_MISSING', `SAMESPACE_URL and SAMESPACE_API_KEY are not set (the cluster base, e.g. https://clusterid.samespace.com; ${KEY_HINT})`);
+  }
   if (!baseUrl) throw new ImportError('CONFIG_MISSING', 'SAMESPACE_URL is not set (the cluster base, e.g. https://clusterid.samespace.com)');
   try {
     const u = new URL(baseUrl);

@@ -22,11 +22,11 @@ export interface SpokeConfig {
 
 /** Reads the SPOKE_* variables; a missing one is a usage error that names it (never its value). */
 export function spokeConfigFromEnv(env: NodeJS.ProcessEnv): SpokeConfig {
-  for (const name of ['SPOKE_CLIENT_ID', 'SPOKE_CLIENT_SECRET'] as const) {
-    if (!env[name]?.trim()) {
-      throw new ImportError('CONFIG_MISSING',
-        `${name} is not set: the spoke target needs the API client id and secret from the Spoke account portal (Other > Developers)`);
-    }
+  // Every missing one at once: fixing one should not reveal the next.
+  const missing = (['SPOKE_CLIENT_ID', 'SPOKE_CLIENT_SECRET'] as const).filter((name) => !env[name]?.trim());
+  if (missing.length) {
+    throw new ImportError('CONFIG_MISSING',
+      `${missing.join(' and ')} ${missing.length > 1 ? 'are' : 'is'} not set: the spoke target needs the API client id and secret from the Spoke account portal (Other > Developers)`);
   }
   return {
     authUrl: baseUrl(env, 'SPOKE_AUTH_URL', SPOKE_DEFAULT_AUTH_URL),
