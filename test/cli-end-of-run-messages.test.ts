@@ -5,7 +5,7 @@
 import test from 'node:test';
 import assert from 'node:assert/strict';
 import { createServer } from 'node:net';
-import { writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { main } from '../pipeline/cli/main.js';
 import { runCli, tempDir, ROOT } from './helpers/cli.js';
@@ -69,4 +69,14 @@ test('an interrupted run says it was interrupted and that the same command proce
   assert.equal(code, 3);
   assert.match(out, /Interrupted: the run stopped before the end of its input/);
   assert.match(out, /Run the same command again/);
+});
+
+test('summary.json names only report files that exist (no unchanged.csv on a run that left nothing unchanged)', async () => {
+  const out = join(tmp.path, 'files');
+  const r = await runCli(['run', 'samples/messy.csv', '-m', 'mappings/messy.yaml', '--out', out, '--quiet']);
+  assert.ok(r.code === 0 || r.code === 1, r.stderr);
+  const s = JSON.parse(readFileSync(join(out, 'summary.json'), 'utf8')) as { files: Record<string, string> };
+  assert.ok(Object.keys(s.files).length >= 4, JSON.stringify(s.files));
+  for (const [k, f] of Object.entries(s.files)) assert.ok(existsSync(join(out, f)), `summary.files.${k} = ${f} does not exist`);
+  assert.equal(s.files.unchanged, undefined);
 });

@@ -98,7 +98,8 @@ export function buildSummary(s: SummaryInput): Summary {
     notes: r.notes,
     abort: s.abort,
     http: s.http,
-    files: { success: 'success.csv', failed: 'failed.csv', merged: 'merged.csv', unchanged: 'unchanged.csv' },
+    // unchanged.csv exists only once a row was unchanged (incremental runs): name only files there are.
+    files: { success: 'success.csv', failed: 'failed.csv', merged: 'merged.csv', ...(r.counts.unchanged ? { unchanged: 'unchanged.csv' } : {}) },
   };
   if (!summary.invariant.holds) {
     // A row without an outcome is a bug: say so loudly rather than write a report that does not add up.
