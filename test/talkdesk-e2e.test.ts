@@ -132,7 +132,8 @@ test('--dry-run --target talkdesk says what would be created and writes no state
     const r = await runCli(['run', CSV, '-m', MAPPING, '--target', 'talkdesk', '--dry-run', '--state', state, '--out', join(tmp.path, 'r'), '--quiet']);
     assert.equal(r.code, 0, r.stderr);
     const s = assertInvariant(join(tmp.path, 'r'));
-    assert.deepEqual(s.targetActions, { created: s.counts.success });
+    assert.deepEqual(s.targetActions, { 'would-create': s.counts.success }, 'a dry run creates nothing: it says what would be');
+    assert.match(r.stdout, /would load +\d+/);
     assert.ok(!existsSync(state), 'a dry run creates no store');
   } finally { tmp.cleanup(); }
 });

@@ -20,7 +20,7 @@ export function formatSummary(s: Summary, outDir: string, cwd = process.cwd()): 
     return lines.join('\n');
   }
   lines.push(`${what}: ${n(c.read)} rows read from ${s.inputs.map((i) => i.file).join(', ') || '(none)'} in ${secs.toFixed(1)} s (${n(s.rowsPerSecond)} rows/s)`);
-  const verb = s.command === 'check' ? 'would load' : 'success';
+  const verb = s.command === 'check' || s.dryRun ? 'would load' : 'success';
   const w = Math.max(...[c.success, c.failed, c.merged, c.unchanged].map((x) => n(x).length));
   lines.push(`  ${verb.padEnd(10)} ${n(c.success).padStart(w)}`);
   lines.push(`  ${'failed'.padEnd(10)} ${n(c.failed).padStart(w)}${c.failed ? '   see failed.csv' : ''}`);

@@ -42,9 +42,10 @@ export function createTalkdeskLoader(ctx: LoaderContext): Loader {
     records.forEach((rec, i) => {
       const action = actions[i];
       const id = rec.contact.id;
+      // A dry run says what would happen (as Spoke's would-upsert does): nothing was created.
       ctx.settle(rec, action === 'unchanged'
         ? { status: 'unchanged', action, targetId: id }
-        : { status: 'success', action, targetId: id });
+        : { status: 'success', action: ctx.options.dryRun ? `would-${action.replace(/d$/, '')}` : action, targetId: id });
     });
   };
 
