@@ -41,6 +41,10 @@ test('watch --once: each file moves to processed/ or failed/ beside exactly one 
 
     const r = await runCli(['watch', inbox, '-m', MAPPING, '--once', '--settle', '0.2', '--log-format', 'json']);
     assert.equal(r.code, 2, r.stderr);
+    // --once ends with watch.stopped too, carrying the exit code a scheduler sees.
+    const last = events(r.stderr).at(-1);
+    assert.equal(last?.event, 'watch.stopped', r.stderr);
+    assert.equal(last?.exitCode, 2);
 
     const processed = folders(join(inbox, 'processed'));
     const failed = folders(join(inbox, 'failed'));

@@ -106,7 +106,14 @@ class Watcher {
     this.work = join(inbox, WORK_DIR);
   }
 
+  /** Watches until --once is done or a signal stops it; every way out ends with watch.stopped and its exit code. */
   async loop(): Promise<number> {
+    const code = await this.watch();
+    this.log.info('watch.stopped', `stopped watching ${this.inbox} (exit ${code})`, { inbox: this.inbox, exitCode: code });
+    return code;
+  }
+
+  private async watch(): Promise<number> {
     const signal = this.io.signal;
     const settleMs = this.a.settle * 1000;
     let idle = false;
@@ -134,7 +141,6 @@ class Watcher {
       const ms = waiting ? Math.min(this.a.once ? settleMs / 4 : this.a.interval * 1000, settleMs / 2) : this.a.interval * 1000;
       await sleep(Math.max(ms, 20), signal);
     }
-    this.log.info('watch.stopped', `stopped watching ${this.inbox}`, { inbox: this.inbox });
     // Stopped before --once finished its work: a scheduler must not read that as success. A
     // long-running watcher stopped between files stops cleanly; each file's outcome is in its report.
     return this.a.once ? Math.max(this.worst, EXIT.ABORTED) : EXIT.OK;
