@@ -47,6 +47,16 @@ describe('emails', () => {
     assert.deepEqual(splitEmailCell(' ; ,'), []);
     // Google Contacts: several values of one kind in one cell, separated by " ::: ".
     assert.deepEqual(splitEmailCell('a@x.example ::: b@x.example:::c@x.example'), ['a@x.example', 'b@x.example', 'c@x.example']);
+    assert.deepEqual(splitEmailCell('a@x.example\nb@x.example'), ['a@x.example', 'b@x.example']);
+  });
+
+  test('an address with a space inside is refused whole, not split into a word and someone else\'s valid address', () => {
+    assert.deepEqual(splitEmailCell('olivia chen@blueyonder.example'), ['olivia chen@blueyonder.example']);
+    assert.deepEqual(splitEmailCell('olivia chen@blueyonder.example; bob@y.example'), ['olivia chen@blueyonder.example', 'bob@y.example']);
+    const r = createNormalizer(mappingOf())(emailsRow('olivia chen@blueyonder.example'));
+    assert.deepEqual(r.contact.emails, []);
+    assert.equal(r.problems.length, 1);
+    assert.match(r.problems[0].message, /got "olivia chen@blueyonder\.example"/);
   });
 
   test('a cell with several addresses gives several emails, in order, without repeats', () => {

@@ -31,10 +31,27 @@ const LIST_SPLIT = /(?:[;,\s]|:::)+/;
 const QUOTED_DISPLAY = /"[^"]*"\s*(?=<)/g;
 const DISPLAY_NAME = /[^;,<>]*<([^<>]+)>/g;
 
-/** The addresses in one cell (separated by ";", ",", spaces or " ::: "), display names removed. */
+const HARD_SPLIT = /(?:[;,]|:::)+/;
+const SPACES = /\s+/;
+
+/**
+ * The addresses in one cell (separated by ";", ",", " ::: " or spaces), display names removed.
+ * Spaces separate addresses only when every piece between them is one: "olivia chen@x.example"
+ * is one address typed wrong, to be refused whole, not "olivia" and a valid chen@x.example
+ * that belongs to someone else.
+ */
 export function splitEmailCell(cell: string): string[] {
   const v = cell.includes('<') ? cell.replace(QUOTED_DISPLAY, '').replace(DISPLAY_NAME, ' $1 ') : cell;
-  return v.split(LIST_SPLIT).filter(Boolean);
+  const out: string[] = [];
+  for (const part of v.split(HARD_SPLIT)) {
+    const t = part.trim();
+    if (!t) continue;
+    if (!SPACES.test(t)) { out.push(t); continue; }
+    const pieces = t.split(SPACES);
+    if (pieces.every((p) => p.includes('@'))) out.push(...pieces);
+    else out.push(t);
+  }
+  return out;
 }
 
 export function normalizeEmail(raw: string): string | undefined {
