@@ -415,7 +415,9 @@ export async function runImport(o: RunOptions): Promise<RunResult> {
     }
     if (o.mirror && status === 'completed') {
       if (!incremental) {
-        stateNotes.push(`--mirror: the ${o.target} target keeps no record of contacts to delete; nothing was deleted`);
+        stateNotes.push(o.target === 'talkdesk'
+          ? '--mirror: nothing was deleted: Talkdesk\'s contact sync (what the bridge serves) can add and update contacts but has no way to remove one'
+          : `--mirror: nothing was deleted: the ${o.target} target ${o.target === 'file' ? 'only writes payloads' : 'keeps no record of contacts to delete'}`);
       } else if (skipped.size) {
         stateNotes.push('--mirror: nothing was deleted, because an input was skipped as already loaded and its contacts were not read (use --force to read it)');
       } else {

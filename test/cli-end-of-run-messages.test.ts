@@ -80,3 +80,12 @@ test('summary.json names only report files that exist (no unchanged.csv on a run
   for (const [k, f] of Object.entries(s.files)) assert.ok(existsSync(join(out, f)), `summary.files.${k} = ${f} does not exist`);
   assert.equal(s.files.unchanged, undefined);
 });
+
+test('--mirror on Talkdesk says why nothing was deleted: the contact sync cannot remove a contact', async () => {
+  const out = join(tmp.path, 'mirror-talkdesk');
+  const r = await runCli(['run', 'samples/clean.csv', '-m', 'mappings/clean.yaml', '--target', 'talkdesk', '--mirror', '--out', out, '--quiet']);
+  assert.equal(r.code, 0, r.stderr);
+  const s = JSON.parse(readFileSync(join(out, 'summary.json'), 'utf8')) as { notes: string[] };
+  assert.ok(s.notes.some((n) => /^--mirror: nothing was deleted: Talkdesk's contact sync .* has no way to remove one$/.test(n)), s.notes.join('\n'));
+  assert.doesNotMatch(s.notes.join('\n'), /keeps no record/);
+});
