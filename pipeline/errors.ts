@@ -33,6 +33,8 @@ export const ERROR_CODES = {
   CONFIG_MISSING: { kind: 'usage', hint: 'Set the environment variable named in the message (see README, "Targets").' },
   TARGET_PROPERTY_MISSING: { kind: 'usage', hint: 'Map to an existing property key, or pass --create-missing-properties.' },
   STATE_UNUSABLE: { kind: 'usage', hint: 'Check --state (or CONTACT_IMPORT_STATE): it must be a writable contact-import state file, not one written by a newer version.' },
+  // The bridge only reads a store: serving an empty one it created would tell Talkdesk there are no contacts.
+  STATE_NOT_FOUND: { kind: 'usage', hint: 'Check the path (--state, else CONTACT_IMPORT_STATE, else .contact-import/state.db in the working folder), or fill the store first with `contact-import run <file> --mapping <m> --target talkdesk --state <path>`.' },
   OUT_NOT_A_FOLDER: { kind: 'usage', hint: 'Give --out a folder path (it is created if missing), not the path of a file.' },
   FOLDER_UNUSABLE: { kind: 'usage', hint: 'Give a path whose every part is a folder or can be created as one (not a file, nor a link to something missing).' },
 

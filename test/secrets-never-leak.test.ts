@@ -15,6 +15,8 @@ import { startSpokeEmulator } from './emulators/spoke.js';
 import { startSamespaceEmulator } from './emulators/samespace.js';
 import { startGenesysEmulator } from './emulators/genesys.js';
 import { BIN, ROOT, runCli, tempDir, type CliResult } from './helpers/cli.js';
+import { openStore } from '../pipeline/state/store.js';
+import { TALKDESK_SCHEMA } from '../pipeline/state/talkdesk.js';
 
 // Characters that URL and form encoding change, so an encoded leak is a different string.
 const SENTINEL = {
@@ -110,18 +112,22 @@ describe('sentinel credentials never appear in output or reports', () => {
 
   test('bridge: refused and accepted requests, verbose JSON logs, stopped with SIGTERM', async () => {
     const env = Object.fromEntries(Object.entries(ALL_ENV).filter(([, v]) => v !== undefined)) as Record<string, string>;
-    const child = spawn(process.execPath, [BIN, 'bridge', '--port', '0', '--state', STATE, '--verbose', '--log-format', 'json'],
+    // The bridge serves an existing store only; its own, so that the talkdesk test below still
+    // proves the run creates STATE.
+    const bridgeState = join(tmp.path, 'bridge-state.db');
+    openStore({ path: bridgeState, schemas: [TALKDESK_SCHEMA] }).close();
+    const child = spawn(process.execPath, [BIN, 'bridge', '--port', '0', '--state', bridgeState, '--verbose', '--log-format', 'json'],
       { cwd: ROOT, env: { PATH: process.env.PATH, HOME: process.env.HOME, ...env } });
     let stdout = '';
     let stderr = '';
-    child.stderr.on('data', (d) => { stderr += d; });
+    child.stdout.on('data', (d) => { stdout += d; });
     const closed = new Promise<number>((r) => child.on('close', (code) => r(code ?? -1)));
     const guard = setTimeout(() => child.kill('SIGKILL'), 60_000);
     try {
       const url = await new Promise<string>((resolve, reject) => {
-        child.stdout.on('data', (d) => {
-          stdout += d;
-          const m = /listening on (http:\/\/\S+)/.exec(stdout);
+        child.stderr.on('data', (d) => {
+          stderr += d;
+          const m = /listening on (http:\/\/[^\s"]+)/.exec(stderr);
           if (m) resolve(m[1]);
         });
         void closed.then((code) => reject(new Error(`bridge exited ${code} before listening: ${stderr}`)));
@@ -145,7 +151,7 @@ describe('sentinel credentials never appear in output or reports', () => {
   });
 
   test('check, and run into the file target, with every credential set', async () => {
-    for (const [cmd, target] of [['check', 'file'], ['check', 'spoke'], ['run', 'file']]) {
+    for (const [cmd, target] of [['check', 'file'], ['check', 'genesys'], ['run', 'file']]) {
       await cli(`${cmd} --target ${target}`, [cmd, 'samples/messy.csv', '--mapping', 'mappings/messy.yaml', '--target', target, ...LOUD.slice(0, 3)], {}, [0, 1]);
     }
     // A usage error path prints the environment-derived message too.

@@ -257,6 +257,28 @@ describe('talkdesk bridge: auth and bad requests', () => {
     assert.equal((await postRaw(f.bridge.url, { auth: AUTH, meta: { offset: first.next_offset } })).status, 200);
   });
 
+  test('offset, checkpoint or context outside meta: 400 saying they belong inside meta (not a silent restart at page 1)', async () => {
+    const first = (await postRaw(f.bridge.url, { auth: AUTH, meta: {} })).body as { next_offset: string; synchronization_checkpoint: string };
+    assert.ok(first.next_offset);
+    const cases: [string, Record<string, unknown>, RegExp][] = [
+      ['top-level offset', { auth: AUTH, meta: {}, offset: first.next_offset }, /"offset" belongs inside "meta" \(send meta\.offset\)/],
+      ['top-level checkpoint', { auth: AUTH, synchronization_checkpoint: first.synchronization_checkpoint }, /"synchronization_checkpoint" belongs inside "meta"/],
+      ['top-level context', { auth: AUTH, meta: {}, context: null }, /"context" belongs inside "meta"/],
+      ['top-level next_offset', { auth: AUTH, next_offset: first.next_offset }, /send meta\.offset/],
+      ['meta.next_offset', { auth: AUTH, meta: { next_offset: first.next_offset } }, /back as meta\.offset/],
+    ];
+    for (const [what, body, message] of cases) {
+      const r = await postRaw(f.bridge.url, body);
+      assert.equal(r.status, 400, what);
+      assert.match(errorOf(r.body), message, what);
+    }
+    // Credentials are checked first: a stranger learns nothing about the request format.
+    assert.equal((await postRaw(f.bridge.url, { auth: { username: 'x', password: 'y' }, offset: '2' })).status, 401);
+    // Inside meta, as the document sends it, the same offset gets the second page.
+    const second = await postRaw(f.bridge.url, { auth: AUTH, meta: { offset: first.next_offset } });
+    assert.equal(second.status, 200);
+  });
+
   test('a body that streams past the cap without a content-length is refused', async () => {
     const status = await new Promise<number>((resolve, reject) => {
       const req = request(f.bridge.url, { method: 'POST', headers: { 'transfer-encoding': 'chunked', 'content-type': 'application/json' } }, (res) => {

@@ -15,20 +15,20 @@ const MAPPING = join(ROOT, 'mappings/clean.yaml');
 const AUTH = { username: 'talkdesk-sync', password: 'e2e-bridge-password-9f3a' };
 const ENV = { TALKDESK_BRIDGE_USERNAME: AUTH.username, TALKDESK_BRIDGE_PASSWORD: AUTH.password };
 
-interface Running { child: ChildProcess; url: string; stderr: () => string; exit: Promise<number | null> }
+interface Running { child: ChildProcess; url: string; stdout: () => string; stderr: () => string; exit: Promise<number | null> }
 
-/** Starts `contact-import bridge` and waits for the line that says where it listens. */
+/** Starts `contact-import bridge` and waits for the log line (stderr) that says where it listens. */
 function startBridgeCli(args: string[], env: Record<string, string> = ENV): Promise<Running> {
   const child = spawn(process.execPath, [BIN, 'bridge', '--port', '0', ...args], { cwd: ROOT, env: { PATH: process.env.PATH, HOME: process.env.HOME, ...env } });
   let out = '';
   let err = '';
   const exit = new Promise<number | null>((resolve) => child.on('close', (code) => resolve(code)));
   return new Promise((resolve, reject) => {
-    child.stderr!.on('data', (d) => { err += d; });
-    child.stdout!.on('data', (d) => {
-      out += d;
-      const m = /listening on (\S+)/.exec(out);
-      if (m) resolve({ child, url: m[1], stderr: () => err, exit });
+    child.stdout!.on('data', (d) => { out += d; });
+    child.stderr!.on('data', (d) => {
+      err += d;
+      const m = /listening on (\S+)/.exec(err);
+      if (m) resolve({ child, url: m[1], stdout: () => out, stderr: () => err, exit });
     });
     void exit.then((code) => reject(new Error(`bridge exited ${code}: ${err}`)));
   });

@@ -11,11 +11,13 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { createHash, timingSafeEqual } from 'node:crypto';
+import { existsSync } from 'node:fs';
 import { openStore, type Db } from '../state/store.js';
 import {
   TALKDESK_SCHEMA, TalkdeskStore, decodeCheckpoint, decodeOffset, encodeCheckpoint, encodeOffset, type SyncCursor,
 } from '../state/talkdesk.js';
 import { silentLogger, type Logger } from '../log.js';
+import { ImportError } from '../errors.js';
 
 export interface BridgeOptions {
   /** The state store file (already resolved from --state / CONTACT_IMPORT_STATE). */
@@ -40,6 +42,8 @@ export interface Bridge {
   /** e.g. http://127.0.0.1:43817/ (the configured path included). */
   url: string;
   port: number;
+  /** Talkdesk contacts in the store when the bridge started (0: an initial sync would deliver none). */
+  contacts: number;
   server: Server;
   /** Stops accepting, lets requests in flight finish, closes the store. */
   close(): Promise<void>;
@@ -75,8 +79,16 @@ export async function startBridge(o: BridgeOptions): Promise<Bridge> {
   if (!path.startsWith('/')) throw new RangeError('path must start with "/"');
   const expected = { user: digest(o.username), pass: digest(o.password) };
 
+  // Opening a missing file would create an empty store and serve it: Talkdesk would sync
+  // zero contacts from a mistyped path. Only `run --target talkdesk` creates the store.
+  if (o.statePath === ':memory:' || !existsSync(o.statePath)) {
+    throw new ImportError('STATE_NOT_FOUND',
+      `no state store at ${o.statePath}: the bridge serves the store \`contact-import run <file> --mapping <m> --target talkdesk\` fills, and never creates one`,
+      { file: o.statePath });
+  }
   const db: Db = openStore({ path: o.statePath, schemas: [TALKDESK_SCHEMA] });
   const store = new TalkdeskStore(db);
+  const contacts = store.count();
 
   const handle = async (req: IncomingMessage, res: ServerResponse) => {
     const t0 = performance.now();
@@ -122,8 +134,15 @@ export async function startBridge(o: BridgeOptions): Promise<Bridge> {
     if (user === undefined || pass === undefined) throw new HttpProblem(401, 'auth.username and auth.password are required');
     if (!credentialsMatch(expected, user, pass)) throw new HttpProblem(401, 'invalid credentials');
 
+    // The document puts the cursor inside `meta`. The same names elsewhere come from a client
+    // built on another reading; ignoring them would answer every request as the first page of
+    // an initial sync, so a client paging that way would never reach the end.
+    for (const key of CURSOR_KEYS) {
+      if (key in req) throw new HttpProblem(400, `"${key}" belongs inside "meta" (send ${metaName(key)}), as the Talkdesk contact synchronization document requires`);
+    }
     const meta = req.meta ?? {};
     if (!isObject(meta)) throw new HttpProblem(400, '"meta" must be an object');
+    if ('next_offset' in meta) throw new HttpProblem(400, 'send the next_offset of a response back as meta.offset');
     const checkpoint = optionalString(meta, 'synchronization_checkpoint');
     const offset = optionalString(meta, 'offset');
     const context = meta.context === undefined ? null : meta.context;
@@ -179,7 +198,7 @@ export async function startBridge(o: BridgeOptions): Promise<Bridge> {
     server.closeIdleConnections();
   });
 
-  return { url: `http://${hostForUrl}:${addr.port}${path}`, port: addr.port, server, close };
+  return { url: `http://${hostForUrl}:${addr.port}${path}`, port: addr.port, contacts, server, close };
 }
 
 function send(res: ServerResponse, status: number, json: string): void {
@@ -188,6 +207,10 @@ function send(res: ServerResponse, status: number, json: string): void {
   res.setHeader('content-length', Buffer.byteLength(json));
   res.end(json);
 }
+
+/** Request fields that exist only inside `meta` (next_offset: a response field sent back under its own name). */
+const CURSOR_KEYS = ['synchronization_checkpoint', 'offset', 'context', 'next_offset'] as const;
+const metaName = (key: (typeof CURSOR_KEYS)[number]) => (key === 'next_offset' ? 'meta.offset' : `meta.${key}`);
 
 function isObject(v: unknown): v is Record<string, unknown> {
   return typeof v === 'object' && v !== null && !Array.isArray(v);

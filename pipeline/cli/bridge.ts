@@ -1,8 +1,9 @@
 /** `contact-import bridge`: serve the store's contacts to Talkdesk's contact sync until SIGTERM / Ctrl-C. */
 import type { Argv } from 'yargs';
+import { existsSync } from 'node:fs';
 import { ImportError } from '../errors.js';
 import { createLogger } from '../log.js';
-import { resolveStatePath } from '../state/store.js';
+import { DEFAULT_STATE_PATH, resolveStatePath } from '../state/store.js';
 import { DEFAULT_MAX_BODY_BYTES, DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, startBridge } from '../bridge/server.js';
 import { EPILOGUE, type Io } from './common.js';
 
@@ -47,6 +48,14 @@ export function bridgeCommand(io: Io, done: (code: number) => void) {
 
       const log = createLogger({ format: a['log-format'], level: a.verbose ? 'debug' : 'info', write: io.err, env: io.env });
       const statePath = resolveStatePath(a.state, io.env);
+      const fill = `contact-import run <file> --mapping <m> --target talkdesk${a.state ? ` --state ${a.state}` : ''}`;
+      // Checked here as well as in startBridge to say where the path came from: a typo in
+      // --state and a CONTACT_IMPORT_STATE set elsewhere are fixed in different places.
+      if (!existsSync(statePath)) {
+        throw new ImportError('STATE_NOT_FOUND',
+          `no state store at ${statePath} (${stateOrigin(a.state, io.env)}). The bridge serves the contacts \`${fill}\` stores there; it never creates a store, as an empty one would sync zero contacts to Talkdesk`,
+          { file: statePath });
+      }
       let bridge;
       try {
         bridge = await startBridge({
@@ -59,8 +68,14 @@ export function bridgeCommand(io: Io, done: (code: number) => void) {
         if (code === 'EADDRNOTAVAIL' || code === 'EACCES') throw new ImportError('USAGE', `cannot listen on ${a.host}:${a.port} (${code}); check --host and --port`);
         throw e;
       }
-      log.info('bridge.listening', `bridge listening on ${bridge.url} (state ${statePath}, ${a['page-size']} contacts per page)`, { url: bridge.url, state: statePath });
-      io.out(`listening on ${bridge.url}`);
+      if (bridge.contacts === 0) {
+        // Served as it is (an import may fill it while the bridge runs), but a sync now delivers nothing.
+        log.warn('bridge.empty', `the state store ${statePath} holds no Talkdesk contacts: the bridge serves zero contacts until \`${fill}\` fills it`,
+          { state: statePath });
+      }
+      // One line, through the logger like every other info message (stderr; a JSON event with --log-format json).
+      log.info('bridge.listening', `bridge listening on ${bridge.url} (state ${statePath}: ${bridge.contacts.toLocaleString('en-US')} contact${bridge.contacts === 1 ? '' : 's'}, ${a['page-size']} per page)`,
+        { url: bridge.url, state: statePath, contacts: bridge.contacts });
       await new Promise<void>((resolve) => {
         if (!io.signal || io.signal.aborted) { if (io.signal) resolve(); return; }
         io.signal.addEventListener('abort', () => resolve(), { once: true });
@@ -70,4 +85,11 @@ export function bridgeCommand(io: Io, done: (code: number) => void) {
       done(0);
     },
   };
+}
+
+/** How the store path was chosen, for the message that names it. */
+function stateOrigin(flag: string | undefined, env: NodeJS.ProcessEnv): string {
+  if (flag) return 'from --state';
+  if (env.CONTACT_IMPORT_STATE) return 'from CONTACT_IMPORT_STATE, as no --state was given';
+  return `the default ${DEFAULT_STATE_PATH} in the working folder, as neither --state nor CONTACT_IMPORT_STATE was given`;
 }

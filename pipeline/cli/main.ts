@@ -23,7 +23,7 @@ export async function main(argv: string[], io?: Partial<Io>): Promise<number> {
   };
   const onSignal = (sig: string) => {
     if (ctl.signal.aborted) process.exit(EXIT.ABORTED);
-    full.err(`${sig}: finishing the batch in flight and writing the report (again to stop at once)`);
+    full.err(`${sig}: ${STOPPING[argv[0]] ?? STOPPING.run} (again to stop at once)`);
     ctl.abort();
   };
   const sigint = () => onSignal('SIGINT');
@@ -63,6 +63,13 @@ export async function main(argv: string[], io?: Partial<Io>): Promise<number> {
   }
   return code;
 }
+
+/** What each command does when told to stop (SIGINT / SIGTERM). */
+const STOPPING: Record<string, string> = {
+  run: 'finishing the batch in flight and writing the report',
+  watch: 'finishing the batch in flight, writing its report, then stopping the watch',
+  bridge: 'no longer accepting requests, finishing the ones in flight',
+};
 
 /** What the command needs as its first argument, for a command line that lacks it. */
 const POSITIONAL: Record<string, string> = {

@@ -61,11 +61,12 @@ console.log(`store: ${N.toLocaleString('en-US')} contacts inserted in ${insertS.
 // --- 2. the bridge, as users run it ----------------------------------------------------
 const child = spawn(process.execPath, [BIN, 'bridge', '--port', '0', '--state', statePath, '--page-size', String(pageSize)], {
   cwd: ROOT, env: { PATH: process.env.PATH, TALKDESK_BRIDGE_USERNAME: AUTH.username, TALKDESK_BRIDGE_PASSWORD: AUTH.password },
-  stdio: ['ignore', 'pipe', 'inherit'],
+  stdio: ['ignore', 'inherit', 'pipe'],
 });
 const url = await new Promise<string>((resolve, reject) => {
-  let out = '';
-  child.stdout!.on('data', (d) => { out += d; const m = /listening on (\S+)/.exec(out); if (m) resolve(m[1]); });
+  // The bridge says where it listens in its log (stderr), passed on to ours.
+  let err = '';
+  child.stderr!.on('data', (d) => { process.stderr.write(d); err += d; const m = /listening on (\S+)/.exec(err); if (m) resolve(m[1]); });
   child.on('close', (code) => reject(new Error(`bridge exited ${code}`)));
 });
 
