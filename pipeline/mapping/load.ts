@@ -5,11 +5,11 @@
 import { readFile } from 'node:fs/promises';
 import { createHash } from 'node:crypto';
 import YAML, { LineCounter, isNode } from 'yaml';
-import type { z } from 'zod';
-import { closest, distance } from 'fastest-levenshtein';
+import { z } from 'zod';
+import { distance } from 'fastest-levenshtein';
 import { ImportError } from '../errors.js';
 import { mappingSchema, type Mapping } from './schema.js';
-import { isKnownCountry } from '../transforms/phone.js';
+import { isKnownCountry, resolveCountry } from '../transforms/phone.js';
 
 export interface LoadedMapping {
   mapping: Mapping;
@@ -32,12 +32,44 @@ export function formatPath(path: readonly PropertyKey[]): string {
   return out || '(top level)';
 }
 
-/** Suggest the nearest of `options` when it is close enough to be a typo. */
+/** Letters and digits only, lower case, accents gone: "E-Mail Adress" and "email adress" meet. */
+const squash = (s: string) => s.normalize('NFKD').replace(/\p{M}+/gu, '').toLowerCase().replace(/[^\p{L}\p{N}]+/gu, '');
+/** Words as a person sees them: "EMail Adress" -> ["email", "adress"]. */
+const words = (s: string) => s.normalize('NFKD').replace(/\p{M}+/gu, '').toLowerCase().split(/[^\p{L}\p{N}]+/u).filter(Boolean);
+
+/**
+ * Suggest the option `word` most likely meant, or nothing when none is close enough to
+ * be a typo. In order: the same letters and digits (case, spaces and punctuation aside:
+ * "first_name" -> "firstName"); a few edits away on those ("Emial" -> "Email", "EMail
+ * Adress" -> "Email Address"), never replacing most of a short word; one of them is the
+ * other's leading words ("EMail Adress" -> "Email", "Phone" -> "Phone Number"), when only
+ * one option is. Anything further is not suggested: a wrong guess misleads more than none.
+ */
 export function didYouMean(word: string, options: readonly string[]): string | undefined {
   if (!options.length) return undefined;
-  const best = closest(word, options as string[]);
-  const d = distance(word.toLowerCase(), best.toLowerCase());
-  return d <= Math.max(2, Math.floor(best.length / 3)) ? best : undefined;
+  const w = squash(word);
+  if (!w) return undefined;
+  const same = options.find((o) => squash(o) === w);
+  if (same !== undefined) return same;
+
+  let best: string | undefined;
+  let bestD = Infinity;
+  for (const o of options) {
+    const d = distance(w, squash(o));
+    if (d < bestD) { best = o; bestD = d; }
+  }
+  if (best !== undefined) {
+    const b = squash(best);
+    if (bestD <= Math.max(2, Math.floor(b.length / 3)) && bestD < Math.min(w.length, b.length)) return best;
+  }
+
+  const ww = words(word);
+  const leading = options.filter((o) => {
+    const ow = words(o);
+    const [short, long] = ow.length <= ww.length ? [ow, ww] : [ww, ow];
+    return short.length > 0 && short.length < long.length && short.join('').length >= 3 && short.every((x, i) => x === long[i]);
+  });
+  return leading.length === 1 ? leading[0] : undefined;
 }
 
 type AnySchema = z.ZodType & { _zod: { def: Record<string, unknown> } };
@@ -110,39 +142,19 @@ export function parseMapping(text: string, file: string): Mapping {
   const problems: MappingProblem[] = [];
   const parsed = mappingSchema.safeParse(data);
   if (!parsed.success) {
-    for (const issue of parsed.error.issues) {
+    for (const { issue, path } of flattenIssues(parsed.error.issues, [])) {
       if (issue.code === 'unrecognized_keys') {
-        const allowed = keysAt(mappingSchema as unknown as AnySchema, issue.path);
+        const allowed = keysAt(mappingSchema as unknown as AnySchema, path);
         for (const key of issue.keys) {
           const guess = didYouMean(key, allowed);
           problems.push({
-            path: formatPath([...issue.path, key]),
-            line: keyLine(doc, counter, issue.path, key),
+            path: formatPath([...path, key]),
+            line: keyLine(doc, counter, path, key),
             message: `unknown key "${key}"${guess ? `, did you mean "${guess}"?` : ''} (expected one of: ${allowed.join(', ')})`,
           });
         }
-      } else if (issue.code === 'invalid_union') {
-        problems.push({ path: formatPath(issue.path), line: lineOf(doc, counter, issue.path), message: describeUnion(issue) });
-      } else if (issue.code === 'invalid_value' && 'values' in issue) {
-        const got = getIn(data, issue.path);
-        const options = (issue.values as unknown[]).map(String);
-        const guess = typeof got === 'string' ? didYouMean(got, options) : undefined;
-        problems.push({
-          path: formatPath(issue.path), line: lineOf(doc, counter, issue.path),
-          message: `expected one of ${options.map((o) => JSON.stringify(o)).join(', ')}, got ${JSON.stringify(got)}${guess ? `; did you mean "${guess}"?` : ''}`,
-        });
-      } else if (issue.code === 'invalid_type' && getIn(data, issue.path) === undefined && issue.path.length) {
-        const key = String(issue.path[issue.path.length - 1]);
-        problems.push({
-          path: formatPath(issue.path), line: lineOf(doc, counter, issue.path),
-          message: `the key "${key}" is missing (expected ${issue.expected === 'object' ? 'a section of key: value pairs' : issue.expected})`,
-        });
       } else {
-        const got = getIn(data, issue.path);
-        problems.push({
-          path: formatPath(issue.path), line: lineOf(doc, counter, issue.path),
-          message: `${issue.message}${got !== undefined && typeof got !== 'object' ? `, got ${JSON.stringify(got)}` : ''}`,
-        });
+        problems.push({ path: formatPath(path), line: lineOf(doc, counter, path), message: describeIssue(issue, path, data) });
       }
     }
   }
@@ -151,18 +163,141 @@ export function parseMapping(text: string, file: string): Mapping {
   return parsed.data!;
 }
 
-function describeUnion(issue: z.core.$ZodIssue): string {
-  const inner = (issue as { errors?: z.core.$ZodIssue[][] }).errors ?? [];
-  // The branch that got furthest is the one the user meant: show its first problem.
-  const flat = inner.map((branch) => branch[0]).filter(Boolean);
-  const objectBranch = flat.find((i) => i.code !== 'invalid_type');
-  if (objectBranch) {
-    if (objectBranch.code === 'unrecognized_keys') {
-      return `unknown key ${objectBranch.keys.map((k) => `"${k}"`).join(', ')}; a field takes a column name, or one of column, columns, join, template, value, transform, default, label`;
-    }
-    return `${objectBranch.message}${objectBranch.path.length ? ` at ${formatPath(objectBranch.path)}` : ''}`;
+type Issue = z.core.$ZodIssue;
+type UnionIssue = Issue & { errors: Issue[][] };
+
+/** A union branch whose shape the value does not even have (text where a list goes, ...). */
+function shapeMismatch(branch: readonly Issue[]): boolean {
+  return branch.every((i) => i.path.length === 0 &&
+    (i.code === 'invalid_type' || (i.code === 'invalid_union' && (i as UnionIssue).errors.every(shapeMismatch))));
+}
+
+/**
+ * Issues with their full paths, unions resolved. zod reports a field that fails as "no
+ * shape matched", with every shape's issues inside; the shape the value has (an object
+ * for `{ column: ... }`, a list for `[A, B]`) is the one the user meant, so its issues
+ * are reported at their own paths ("fields.name.transform[1]"). Only a value that has
+ * none of the shapes stays one union issue.
+ */
+function flattenIssues(issues: readonly Issue[], base: readonly PropertyKey[]): { issue: Issue; path: PropertyKey[] }[] {
+  const out: { issue: Issue; path: PropertyKey[] }[] = [];
+  for (const issue of issues) {
+    const path = [...base, ...issue.path];
+    const branch = issue.code === 'invalid_union' ? (issue as UnionIssue).errors.find((b) => !shapeMismatch(b)) : undefined;
+    if (branch) out.push(...flattenIssues(branch, path));
+    else out.push({ issue, path });
   }
-  return 'expected a column name, or an object with one of column, columns, template or value (see mappings/README.md)';
+  return out;
+}
+
+const EN = z.locales.en();
+/** zod's own English ("Too small: ..."), as opposed to a message schema.ts words itself. */
+const isLibraryMessage = (issue: Issue) => issue.message === EN.localeError(issue as never);
+
+/** The value as a message quotes it. */
+function show(v: unknown): string {
+  if (v === null) return 'nothing (an empty value)';
+  if (Array.isArray(v)) return v.length ? 'a list' : 'an empty list';
+  if (typeof v === 'object') return 'a section of key: value pairs';
+  if (typeof v === 'string') return v ? JSON.stringify(v) : 'an empty text ""';
+  return String(v);
+}
+
+/** What a type is called in a YAML file. */
+function typeWord(t: string): string {
+  switch (t) {
+    case 'string': return 'text';
+    case 'number': return 'a number';
+    case 'int': return 'a whole number';
+    case 'boolean': return 'boolean (true or false)';
+    case 'array': return 'a list';
+    case 'object': case 'record': return 'a section of key: value pairs';
+    default: return t;
+  }
+}
+
+/** The types the branches of a union wanted, for "expected text or a number". */
+function expectedTypes(issues: readonly Issue[]): string[] {
+  const out: string[] = [];
+  for (const i of issues) {
+    if (i.path.length) continue;
+    if (i.code === 'invalid_type') out.push(typeWord(i.expected));
+    else if (i.code === 'invalid_union') for (const b of (i as UnionIssue).errors) out.push(...expectedTypes(b));
+  }
+  return [...new Set(out)];
+}
+
+/**
+ * One issue in plain words: what is allowed, the value found, and a guess when one is
+ * close. zod's own wording ("Too small: expected number to be >=1", "Invalid option")
+ * is never shown: it names neither the value nor, for options, the one meant.
+ */
+function describeIssue(issue: Issue, path: readonly PropertyKey[], data: unknown): string {
+  const got = getIn(data, path);
+  const gotText = got === undefined ? '' : `, got ${show(got)}`;
+  switch (issue.code) {
+    case 'invalid_type': {
+      if (got === undefined && path.length) {
+        return `the key "${String(path[path.length - 1])}" is missing (expected ${typeWord(issue.expected)})`;
+      }
+      if (issue.expected === 'object') {
+        const keys = keysAt(mappingSchema as unknown as AnySchema, path);
+        return `expected a section of key: value pairs on the indented lines below it${keys.length ? ` (keys: ${keys.join(', ')})` : ''}${gotText}`;
+      }
+      return `expected ${typeWord(issue.expected)}${gotText}`;
+    }
+    case 'invalid_union': {
+      const types = expectedTypes((issue as UnionIssue).errors.flat());
+      // Fields take a column name or a source object (lists: also a list of them), as mappings/README.md says.
+      if (path[0] === 'fields') {
+        return `expected a column name, or an object with one of column, columns, template or value${types.includes('a list') ? ', or a list of those' : ''} (see mappings/README.md)${gotText}`;
+      }
+      return `expected ${types.length ? types.join(' or ') : 'another kind of value'}${gotText}`;
+    }
+    case 'invalid_value': {
+      const options = issue.values.map(String);
+      const guess = suggestValue(path, got, options);
+      return `expected ${options.length > 1 ? 'one of ' : ''}${options.map((o) => JSON.stringify(o)).join(', ')}${gotText}${guess ? `; did you mean "${guess}"?` : ''}`;
+    }
+    case 'too_small': case 'too_big': {
+      if (!isLibraryMessage(issue)) return `${issue.message}${gotText}`;
+      const small = issue.code === 'too_small';
+      const bound = Number(small ? (issue as { minimum: number | bigint }).minimum : (issue as { maximum: number | bigint }).maximum);
+      const inclusive = (issue as { inclusive?: boolean }).inclusive !== false;
+      const op = small ? (inclusive ? '>=' : '>') : (inclusive ? '<=' : '<');
+      const most = small ? 'at least' : 'at most';
+      switch (issue.origin) {
+        case 'number': case 'int': case 'bigint': return `expected a number ${op} ${bound}${gotText}`;
+        case 'string': return small && bound === 1 ? `cannot be empty${gotText}` : `expected text of ${most} ${bound} characters${gotText}`;
+        case 'array': case 'set': return `expected a list of ${most} ${bound} item${bound === 1 ? '' : 's'}${gotText}`;
+        default: return `expected ${most} ${bound}${gotText}`;
+      }
+    }
+    case 'invalid_format': {
+      const guess = suggestValue(path, got, []);
+      const what = isLibraryMessage(issue) ? `expected text of the form ${(issue as { pattern?: string }).pattern ?? issue.format}` : issue.message;
+      return `${what}${gotText}${guess ? `; did you mean "${guess}"?` : ''}`;
+    }
+    case 'custom':
+      // schema.ts words these itself, quoting the value where it helps.
+      return issue.message;
+    default:
+      return `${isLibraryMessage(issue) ? 'not a value this key takes' : issue.message}${gotText}`;
+  }
+}
+
+/**
+ * A guess for a value that is not allowed: the nearest allowed one; for the default
+ * country, the ISO code of what a country column would accept ("UK" -> "GB", "USA" ->
+ * "US", "Germany" -> "DE").
+ */
+function suggestValue(path: readonly PropertyKey[], got: unknown, options: readonly string[]): string | undefined {
+  if (typeof got !== 'string') return undefined;
+  if (formatPath(path) === 'phone.defaultCountry') {
+    const code = resolveCountry(got);
+    return code && code !== got.toUpperCase() ? code : undefined;
+  }
+  return didYouMean(got, options);
 }
 
 function getIn(data: unknown, path: readonly PropertyKey[]): unknown {
@@ -180,7 +315,11 @@ function semanticProblems(m: Mapping, doc: YAML.Document, counter: LineCounter):
   const mapped = Object.entries(m.fields).filter(([k, v]) => v !== undefined && !(k === 'custom' && !Object.keys(v as object).length));
   if (!mapped.length) at(['fields'], 'the mapping maps nothing: give at least one field a column (e.g. `name: "Full Name"`)');
   if (m.phone.defaultCountry && !isKnownCountry(m.phone.defaultCountry)) {
-    at(['phone', 'defaultCountry'], `"${m.phone.defaultCountry}" is not a country code libphonenumber knows; use an ISO code such as US, GB, DE, IN`);
+    const guess = suggestValue(['phone', 'defaultCountry'], m.phone.defaultCountry, []);
+    at(['phone', 'defaultCountry'], guess
+      // "UK" is a name the country column accepts, not an ISO code.
+      ? `"${m.phone.defaultCountry}" is not an ISO country code; did you mean "${guess}"? (a country column may hold names such as "${m.phone.defaultCountry}"; defaultCountry takes the two-letter code)`
+      : `"${m.phone.defaultCountry}" is not a country code libphonenumber knows; use an ISO code such as US, GB, DE, IN`);
   }
   for (const r of m.required) {
     if (r === 'phoneOrEmail') {

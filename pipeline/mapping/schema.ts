@@ -11,6 +11,34 @@ export type TransformName = (typeof TRANSFORMS)[number];
 const columnName = z.string().min(1, 'a column name cannot be empty');
 
 /**
+ * What is wrong with a template's braces, if anything. Braces only mark column names
+ * ("{First Name} {Last Name}"): a "{" never closed, a "}" never opened, "{}" or a brace
+ * inside a name would otherwise reach every contact as text ("Ava {Last Name"), and a
+ * template with no {column} at all is one constant text. There are no escapes ("{{" is
+ * refused, not read as a literal brace), so one can be added later without changing
+ * what an accepted template means.
+ */
+export function templateProblem(t: string): string | undefined {
+  const at = (i: number) => `at character ${i + 1}`;
+  let open = -1;
+  let columns = 0;
+  for (let i = 0; i < t.length; i++) {
+    if (t[i] === '{') {
+      if (open >= 0) return `the "{" ${at(open)} is not closed before the next "{" ${at(i)} in ${JSON.stringify(t)}; write each column as {Column Name} (there is no escape for a literal brace)`;
+      open = i;
+    } else if (t[i] === '}') {
+      if (open < 0) return `the "}" ${at(i)} has no "{" before it in ${JSON.stringify(t)}; write each column as {Column Name} (there is no escape for a literal brace)`;
+      if (!t.slice(open + 1, i).trim()) return `"{}" ${at(open)} names no column in ${JSON.stringify(t)}`;
+      open = -1;
+      columns++;
+    }
+  }
+  if (open >= 0) return `the "{" ${at(open)} is not closed in ${JSON.stringify(t)}: add a "}" after ${JSON.stringify(t.slice(open + 1).trim())}`;
+  if (!columns) return `${JSON.stringify(t)} names no column: write columns as {Column Name}, or use \`value:\` for a constant text`;
+  return undefined;
+}
+
+/**
  * A field source, in one of these shapes:
  *   "Column"                                 one column
  *   { column: "Column" }                     the same, with options
@@ -24,7 +52,10 @@ const fieldObject = z.strictObject({
   column: columnName.optional(),
   columns: z.array(columnName).min(1).optional(),
   join: z.string().optional(),
-  template: z.string().min(1).optional(),
+  template: z.string().min(1).superRefine((t, ctx) => {
+    const problem = templateProblem(t);
+    if (problem) ctx.addIssue({ code: 'custom', message: problem });
+  }).optional(),
   value: z.string().optional(),
   transform: z.array(z.enum(TRANSFORMS)).optional(),
   default: z.string().optional(),
