@@ -118,12 +118,35 @@ export async function prepare(o: Pick<RunOptions, 'inputs' | 'mappingPath' | 'ma
   }
 }
 
+/**
+ * A field the target needs on every contact that the mapping fills from nothing: every row
+ * would fail REQUIRED_MISSING, so it is one mapping error before anything is read or sent.
+ */
+export function unmappedTargetField(m: LoadedMapping['mapping'], target: TargetName): string | undefined {
+  const f = m.fields;
+  const filled: Record<string, boolean> = {
+    id: f.id !== undefined,
+    name: f.name !== undefined || (m.names.joinFirstLast && (f.firstName !== undefined || f.lastName !== undefined)),
+    owner: f.owner !== undefined,
+    phones: f.phones !== undefined,
+    emails: f.emails !== undefined,
+  };
+  return TARGET_REQUIREMENTS[target].fields.find((field) => filled[field] === false);
+}
+
 export async function runImport(o: RunOptions): Promise<RunResult> {
   const started = new Date();
   const t0 = performance.now();
   const prep = await prepare(o);
   const { mapping, sources, compiled } = prep;
   const m = mapping.mapping;
+  const unmapped = unmappedTargetField(m, o.target);
+  if (unmapped) {
+    for (const s of sources) s.close();
+    const how = unmapped === 'name' ? 'fields.name, or fields.firstName / fields.lastName' : `fields.${unmapped}`;
+    throw new ImportError('MAPPING_INVALID', `${mapping.path} fields.${unmapped}: target ${o.target} needs "${unmapped}" on every contact, and the mapping maps nothing to it: add ${how} (a column, a template or a value)`,
+      { file: mapping.path, mappingPath: `fields.${unmapped}` });
+  }
   const runId = newRunId(o.inputs[0], started);
   const outDir = resolve(o.outDir ?? join(o.reportsRoot ?? 'reports', runId));
   let report: ReportWriter;

@@ -67,6 +67,13 @@ describe('CLI: user mistakes', () => {
     await expectUsageError(['check', f, '-m', 'mappings/clean.yaml'], 'WORKBOOK_CORRUPT', 'corrupt.xlsx');
   });
 
+  test('a field the target needs that the mapping never fills is one mapping error before any row is read', async () => {
+    // messy.yaml maps no id, which Spoke needs on every contact: every row would have failed.
+    const r = await expectUsageError(['check', 'samples/messy.csv', '-m', 'mappings/messy.yaml', '--target', 'spoke'], 'MAPPING_INVALID',
+      'mappings/messy.yaml fields.id: target spoke needs "id" on every contact, and the mapping maps nothing to it: add fields.id');
+    assert.equal(r.stdout, '', 'nothing read, no report');
+  });
+
   test('a missing option and an unknown command are usage errors with the help hint', async () => {
     await expectUsageError(['check', 'samples/clean.csv'], 'USAGE', /mapping/);
     await expectUsageError(['chekc', 'samples/clean.csv'], 'USAGE', /check/);
