@@ -176,6 +176,20 @@ describe('files of no known layout', () => {
     assert.equal(d.fields.name?.column, 'Full Name');
   });
 
+  test('a column of several numbers per cell is a phone column, by content and by a plural header', async () => {
+    const file = join(tmp.path, 'several.csv');
+    writeFileSync(file, 'Full Name,Numbers,Other Phones\n'
+      + 'Ava Thompson,415-555-2672 / 415-555-0100,(415) 555-2671; (415) 555-0188\n'
+      + 'Liam Patel,212-555-0143 or 212-555-0199,"(212) 555-0143, (212) 555-0101"\n');
+    const d = draftMapping(await sampleFile(file), { file });
+    assert.deepEqual(d.fields.phones.map((p) => p.column), ['Numbers', 'Other Phones']);
+    assert.deepEqual(lookupHeader('Other Phones'), lookupHeader('Other Phone'));
+    assert.equal(lookupHeader('Emails')?.role, 'email');
+    // The repository's own sample: "Other Phones" holds two numbers per cell.
+    const messy = draftMapping(await sampleFile(join(ROOT, 'samples', 'messy.csv')), { file: 'messy.csv' });
+    assert.ok(messy.fields.phones.some((p) => p.column === 'Other Phones'), messy.text);
+  });
+
   test('headers in French, Spanish, Italian, Portuguese and Dutch', () => {
     const cases: [string, string, string?][] = [
       ['Prénom', 'firstName'], ['Nom de famille', 'lastName'], ['Société', 'company'], ['Courriel', 'email'],

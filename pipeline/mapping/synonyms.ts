@@ -115,7 +115,9 @@ for (const [role, names] of Object.entries(TABLE) as [HeaderRole, string[]][]) {
 export function lookupHeader(header: string): HeaderMeaning | undefined {
   const key = headerKey(header);
   if (!key) return undefined;
-  const direct = LOOKUP.get(key) ?? LOOKUP.get(headerKeyNoDigits(header));
+  const direct = LOOKUP.get(key) ?? LOOKUP.get(headerKeyNoDigits(header))
+    // A plural names the same thing: "Other Phones", "Emails", "Phone Numbers".
+    ?? (key.endsWith('s') ? LOOKUP.get(key.slice(0, -1)) : undefined);
   if (direct) return direct;
   const words = headerKeyNoDigits(header).split(' ');
   for (let i = 1; i < words.length; i++) {
