@@ -17,6 +17,8 @@ export const ERROR_CODES = {
   FILE_EMPTY: { kind: 'usage', hint: 'Export the file again: it has no bytes or no rows (or fewer rows than source.headerRow / --header-row, if you set it: check that number).' },
   FILE_HEADER_ONLY: { kind: 'usage', hint: 'The file has a header row but no data rows; export it again with the data.' },
   FILE_TYPE_MISMATCH: { kind: 'usage', hint: 'The file content does not match its extension; rename it to the right extension or export it again.' },
+  FILE_NOT_TEXT: { kind: 'usage', hint: 'The file holds binary data, not text: export the contacts from the program that made it as CSV, or give the .xlsx or .xls workbook itself. A UTF-16 text file without a byte-order mark needs source.encoding in the mapping.' },
+  FILE_IS_FOLDER: { kind: 'usage', hint: 'Give the path of one CSV, TSV, XLS or XLSX file; to import every file dropped into a folder as it arrives, run `contact-import watch <folder>`.' },
   FILE_UNSUPPORTED: { kind: 'usage', hint: 'Use a .csv, .tsv, .txt, .xls or .xlsx file.' },
   FILE_TOO_LARGE: { kind: 'usage', hint: 'Spreadsheets are read whole into memory; save it as CSV (which is streamed) or raise --max-workbook-mb.' },
   WORKBOOK_CORRUPT: { kind: 'usage', hint: 'Open the workbook in Excel or LibreOffice and save it again, or export it as CSV.' },

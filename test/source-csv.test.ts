@@ -123,13 +123,14 @@ describe('csv: quoting', () => {
     assert.deepEqual(ok(rows), [[2, ['A', '5" tall']], [3, ['B', '6" tall']]]);
   });
 
-  test('an unterminated quote fails that row with ROW_QUOTE; the rows before it load', async () => {
+  test('an unterminated quote fails that row with ROW_QUOTE; the rows before and after it load', async () => {
     const { rows } = await readAll(fx('unterminated-quote.csv'));
     assert.deepEqual(rows[0], { row: 2, values: ['A', '1'] });
-    assert.equal(rows.length, 2);
+    assert.equal(rows.length, 3);
     assert.equal(rows[1].row, 3);
     assert.equal(rows[1].error?.code, 'ROW_QUOTE');
     assert.equal(rows[1].error?.row, 3);
+    assert.deepEqual(rows[2], { row: 4, values: ['C', '3'] });
   });
 });
 
@@ -335,11 +336,13 @@ describe('csv: size caps', () => {
     }
   });
 
-  test('a runaway quote is ROW_QUOTE at its row, without buffering the rest of the file', async () => {
+  test('a runaway quote is ROW_QUOTE at its row, without buffering the rest of the file; the rows after it load', async () => {
     const file = temp('runaway.csv', 'A,B\n1,ok\n2,"unclosed\n' + 'z,z\n'.repeat(200));
+    const after = Array.from({ length: 200 }, (_, i) => [i + 4, undefined]);
     for (const chunkBytes of [undefined, 3, 64]) {
       const { rows } = await readAll(file, { maxCellChars: 10, chunkBytes });
-      assert.deepEqual(rows.map((r) => [r.row, r.error?.code]), [[2, undefined], [3, 'ROW_QUOTE']], `chunkBytes ${chunkBytes}`);
+      assert.deepEqual(rows.map((r) => [r.row, r.error?.code]), [[2, undefined], [3, 'ROW_QUOTE'], ...after], `chunkBytes ${chunkBytes}`);
+      assert.deepEqual(rows[1].values, ['2', 'unclosed']);
     }
   });
 });
@@ -364,14 +367,14 @@ describe('csv: file-level errors name the file', () => {
     assert.match(e.message, /xlsx/i);
   });
 
-  test('a PDF or a binary file: FILE_TYPE_MISMATCH', async () => {
+  test('a PDF is FILE_TYPE_MISMATCH; a binary file is FILE_NOT_TEXT', async () => {
     assert.equal((await fileError(temp('doc.csv', '%PDF-1.4\n...'))).code, 'FILE_TYPE_MISMATCH');
-    assert.equal((await fileError(temp('bin.csv', Buffer.from([0x41, 0, 0, 0, 0x42, 0, 0, 0, 0x43, 0, 0, 0, 0, 0, 0, 0, 0x44, 0x45])))).code, 'FILE_TYPE_MISMATCH');
+    assert.equal((await fileError(temp('bin.csv', Buffer.from([0x41, 0, 0, 0, 0x42, 0, 0, 0, 0x43, 0, 0, 0, 0, 0, 0, 0, 0x44, 0x45])))).code, 'FILE_NOT_TEXT');
   });
 
-  test('a missing file or a folder: FILE_NOT_FOUND', async () => {
+  test('a missing file: FILE_NOT_FOUND; a folder: FILE_IS_FOLDER', async () => {
     assert.equal((await fileError(join(tmp, 'no-such-file.csv'))).code, 'FILE_NOT_FOUND');
-    assert.equal((await fileError(tmp)).code, 'FILE_NOT_FOUND');
+    assert.equal((await fileError(tmp)).code, 'FILE_IS_FOLDER');
   });
 });
 

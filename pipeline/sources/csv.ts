@@ -16,7 +16,7 @@ import { ImportError } from '../errors.js';
 import { normalizeHeaders } from './headers.js';
 import { createDecoder, detectEncoding } from './encoding.js';
 import { isToolReport, restoreCell } from '../report/csv-safe.js';
-import { sniffFormat } from './workbook-container.js';
+import { describeContent, sniffFormat } from './workbook-container.js';
 import type { OpenedSource, SourceOptions, SourceRow } from './types.js';
 
 const HEAD_BYTES = 64 * 1024;
@@ -83,6 +83,18 @@ function lineEnds(text: string, delim: number, state: number, write: boolean): {
   return { text: write ? (from === 0 ? text : out + text.slice(from)) : text, state, endCR };
 }
 
+/** lineEnds()' quote rule, one character (not a line end) at a time: for text skipped, not parsed. */
+function quoteState(state: number, c: number, delim: number): number {
+  if (state === QUOTED) return c === 34 ? QUOTE_SEEN : QUOTED;
+  if (c === delim) return AT_START;
+  switch (state) {
+    case AT_START: return c === 34 ? QUOTED : UNQUOTED;
+    case QUOTE_SEEN: return c === 34 ? QUOTED : SPACE.test(String.fromCharCode(c)) ? QUOTE_SPACES : QUOTED;
+    case QUOTE_SPACES: return c === 34 ? QUOTE_SEEN : SPACE.test(String.fromCharCode(c)) ? QUOTE_SPACES : QUOTED;
+    default: return state;
+  }
+}
+
 /**
  * Guess the delimiter the way a person would: the candidate that splits the first
  * lines into the same number (> 1) of fields most consistently.
@@ -107,6 +119,22 @@ export function guessDelimiter(sample: string, preferTab: boolean): string {
   return best?.d ?? (preferTab ? '\t' : ',');
 }
 
+/**
+ * Characters no CSV export holds: NUL, and the C0 controls and DEL but tab, line ends, vertical
+ * tab (FileMaker's line break in a cell), form feed and SUB (an old end-of-file mark).
+ */
+function binaryChars(text: string): { nul: number; control: number } {
+  let nul = 0;
+  let control = 0;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (c >= 32 && c !== 127) continue;
+    if (c === 0) nul++;
+    else if ((c < 9 || c > 13) && c !== 26) control++;
+  }
+  return { nul, control };
+}
+
 /** Line-end bytes (LF, or CR not followed by LF) in a raw head; enough to know a header row has ended. */
 function countLineBreaks(b: Buffer): number {
   let n = 0;
@@ -115,6 +143,11 @@ function countLineBreaks(b: Buffer): number {
 }
 
 const isBlankRow = (r: string[]) => r.length === 0 || (r.length === 1 && r[0].trim() === '') || r.every((v) => v.trim() === '');
+
+const QUOTE_AT_END = 'a quoted field is not closed before the end of the file';
+const QUOTE_RESUMED = 'a quoted field is not closed before the end of the file; this row fails on its first line and reading goes on at the next line';
+/** A physical line end as a person counts lines: \r\n, \n or a lone \r. */
+const LINE_END = /\r\n?|\n/g;
 
 export async function openCsv(file: string, opts: SourceOptions = {}): Promise<OpenedSource> {
   const size = await inputSize(file);
@@ -145,12 +178,14 @@ export async function openCsv(file: string, opts: SourceOptions = {}): Promise<O
 
   const enc = detectEncoding(head, opts.encoding);
   const headText = normalizeNewlines(createDecoder(enc.encoding).write(head.subarray(enc.bomLength)));
-  if (enc.encoding === 'utf-8' && headText.includes('\u0000')) {
-    // A NUL in text that is not UTF-16 is almost always a binary file.
-    const nul = (headText.match(/\u0000/g) ?? []).length;
-    if (nul > headText.length / 10) {
-      throw new ImportError('FILE_TYPE_MISMATCH', `${file} looks binary (${nul} NUL bytes in the first ${head.length} bytes), not CSV text`, { file });
-    }
+  // Counted in the decoded text, so that UTF-16 (a NUL in every other byte) is text. A few NULs
+  // fail their rows (ENCODING_INVALID); past 1 character in 20 it is not text at all: random
+  // bytes are about 1 in 9 control characters, an executable mostly NULs.
+  const { nul, control } = binaryChars(headText);
+  if (nul + control > headText.length / 20) {
+    const what = describeContent(head);
+    throw new ImportError('FILE_NOT_TEXT',
+      `${file} is not a text file, it looks binary: ${nul} NUL and ${control} other control characters in its first ${head.length} bytes${what.startsWith('starts with bytes') ? `; ${what}` : ''}`, { file });
   }
   const preferTab = /\.(tsv|tab|txt)$/i.test(file);
   const delimiter = opts.delimiter && opts.delimiter !== 'auto' ? opts.delimiter : guessDelimiter(headText, preferTab);
@@ -207,9 +242,7 @@ export async function openCsv(file: string, opts: SourceOptions = {}): Promise<O
   let digest: string | undefined;
 
   async function* readRows(): AsyncGenerator<SourceRow[]> {
-    stream = createReadStream(file, { start: enc.bomLength, highWaterMark: opts.chunkBytes ?? 256 * 1024 });
-    const decoder = createDecoder(enc.encoding);
-    const parser = newParser(delimiter);
+    let parser = newParser(delimiter);
     let carry = '';
     const delimCode = delimiter.charCodeAt(0);
     /** The previous text ended with a CR outside quotes: a \n starting the next text is its pair. */
@@ -218,18 +251,30 @@ export async function openCsv(file: string, opts: SourceOptions = {}): Promise<O
     let batch: SourceRow[] = [];
     let sawBad = false;
     let dataRows = 0;
-    // Skip mode: a row longer than maxRow; we drop its text and track quote parity to find its end.
-    let skipping: { startRow: number; inQuotes: boolean; chars: number; preview: string[] } | undefined;
+    // Skip mode: a row longer than maxRow; we drop its text and follow its quotes by papaparse's
+    // rule (quoteState) to find its end where papaparse would, so that a quote found never to
+    // close here is one papaparse would not close either (resync() relies on it).
+    // `quoteValues`: its first line, what the row shows if its quote turns out never to close.
+    // `plain`: the rest of a first line that resync() fails, dropped to its line end whatever its quotes.
+    let skipping: { startRow: number; state: number; chars: number; preview: string[]; quoteValues: string[]; plain?: boolean } | undefined;
+    // Set once a quote was found never to close: see resync().
+    let recovering = false;
+    // Rows up to this one are counted but not emitted: the header, or rows an earlier pass emitted.
+    let quietThrough = headerRow;
+    // Rows whose never-closed quote was found after their text was dropped (skip mode): where a
+    // new pass over the file resyncs instead of skipping.
+    const resyncRows = new Set<number>();
+    let readAgain = false;
 
-    const emit = (values: string[], err?: { code: 'ROW_QUOTE' }) => {
+    const emit = (values: string[], err?: { code: 'ROW_QUOTE'; resumed: boolean }) => {
       row++;
-      if (row <= headerRow) return;
-      if (isBlankRow(values)) return;
+      if (row <= quietThrough) return;
+      if (isBlankRow(values) && !err) return;
       if (restore) values = values.map(restoreCell);
       dataRows++;
       const r: SourceRow = { row, values };
       if (err) {
-        r.error = new ImportError('ROW_QUOTE', 'a quoted field is not closed before the end of the file', { file, row });
+        r.error = new ImportError('ROW_QUOTE', err.resumed ? QUOTE_RESUMED : QUOTE_AT_END, { file, row });
       } else if (values.length !== width) {
         r.error = values.length < width
           ? new ImportError('ROW_TOO_FEW_FIELDS', `expected ${width} fields, got ${values.length}`, { file, row })
@@ -273,8 +318,16 @@ export async function openCsv(file: string, opts: SourceOptions = {}): Promise<O
       batch.push(r);
     };
 
+    /** The cells of a row's first line, as failed.csv shows a row whose quote never closes; long ones cut like ROW_TOO_LARGE's. */
+    const firstLineValues = (line: string): string[] => {
+      const long = line.length > maxRow;
+      const values = newParser(delimiter).parse(long ? line.slice(0, 2000) : line, 0, false).data[0] ?? [''];
+      return long || values.some((v) => v.length > maxCell) ? values.map((x) => (x.length > 200 ? x.slice(0, 200) + '…' : x)) : values;
+    };
+
     const oversize = (s: NonNullable<typeof skipping>) => {
       row++;
+      if (row <= quietThrough) return;
       dataRows++;
       const where = { file, row };
       batch.push({
@@ -285,15 +338,21 @@ export async function openCsv(file: string, opts: SourceOptions = {}): Promise<O
       });
     };
 
-    /** Consume text in skip mode; returns the text after the oversize row ends, or undefined. */
+    /** Consume text in skip mode; returns the text after the skipped row ends, or undefined. */
     const skipThrough = (text: string): string | undefined => {
       const s = skipping!;
       for (let i = 0; i < text.length; i++) {
+        if (s.state === QUOTED) {
+          // Inside quotes only the next quote matters: a runaway quote's megabytes go by at indexOf speed.
+          const q = text.indexOf('"', i);
+          if (q === -1) break;
+          i = q;
+        }
         const ch = text.charCodeAt(i);
-        if (ch === 34) s.inQuotes = !s.inQuotes;
-        else if ((ch === 10 || ch === 13) && !s.inQuotes) {
+        if (ch !== 10 && ch !== 13) { if (!s.plain) s.state = quoteState(s.state, ch, delimCode); }
+        else if (s.state !== QUOTED) {
           s.chars += i;
-          oversize(s);
+          if (!s.plain) oversize(s);
           skipping = undefined;
           if (ch === 13 && text.charCodeAt(i + 1) === 10) i++;
           else if (ch === 13 && i === text.length - 1) skipLF = true;
@@ -302,6 +361,43 @@ export async function openCsv(file: string, opts: SourceOptions = {}): Promise<O
       }
       s.chars += text.length;
       return undefined;
+    };
+
+    /**
+     * `text` starts with a row whose quote is never closed: left alone it would hold every
+     * later line. The row fails on its first line and reading resumes at the next physical
+     * line. From then on a row still open at a line end is such a row too, and is resynced at
+     * once instead of at the end of the file: no quote after one that never closes can close
+     * a field opened later (papaparse would have closed the first field there), so a good row
+     * after it never spans lines. Resynced text is fed in pieces that end after a line holding a
+     * quote, so that many stray quotes cost each line at most two parses, not one parse of the
+     * rest of the file per quote.
+     */
+    const resync = (text: string, atEnd: boolean) => {
+      LINE_END.lastIndex = 0;
+      const m = LINE_END.exec(text);
+      const restAt = m ? m.index + m[0].length : text.length;
+      emit(firstLineValues(m ? text.slice(0, m.index) : text), { code: 'ROW_QUOTE', resumed: restAt < text.length || !atEnd });
+      recovering = true;
+      if (!m) {
+        // The first line goes on past this text: drop the rest of it as it streams in.
+        if (!atEnd) skipping = { startRow: row, state: UNQUOTED, chars: 0, preview: [], quoteValues: [], plain: true };
+        return;
+      }
+      if (m[0] === '\r' && restAt === text.length) skipLF = true;
+      for (let from = restAt; from < text.length;) {
+        // Each piece ends with the next line holding a quote: the lines before it cannot hold a
+        // stray one, and a stray one found there leaves nothing of the piece to parse again.
+        const q = text.indexOf('"', from);
+        let to = text.length;
+        if (q !== -1) {
+          LINE_END.lastIndex = q;
+          const e = LINE_END.exec(text);
+          if (e) to = e.index + e[0].length;
+        }
+        feed(text.slice(from, to), false);
+        from = to;
+      }
     };
 
     const feed = (raw: string, final: boolean) => {
@@ -325,51 +421,94 @@ export async function openCsv(file: string, opts: SourceOptions = {}): Promise<O
       const input = carry + text;
       carry = '';
       const res = parser.parse(input, 0, !final);
-      const quoteErrRow = final ? res.errors.find((e) => e.code === 'MissingQuotes')?.row : undefined;
-      for (let i = 0; i < res.data.length; i++) emit(res.data[i], i === quoteErrRow ? { code: 'ROW_QUOTE' } : undefined);
+      if (final && res.errors.length) {
+        const open = res.errors.find((e) => e.code === 'MissingQuotes')?.row;
+        if (open !== undefined) {
+          // The last row's quote is never closed (it is always the last row: it ran to the end).
+          for (let i = 0; i < open; i++) emit(res.data[i]);
+          resync(input.slice(open === 0 ? 0 : newParser(delimiter).parse(input, 0, true).meta.cursor), true);
+          end('');
+          return;
+        }
+      }
+      for (let i = 0; i < res.data.length; i++) emit(res.data[i]);
       if (!final) {
         carry = input.slice(res.meta.cursor);
+        if (recovering && (carry.indexOf('\n') !== -1 || carry.indexOf('\r') !== -1)) {
+          const open = carry;
+          carry = '';
+          resync(open, false);
+          return;
+        }
         if (carry.length > maxRow) {
-          let inQuotes = false;
-          for (let i = 0; i < carry.length; i++) if (carry.charCodeAt(i) === 34) inQuotes = !inQuotes;
+          if (resyncRows.has(row + 1)) {
+            const open = carry;
+            carry = '';
+            resync(open, false);
+            return;
+          }
+          const state = lineEnds(carry, delimCode, AT_START, false).state;
           const preview = carry.slice(0, 2000).split(delimiter).slice(0, width).map((v) => (v.length > 200 ? v.slice(0, 200) + '…' : v));
-          skipping = { startRow: row + 1, inQuotes, chars: carry.length, preview };
+          const eol = carry.search(/[\r\n]/);
+          skipping = { startRow: row + 1, state, chars: carry.length, preview, quoteValues: firstLineValues(eol === -1 ? carry : carry.slice(0, eol)) };
           carry = '';
         }
       }
     };
 
+    /**
+     * The end of the text. A row in skip mode whose quote never closed fails; its text after its
+     * first line was dropped, so the file is read again (readAgain) and resynced there.
+     */
+    const end = (tail: string) => {
+      if (!skipping) { feed(tail, true); return; }
+      const s = skipping;
+      if (skipThrough(tail + '\n') !== undefined || s.plain) { skipping = undefined; return; }
+      skipping = undefined;
+      row++;
+      dataRows++;
+      batch.push({ row, values: s.quoteValues, error: new ImportError('ROW_QUOTE', QUOTE_RESUMED, { file, row }) });
+      resyncRows.add(row);
+      quietThrough = row;
+      readAgain = true;
+    };
+
     try {
-      for await (const chunk of stream) {
-        bytesRead += (chunk as Buffer).length;
-        hasher.update(chunk as Buffer);
-        const text = decoder.write(chunk as Buffer);
-        if (!sawBad && text.includes('\uFFFD')) sawBad = true;
-        feed(text, false);
-        // One chunk can hold many rows: hand them on in batches of batchSize, keep the rest.
-        while (batch.length >= batchSize) yield batch.splice(0, batchSize);
-      }
-      digest = hasher.digest('hex');
-      const tail = decoder.end();
-      if (tail.includes('\uFFFD')) sawBad = true;
-      if (skipping) {
-        const rest = skipThrough(tail + '\n');
-        if (rest === undefined && skipping) {
-          row++;
-          dataRows++;
-          batch.push({ row, values: skipping.preview, error: new ImportError('ROW_QUOTE',
-            `a quote opened in this row is never closed: the remaining ${skipping.chars} characters of the file were read as one cell and dropped`, { file, row }) });
-          skipping = undefined;
+      // One pass over the file, but for a row whose quote never closes found after its text
+      // was dropped: then one more pass per such row, emitting only the rows after it.
+      for (let pass = 0; ; pass++) {
+        stream = createReadStream(file, { start: enc.bomLength, highWaterMark: opts.chunkBytes ?? 256 * 1024 });
+        const decoder = createDecoder(enc.encoding);
+        for await (const chunk of stream) {
+          if (pass === 0) {
+            bytesRead += (chunk as Buffer).length;
+            hasher.update(chunk as Buffer);
+          }
+          const text = decoder.write(chunk as Buffer);
+          if (!sawBad && text.includes('\uFFFD')) sawBad = true;
+          feed(text, false);
+          // One chunk can hold many rows: hand them on in batches of batchSize, keep the rest.
+          while (batch.length >= batchSize) yield batch.splice(0, batchSize);
         }
-      } else {
-        feed(tail, true);
+        if (pass === 0) digest = hasher.digest('hex');
+        const tail = decoder.end();
+        if (tail.includes('\uFFFD')) sawBad = true;
+        readAgain = false;
+        end(tail);
+        if (!readAgain) break;
+        stream.destroy();
+        parser = newParser(delimiter);
+        carry = '';
+        skipLF = false;
+        row = 0;
+        recovering = false;
       }
       while (batch.length) yield batch.splice(0, batchSize);
       if (dataRows === 0 && row <= headerRow) {
         throw new ImportError('FILE_HEADER_ONLY', `${file} has a header row but no data rows`, { file });
       }
     } finally {
-      stream.destroy();
+      stream?.destroy();
     }
   }
 

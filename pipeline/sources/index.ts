@@ -3,6 +3,7 @@ import { open as openFile } from 'node:fs/promises';
 import { extname } from 'node:path';
 import { ImportError } from '../errors.js';
 import { openCsv } from './csv.js';
+import { inputSize } from './file.js';
 // SheetJS (≈ 9 MB of memory once loaded) is imported only when a workbook is opened: CSV runs never load it.
 import { sniffFormat } from './workbook-container.js';
 import type { OpenedSource, SourceOptions } from './types.js';
@@ -30,6 +31,8 @@ export async function openSource(file: string, opts: SourceOptions): Promise<Ope
   const ext = extname(file).toLowerCase();
   if (SHEET_EXT.has(ext)) return openSpreadsheet(file, opts);
   if (TEXT_EXT.has(ext)) return openCsv(file, opts);
+  // Before sniffing: a folder (no extension, like `samples/`) or a missing file gets its own message, not a read error.
+  await inputSize(file);
   const kind = sniffFormat(await head(file));
   if (kind === 'xlsx' || kind === 'xls' || kind === 'ole-encrypted') return openSpreadsheet(file, opts);
   if (kind === 'text') return openCsv(file, opts);

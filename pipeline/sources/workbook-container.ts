@@ -22,6 +22,7 @@ const BINARY_MAGIC: [string, string][] = [
   ['\x1f\x8b', 'a gzip archive'],
   ['Rar!', 'a RAR archive'],
   ['7z\xbc\xaf', 'a 7-Zip archive'],
+  ['\x7fELF', 'a program (an ELF executable)'],
 ];
 
 function binaryKind(head: Buffer): string | undefined {
