@@ -89,15 +89,41 @@ async function sha256File(path: string): Promise<string> {
   return h.digest('hex');
 }
 
+/** Why --mirror deletes nothing on a target without a ledger of what it loaded. */
+const NO_MIRROR: Partial<Record<TargetName, string>> = {
+  talkdesk: 'Talkdesk\'s contact sync (what the bridge serves) can add and update contacts but has no way to remove one',
+  file: 'the file target only writes payloads',
+};
+
+/** An input as summary.json lists it. */
+function inputInfo(src: OpenedSource, sha256: string, rows: number): Summary['inputs'][number] {
+  const i = src.info;
+  return { file: i.file, format: i.format, bytes: i.bytes, sha256, encoding: i.encoding, delimiter: i.delimiter, sheet: i.sheet, headerRow: i.headerRow, rows };
+}
+
+/** The input's SHA-256: the one taken while it was read whole, else by reading it ('' if it cannot be read). */
+async function checksumOf(src: OpenedSource): Promise<string> {
+  return src.sha256?.() ?? await sha256File(src.info.file).catch(() => '');
+}
+
 interface Prepared {
   mapping: LoadedMapping;
   sources: OpenedSource[];
   compiled: CompiledMapping[];
 }
 
-/** Everything that can be wrong before a row is read: mapping, files, columns. Throws usage errors. */
-export async function prepare(o: Pick<RunOptions, 'inputs' | 'mappingPath' | 'maxCellChars' | 'maxRowChars'>): Promise<Prepared> {
+/**
+ * Everything that can be wrong before a row is read: mapping (also against the target's
+ * required fields, before any file is opened), files, columns. Throws usage errors.
+ */
+export async function prepare(o: Pick<RunOptions, 'inputs' | 'mappingPath' | 'maxCellChars' | 'maxRowChars'> & { target?: TargetName }): Promise<Prepared> {
   const mapping = await loadMapping(o.mappingPath);
+  const unmapped = o.target && unmappedTargetField(mapping.mapping, o.target);
+  if (unmapped) {
+    const how = unmapped === 'name' ? 'fields.name, or fields.firstName / fields.lastName' : `fields.${unmapped}`;
+    throw new ImportError('MAPPING_INVALID', `${mapping.path} fields.${unmapped}: target ${o.target} needs "${unmapped}" on every contact, and the mapping maps nothing to it: add ${how} (a column, a template or a value)`,
+      { file: mapping.path, mappingPath: `fields.${unmapped}` });
+  }
   const sources: OpenedSource[] = [];
   try {
     for (const input of o.inputs) {
@@ -122,7 +148,7 @@ export async function prepare(o: Pick<RunOptions, 'inputs' | 'mappingPath' | 'ma
  * A field the target needs on every contact that the mapping fills from nothing: every row
  * would fail REQUIRED_MISSING, so it is one mapping error before anything is read or sent.
  */
-export function unmappedTargetField(m: LoadedMapping['mapping'], target: TargetName): string | undefined {
+function unmappedTargetField(m: LoadedMapping['mapping'], target: TargetName): string | undefined {
   const f = m.fields;
   const filled: Record<string, boolean> = {
     id: f.id !== undefined,
@@ -140,13 +166,6 @@ export async function runImport(o: RunOptions): Promise<RunResult> {
   const prep = await prepare(o);
   const { mapping, sources, compiled } = prep;
   const m = mapping.mapping;
-  const unmapped = unmappedTargetField(m, o.target);
-  if (unmapped) {
-    for (const s of sources) s.close();
-    const how = unmapped === 'name' ? 'fields.name, or fields.firstName / fields.lastName' : `fields.${unmapped}`;
-    throw new ImportError('MAPPING_INVALID', `${mapping.path} fields.${unmapped}: target ${o.target} needs "${unmapped}" on every contact, and the mapping maps nothing to it: add ${how} (a column, a template or a value)`,
-      { file: mapping.path, mappingPath: `fields.${unmapped}` });
-  }
   const runId = newRunId(o.inputs[0], started);
   const outDir = resolve(o.outDir ?? join(o.reportsRoot ?? 'reports', runId));
   let report: ReportWriter;
@@ -364,11 +383,7 @@ export async function runImport(o: RunOptions): Promise<RunResult> {
       if (skipped.has(fi)) {
         // Never read: the checksum is the one the skip was decided on.
         const { sha256, prior } = skipped.get(fi)!;
-        inputsInfo.push({
-          file: src.info.file, format: src.info.format, bytes: src.info.bytes, sha256,
-          encoding: src.info.encoding, delimiter: src.info.delimiter, sheet: src.info.sheet, headerRow: src.info.headerRow, rows: 0,
-          skipped: { reason: 'already loaded', ...prior },
-        });
+        inputsInfo.push({ ...inputInfo(src, sha256, 0), skipped: { reason: 'already loaded', ...prior } });
         doneBytes += src.info.bytes;
         continue;
       }
@@ -416,11 +431,7 @@ export async function runImport(o: RunOptions): Promise<RunResult> {
         await finished(pipeline);
       } finally {
         // Also when the run stopped part-way through this file: the summary names what was read.
-        inputsInfo.push({
-          file: src.info.file, format: src.info.format, bytes: src.info.bytes,
-          sha256: src.sha256?.() ?? await sha256File(src.info.file).catch(() => ''), encoding: src.info.encoding, delimiter: src.info.delimiter,
-          sheet: src.info.sheet, headerRow: src.info.headerRow, rows: rowsInFile,
-        });
+        inputsInfo.push(inputInfo(src, await checksumOf(src), rowsInFile));
       }
       doneBytes += src.info.bytes;
       if (abortCtl.signal.aborted) { if (!abortError) status = 'interrupted'; break; }
@@ -438,9 +449,7 @@ export async function runImport(o: RunOptions): Promise<RunResult> {
     }
     if (o.mirror && status === 'completed') {
       if (!incremental) {
-        stateNotes.push(o.target === 'talkdesk'
-          ? '--mirror: nothing was deleted: Talkdesk\'s contact sync (what the bridge serves) can add and update contacts but has no way to remove one'
-          : `--mirror: nothing was deleted: the ${o.target} target ${o.target === 'file' ? 'only writes payloads' : 'keeps no record of contacts to delete'}`);
+        stateNotes.push(`--mirror: nothing was deleted: ${NO_MIRROR[o.target] ?? `the ${o.target} target keeps no record of contacts to delete`}`);
       } else if (skipped.size) {
         stateNotes.push('--mirror: nothing was deleted, because an input was skipped as already loaded and its contacts were not read (use --force to read it)');
       } else {
@@ -503,13 +512,7 @@ export async function runImport(o: RunOptions): Promise<RunResult> {
 
   // Inputs the run stopped before reaching (the target refused the credentials first, say) are
   // named too, with no rows read: the summary always lists what the user gave.
-  for (let fi = inputsInfo.length; fi < sources.length; fi++) {
-    const src = sources[fi];
-    inputsInfo.push({
-      file: src.info.file, format: src.info.format, bytes: src.info.bytes, sha256: await sha256File(src.info.file).catch(() => ''),
-      encoding: src.info.encoding, delimiter: src.info.delimiter, sheet: src.info.sheet, headerRow: src.info.headerRow, rows: 0,
-    });
-  }
+  for (let fi = inputsInfo.length; fi < sources.length; fi++) inputsInfo.push(inputInfo(sources[fi], await checksumOf(sources[fi]), 0));
   const durationMs = performance.now() - t0;
   const summary = buildSummary({
     runId, command: o.command, target: o.target, dryRun: o.dryRun, started, durationMs,

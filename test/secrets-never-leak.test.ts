@@ -8,13 +8,13 @@
 import { test, describe, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { createServer } from 'node:net';
-import { spawn } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { startSpokeEmulator } from './emulators/spoke.js';
 import { startSamespaceEmulator } from './emulators/samespace.js';
 import { startGenesysEmulator } from './emulators/genesys.js';
-import { BIN, ROOT, runCli, tempDir, type CliResult } from './helpers/cli.js';
+import { runCli, tempDir, type CliResult } from './helpers/cli.js';
+import { startBridgeCli } from './helpers/bridge-cli.js';
 import { openStore } from '../pipeline/state/store.js';
 import { TALKDESK_SCHEMA } from '../pipeline/state/talkdesk.js';
 
@@ -116,22 +116,10 @@ describe('sentinel credentials never appear in output or reports', () => {
     // proves the run creates STATE.
     const bridgeState = join(tmp.path, 'bridge-state.db');
     openStore({ path: bridgeState, schemas: [TALKDESK_SCHEMA] }).close();
-    const child = spawn(process.execPath, [BIN, 'bridge', '--port', '0', '--state', bridgeState, '--verbose', '--log-format', 'json'],
-      { cwd: ROOT, env: { PATH: process.env.PATH, HOME: process.env.HOME, ...env } });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d) => { stdout += d; });
-    const closed = new Promise<number>((r) => child.on('close', (code) => r(code ?? -1)));
-    const guard = setTimeout(() => child.kill('SIGKILL'), 60_000);
+    const bridge = await startBridgeCli(['--state', bridgeState, '--verbose', '--log-format', 'json'], { env });
+    const guard = setTimeout(() => bridge.child.kill('SIGKILL'), 60_000);
     try {
-      const url = await new Promise<string>((resolve, reject) => {
-        child.stderr.on('data', (d) => {
-          stderr += d;
-          const m = /listening on (http:\/\/[^\s"]+)/.exec(stderr);
-          if (m) resolve(m[1]);
-        });
-        void closed.then((code) => reject(new Error(`bridge exited ${code} before listening: ${stderr}`)));
-      });
+      const url = bridge.url;
       const basic = (u: string, p: string) => `Basic ${Buffer.from(`${u}:${p}`).toString('base64')}`;
       const user = USERNAMES.TALKDESK_BRIDGE_USERNAME;
       const pass = SENTINEL.TALKDESK_BRIDGE_PASSWORD;
@@ -142,11 +130,12 @@ describe('sentinel credentials never appear in output or reports', () => {
         for (const [name, form] of FORMS) assert.ok(!body.includes(form), `bridge answer leaks ${name}`);
       }
     } finally {
-      child.kill('SIGTERM');
-      await closed;
+      bridge.child.kill('SIGTERM');
+      await bridge.exit;
       clearTimeout(guard);
     }
-    assertNoLeak('bridge', { code: 0, stdout, stderr });
+    const stderr = bridge.stderr();
+    assertNoLeak('bridge', { code: 0, stdout: bridge.stdout(), stderr });
     assert.ok(stderr.length > 0, 'the bridge logged its requests');
   });
 

@@ -5,10 +5,10 @@
  */
 import { test, describe } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { BIN, ROOT, runCli, tempDir } from './helpers/cli.js';
+import { runCli, tempDir } from './helpers/cli.js';
+import { startBridgeCli, type RunningBridge } from './helpers/bridge-cli.js';
 import { startBridge } from '../pipeline/bridge/server.js';
 import { ImportError } from '../pipeline/errors.js';
 import { openStore } from '../pipeline/state/store.js';
@@ -16,25 +16,6 @@ import { TALKDESK_SCHEMA, TalkdeskStore } from '../pipeline/state/talkdesk.js';
 
 const AUTH = { username: 'talkdesk-sync', password: 'startup-bridge-password-51c0' };
 const ENV = { TALKDESK_BRIDGE_USERNAME: AUTH.username, TALKDESK_BRIDGE_PASSWORD: AUTH.password };
-
-interface Running { child: ChildProcess; url: string; stdout: () => string; stderr: () => string; exit: Promise<number | null> }
-
-function startBridgeCli(args: string[], opts: { env?: Record<string, string>; cwd?: string } = {}): Promise<Running> {
-  const child = spawn(process.execPath, [BIN, 'bridge', '--port', '0', ...args],
-    { cwd: opts.cwd ?? ROOT, env: { PATH: process.env.PATH, HOME: process.env.HOME, ...ENV, ...opts.env } });
-  let out = '';
-  let err = '';
-  const exit = new Promise<number | null>((resolve) => child.on('close', (code) => resolve(code)));
-  return new Promise((resolve, reject) => {
-    child.stdout!.on('data', (d) => { out += d; });
-    child.stderr!.on('data', (d) => {
-      err += d;
-      const m = /listening on (\S+)/.exec(err);
-      if (m) resolve({ child, url: m[1], stdout: () => out, stderr: () => err, exit });
-    });
-    void exit.then((code) => reject(new Error(`bridge exited ${code}: ${err}`)));
-  });
-}
 
 /** A store file as `run --target talkdesk` leaves it, with these contacts. */
 function makeStore(path: string, n: number): void {
@@ -90,83 +71,62 @@ describe('bridge: a store path that names no file', () => {
   });
 });
 
+/**
+ * A bridge on a fresh store of `contacts` contacts, stopped with SIGTERM after `during`;
+ * `after` reads what it logged once it exited 0. Killed if a check fails on the way.
+ */
+async function withBridge(contacts: number, args: string[], during: (b: RunningBridge) => Promise<void>, after: (b: RunningBridge) => void) {
+  const tmp = tempDir('bridge-startup-');
+  let b: RunningBridge | undefined;
+  try {
+    const state = join(tmp.path, contacts ? 'state.db' : 'empty.db');
+    makeStore(state, contacts);
+    b = await startBridgeCli(['--state', state, ...args], { env: ENV });
+    await during(b);
+    b.child.kill('SIGTERM');
+    assert.equal(await b.exit, 0, b.stderr());
+    const done = b;
+    b = undefined;
+    after(done);
+  } finally {
+    b?.child.kill('SIGKILL');
+    tmp.cleanup();
+  }
+}
+
 describe('bridge: starting and stopping', () => {
   test('a store with no Talkdesk contacts: it starts, and warns on stderr that it serves zero contacts', async () => {
-    const tmp = tempDir('bridge-startup-');
-    let b: Running | undefined;
-    try {
-      const state = join(tmp.path, 'empty.db');
-      makeStore(state, 0);
-      b = await startBridgeCli(['--state', state]);
+    await withBridge(0, [], async (b) => {
       assert.match(b.stderr(), /warn: the state store .*empty\.db holds no Talkdesk contacts: the bridge serves zero contacts until `contact-import run <file> --mapping <m> --target talkdesk --state /);
       const res = await fetch(b.url, { method: 'POST', body: JSON.stringify({ auth: AUTH, meta: {} }) });
       assert.deepEqual((await res.json() as { contacts: unknown[] }).contacts, []);
-      b.child.kill('SIGTERM');
-      assert.equal(await b.exit, 0);
-      b = undefined;
-    } finally {
-      b?.child.kill('SIGKILL');
-      tmp.cleanup();
-    }
+    }, () => {});
   });
 
   test('says once, in its log on stderr, where it listens and how many contacts it serves; nothing on stdout', async () => {
-    const tmp = tempDir('bridge-startup-');
-    let b: Running | undefined;
-    try {
-      const state = join(tmp.path, 'state.db');
-      makeStore(state, 3);
-      b = await startBridgeCli(['--state', state, '--path', '/const_sync']);
-      b.child.kill('SIGTERM');
-      assert.equal(await b.exit, 0, b.stderr());
+    await withBridge(3, ['--path', '/const_sync'], async () => {}, (b) => {
       assert.equal(b.stdout(), '');
       assert.equal(b.stderr().match(/listening/g)?.length, 1, b.stderr());
       assert.match(b.stderr(), /bridge listening on http:\/\/127\.0\.0\.1:\d+\/const_sync \(state .*state\.db: 3 contacts, 1000 per page\)/);
       assert.doesNotMatch(b.stderr(), /holds no Talkdesk contacts/);
-      b = undefined;
-    } finally {
-      b?.child.kill('SIGKILL');
-      tmp.cleanup();
-    }
+    });
   });
 
   test('--log-format json: the listening event carries the url and the count', async () => {
-    const tmp = tempDir('bridge-startup-');
-    let b: Running | undefined;
-    try {
-      const state = join(tmp.path, 'state.db');
-      makeStore(state, 2);
-      b = await startBridgeCli(['--state', state, '--log-format', 'json']);
-      b.child.kill('SIGTERM');
-      assert.equal(await b.exit, 0, b.stderr());
+    await withBridge(2, ['--log-format', 'json'], async () => {}, (b) => {
       const events = b.stderr().split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l) as Record<string, unknown>);
       const listening = events.filter((e) => e.event === 'bridge.listening');
       assert.equal(listening.length, 1);
       assert.equal(listening[0].contacts, 2);
       assert.match(String(listening[0].url), /^http:\/\/127\.0\.0\.1:\d+\/$/);
-      b = undefined;
-    } finally {
-      b?.child.kill('SIGKILL');
-      tmp.cleanup();
-    }
+    });
   });
 
   test('SIGTERM: the bridge says it stops accepting and finishes the requests in flight, not run\'s batch and report', async () => {
-    const tmp = tempDir('bridge-startup-');
-    let b: Running | undefined;
-    try {
-      const state = join(tmp.path, 'state.db');
-      makeStore(state, 1);
-      b = await startBridgeCli(['--state', state]);
-      b.child.kill('SIGTERM');
-      assert.equal(await b.exit, 0, b.stderr());
+    await withBridge(1, [], async () => {}, (b) => {
       assert.match(b.stderr(), /no longer accepting requests, finishing the ones in flight/);
       assert.match(b.stderr(), /bridge stopped/);
       assert.doesNotMatch(b.stderr(), /batch|report/, b.stderr());
-      b = undefined;
-    } finally {
-      b?.child.kill('SIGKILL');
-      tmp.cleanup();
-    }
+    });
   });
 });

@@ -4,10 +4,10 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { BIN, ROOT, assertInvariant, readReportCsv, runCli, tempDir } from './helpers/cli.js';
+import { ROOT, assertInvariant, readReportCsv, runCli, tempDir } from './helpers/cli.js';
+import { startBridgeCli, type RunningBridge } from './helpers/bridge-cli.js';
 import { TalkdeskSynchronizer } from './helpers/talkdesk-sync.js';
 
 const CSV = join(ROOT, 'samples/clean.csv');
@@ -15,29 +15,10 @@ const MAPPING = join(ROOT, 'mappings/clean.yaml');
 const AUTH = { username: 'talkdesk-sync', password: 'e2e-bridge-password-9f3a' };
 const ENV = { TALKDESK_BRIDGE_USERNAME: AUTH.username, TALKDESK_BRIDGE_PASSWORD: AUTH.password };
 
-interface Running { child: ChildProcess; url: string; stdout: () => string; stderr: () => string; exit: Promise<number | null> }
-
-/** Starts `contact-import bridge` and waits for the log line (stderr) that says where it listens. */
-function startBridgeCli(args: string[], env: Record<string, string> = ENV): Promise<Running> {
-  const child = spawn(process.execPath, [BIN, 'bridge', '--port', '0', ...args], { cwd: ROOT, env: { PATH: process.env.PATH, HOME: process.env.HOME, ...env } });
-  let out = '';
-  let err = '';
-  const exit = new Promise<number | null>((resolve) => child.on('close', (code) => resolve(code)));
-  return new Promise((resolve, reject) => {
-    child.stdout!.on('data', (d) => { out += d; });
-    child.stderr!.on('data', (d) => {
-      err += d;
-      const m = /listening on (\S+)/.exec(err);
-      if (m) resolve({ child, url: m[1], stdout: () => out, stderr: () => err, exit });
-    });
-    void exit.then((code) => reject(new Error(`bridge exited ${code}: ${err}`)));
-  });
-}
-
 test('run --target talkdesk, then the bridge serves the store; a changed file syncs only what changed', async () => {
   const tmp = tempDir('talkdesk-e2e-');
   const state = join(tmp.path, 'state', 'contacts.db');
-  let bridge: Running | undefined;
+  let bridge: RunningBridge | undefined;
   try {
     const r1 = await runCli(['run', CSV, '-m', MAPPING, '--target', 'talkdesk', '--state', state, '--out', join(tmp.path, 'r1'), '--quiet']);
     assert.equal(r1.code, 0, r1.stderr);
@@ -61,7 +42,7 @@ test('run --target talkdesk, then the bridge serves the store; a changed file sy
     assert.equal(s2.counts.unchanged, s1.counts.success + s1.counts.unchanged);
     assert.equal(s2.counts.success, 0);
 
-    bridge = await startBridgeCli(['--state', state, '--page-size', '4', '--path', '/const_sync']);
+    bridge = await startBridgeCli(['--state', state, '--page-size', '4', '--path', '/const_sync'], { env: ENV });
     assert.match(bridge.url, /\/const_sync$/);
     const client = new TalkdeskSynchronizer(bridge.url, AUTH);
     const first = await client.sync();

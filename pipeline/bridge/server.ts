@@ -22,6 +22,8 @@ import { ImportError } from '../errors.js';
 export interface BridgeOptions {
   /** The state store file (already resolved from --state / CONTACT_IMPORT_STATE). */
   statePath: string;
+  /** How statePath was chosen ("from --state", ...), for the message when there is no store there. */
+  stateFrom?: string;
   username: string;
   password: string;
   host?: string;
@@ -83,7 +85,7 @@ export async function startBridge(o: BridgeOptions): Promise<Bridge> {
   // zero contacts from a mistyped path. Only `run --target talkdesk` creates the store.
   if (o.statePath === ':memory:' || !existsSync(o.statePath)) {
     throw new ImportError('STATE_NOT_FOUND',
-      `no state store at ${o.statePath}: the bridge serves the store \`contact-import run <file> --mapping <m> --target talkdesk\` fills, and never creates one`,
+      `no state store at ${o.statePath}${o.stateFrom ? ` (${o.stateFrom})` : ''}. The bridge serves the contacts \`${fillCommand(o.statePath)}\` stores there; it never creates a store, as an empty one would sync zero contacts to Talkdesk`,
       { file: o.statePath });
   }
   const db: Db = openStore({ path: o.statePath, schemas: [TALKDESK_SCHEMA] });
@@ -207,6 +209,9 @@ function send(res: ServerResponse, status: number, json: string): void {
   res.setHeader('content-length', Buffer.byteLength(json));
   res.end(json);
 }
+
+/** The command that fills the store the bridge serves. */
+export const fillCommand = (statePath: string) => `contact-import run <file> --mapping <m> --target talkdesk --state ${statePath}`;
 
 /** Request fields that exist only inside `meta` (next_offset: a response field sent back under its own name). */
 const CURSOR_KEYS = ['synchronization_checkpoint', 'offset', 'context', 'next_offset'] as const;

@@ -1,10 +1,9 @@
 /** `contact-import bridge`: serve the store's contacts to Talkdesk's contact sync until SIGTERM / Ctrl-C. */
 import type { Argv } from 'yargs';
-import { existsSync } from 'node:fs';
 import { ImportError } from '../errors.js';
 import { createLogger } from '../log.js';
 import { DEFAULT_STATE_PATH, resolveStatePath } from '../state/store.js';
-import { DEFAULT_MAX_BODY_BYTES, DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, startBridge } from '../bridge/server.js';
+import { DEFAULT_MAX_BODY_BYTES, DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, fillCommand, startBridge } from '../bridge/server.js';
 import { EPILOGUE, type Io } from './common.js';
 
 interface BridgeArgs {
@@ -48,18 +47,10 @@ export function bridgeCommand(io: Io, done: (code: number) => void) {
 
       const log = createLogger({ format: a['log-format'], level: a.verbose ? 'debug' : 'info', write: io.err, env: io.env });
       const statePath = resolveStatePath(a.state, io.env);
-      const fill = `contact-import run <file> --mapping <m> --target talkdesk${a.state ? ` --state ${a.state}` : ''}`;
-      // Checked here as well as in startBridge to say where the path came from: a typo in
-      // --state and a CONTACT_IMPORT_STATE set elsewhere are fixed in different places.
-      if (!existsSync(statePath)) {
-        throw new ImportError('STATE_NOT_FOUND',
-          `no state store at ${statePath} (${stateOrigin(a.state, io.env)}). The bridge serves the contacts \`${fill}\` stores there; it never creates a store, as an empty one would sync zero contacts to Talkdesk`,
-          { file: statePath });
-      }
       let bridge;
       try {
         bridge = await startBridge({
-          statePath, username: username!, password: password!, host: a.host, port: a.port, path: a.path,
+          statePath, stateFrom: stateOrigin(a.state, io.env), username: username!, password: password!, host: a.host, port: a.port, path: a.path,
           pageSize: a['page-size'], maxBodyBytes: Math.round(a['max-body-kb'] * 1024), log,
         });
       } catch (e) {
@@ -70,7 +61,7 @@ export function bridgeCommand(io: Io, done: (code: number) => void) {
       }
       if (bridge.contacts === 0) {
         // Served as it is (an import may fill it while the bridge runs), but a sync now delivers nothing.
-        log.warn('bridge.empty', `the state store ${statePath} holds no Talkdesk contacts: the bridge serves zero contacts until \`${fill}\` fills it`,
+        log.warn('bridge.empty', `the state store ${statePath} holds no Talkdesk contacts: the bridge serves zero contacts until \`${fillCommand(statePath)}\` fills it`,
           { state: statePath });
       }
       // One line, through the logger like every other info message (stderr; a JSON event with --log-format json).

@@ -15,7 +15,7 @@ import type { CountryCode } from 'libphonenumber-js';
 import YAML from 'yaml';
 import { openSource } from '../sources/index.js';
 import type { SourceInfo, SourceOptions } from '../sources/types.js';
-import { normalizePhoneCell, resolveCountry } from '../transforms/phone.js';
+import { normalizePhoneCell, resolveCountry, splitNumbers } from '../transforms/phone.js';
 import { normalizeEmail, splitEmailCell } from '../transforms/normalize.js';
 import type { TargetName } from '../loaders/types.js';
 import { TARGET_REQUIREMENTS } from '../loaders/index.js';
@@ -80,20 +80,16 @@ const INTERNATIONAL = /^\s*(\+|00)/;
 // Only digits and the punctuation people put in numbers, optionally an extension.
 const PHONE_SHAPE = /^[\s\d()+.\-/\u00a0]+(?:\s*(?:ext\.?|x|#)\s*\d{1,6})?$/i;
 const DATE_SHAPE = /^\s*(\d{4}[-/.]\d{1,2}[-/.]\d{1,2}|\d{1,2}[-/.]\d{1,2}[-/.]\d{2,4})(\s|T|$)/;
-const URL_SHAPE = /^(https?:\/\/|www\.)\S+$/i;
-
-// How people put several numbers in one cell ("415-555-2672 / 415-555-0100", "a; b", "a or b").
-const PHONE_LIST = /\r\n?|\n|\||:::|;|\s+or\s+|\s\/\s|,\s+/i;
 
 const isOnePhoneShaped = (v: string) => {
   if (!PHONE_SHAPE.test(v) || DATE_SHAPE.test(v)) return false;
   const digits = v.replace(/\D/g, '').length;
   return digits >= 6 && digits <= 17;
 };
-/** One number, or several separated as people separate them, each shaped like a number. */
+/** One number, or several in one cell ("a / b", "a; b", "a or b", split as normalize splits them), each shaped like a number. */
 const isPhoneShaped = (v: string) => {
   if (isOnePhoneShaped(v)) return true;
-  const parts = v.split(PHONE_LIST).map((p) => p.trim()).filter(Boolean);
+  const parts = splitNumbers(v).map((p) => p.trim()).filter(Boolean);
   return parts.length > 1 && parts.every(isOnePhoneShaped);
 };
 

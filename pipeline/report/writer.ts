@@ -10,7 +10,7 @@
 import { join } from 'node:path';
 import type { ContactRecord, RowRef } from '../contact.js';
 import { displayName } from '../contact.js';
-import { hintFor, ImportError, writeFailed, type ErrorCode } from '../errors.js';
+import { hintFor, type ErrorCode } from '../errors.js';
 import { makeDirs } from '../dirs.js';
 import type { LoadOutcome } from '../loaders/types.js';
 import { csvCell, REPORT_COLUMNS } from './csv-safe.js';

@@ -163,7 +163,8 @@ function normalizeCell(
   return out;
 }
 
-function splitNumbers(text: string): string[] {
+/** The numbers of a cell that holds several, split as normalization splits them (draft.ts judges columns by it). */
+export function splitNumbers(text: string): string[] {
   const parts = text.split(SEPARATOR_SPLIT);
   const pieces: string[] = [];
   let cur = parts[0];
