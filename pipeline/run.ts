@@ -19,7 +19,8 @@ import { acquireLock, describeHolder, storeLockPath } from './state/lock.js';
 import { loadMapping, type LoadedMapping } from './mapping/load.js';
 import { compileMapping, type CompiledMapping } from './transforms/map.js';
 import { RowPool, workerCount, type PendingBatch } from './transforms/row-pool.js';
-import { createRowProcessor, isRowFailure, type RowOutcome } from './transforms/rows.js';
+import { createBatchProcessor, isEncoded, isRowFailure, type BatchOutcomes, type EncodedOutcomes } from './transforms/rows.js';
+import { decodeRecords } from './transforms/dedupe-entry.js';
 import { createValidator } from './transforms/validate.js';
 import { createNormalizer } from './transforms/normalize.js';
 import { Deduper, dedupeOptionsFrom, type DedupeStats } from './transforms/dedupe.js';
@@ -346,15 +347,6 @@ export async function runImport(o: RunOptions): Promise<RunResult> {
     o.onProgress?.(readProgress());
     return chain.none;
   };
-  /** Stage: dedupe sees every record before any is loaded; they wait in its spill file. */
-  const toDedupe = (records: ContactRecord[]) => {
-    // Stopped (a report file the disk refused while this batch was read): the batch stays in
-    // flight and ends NOT_SENT. add() writes no report, so it cannot stop the run mid-batch.
-    if (!abortError) for (const rec of records) { dedupe!.add(rec); inFlight.delete(rec); } // dedupe accounts for it now
-    o.onProgress?.(readProgress());
-    return chain.none;
-  };
-
   // --mirror: a row that failed (a bad phone, a missing field) is still in the file; the
   // contact it names must not be deleted. Failed rows are rebuilt here, as far as they go,
   // to learn their key (rare, and only with --mirror).
@@ -370,10 +362,13 @@ export async function runImport(o: RunOptions): Promise<RunResult> {
     const fail = (ref: RowRef, stage: Stage, code: ImportError['code'], message: string) => report.fail(ref, stage, code, message);
     // Map, normalize and validate run on worker threads once a file is big enough to pay
     // for starting them (transforms/row-pool.ts); the main thread reads, dedupes, writes.
+    // A run that dedupes gets its valid rows as dedupe entries (keys hashed, record encoded),
+    // made where the rows were processed: see transforms/dedupe-entry.ts.
+    const keySpec = dedupe ? { keys: m.dedupe.keys, scope: m.dedupe.scope } : undefined;
     const pool = rowPool = new RowPool({
-      init: { mapping: m, files: sources.map((s) => ({ file: s.info.file, headers: s.info.headers })), mappingFile: mapping.path },
-      inline: compiled.map((c) => createRowProcessor(m, c)),
-      workers: workerCount(o.env),
+      init: { mapping: m, files: sources.map((s) => ({ file: s.info.file, headers: s.info.headers })), mappingFile: mapping.path, encode: keySpec },
+      inline: compiled.map((c, fi) => createBatchProcessor(m, c, fi, keySpec)),
+      workers: workerCount(o.env, { dedupes: Boolean(dedupe) }),
     });
 
     const totalBytes = sources.reduce((a, s) => a + s.info.bytes, 0);
@@ -395,16 +390,20 @@ export async function runImport(o: RunOptions): Promise<RunResult> {
        * as read only now, so a batch still in a worker when the run fails is not counted.
        */
       const toRecords = (batch: PendingBatch): ContactRecord[] | Promise<ContactRecord[]> => {
-        const records = (outcomes: RowOutcome[]): ContactRecord[] => {
+        const records = (result: BatchOutcomes): ContactRecord[] => {
           const rows = batch.rows;
-          const out: ContactRecord[] = [];
           report.rowRead(rows.length);
           rowsInFile += rows.length;
+          if (isEncoded(result)) {
+            toDedupe(rows, result);
+            return NOTHING;
+          }
+          const out: ContactRecord[] = [];
           let k = 0;
           for (const r of rows) {
             const ref: RowRef = { file: fi, row: r.row, values: r.values };
             if (r.error) { fail(ref, 'read', r.error.code, r.error.message); continue; }
-            const res = outcomes[k++];
+            const res = result[k++];
             if (isRowFailure(res)) {
               fail(ref, res[0], res[1], res[2]);
               if (mirrorWatch) mirrorWatch(fi, r.values);
@@ -416,16 +415,54 @@ export async function runImport(o: RunOptions): Promise<RunResult> {
             inFlight.add(rec);
             out.push(rec);
           }
-          if (k !== outcomes.length) throw new Error(`row outcomes out of step with rows of ${src.info.file}: ${outcomes.length} outcomes for ${k} rows`);
+          if (k !== result.length) throw new Error(`row outcomes out of step with rows of ${src.info.file}: ${result.length} outcomes for ${k} rows`);
           return out;
         };
         const outcomes = pool.outcomesOf(batch);
-        return Array.isArray(outcomes) ? records(outcomes) : outcomes.then(records);
+        return outcomes instanceof Promise ? outcomes.then(records) : records(outcomes);
+      };
+      /**
+       * Stage (a run that dedupes): failures go to the report in row order, and the valid rows,
+       * already encoded, to dedupe, which sees every record before any is loaded; they wait in
+       * its spill file.
+       */
+      const toDedupe = (rows: PendingBatch['rows'], result: EncodedOutcomes) => {
+        let k = 0;
+        let f = 0;
+        for (const r of rows) {
+          if (r.error) { fail({ file: fi, row: r.row, values: r.values }, 'read', r.error.code, r.error.message); continue; }
+          if (result.failed[f] === k++) {
+            const [stage, code, message] = result.failures[f++];
+            fail({ file: fi, row: r.row, values: r.values }, stage, code, message);
+            if (mirrorWatch) mirrorWatch(fi, r.values);
+          }
+        }
+        const valid = k - f;
+        if (valid !== result.records.ends.length || f !== result.failures.length) {
+          throw new Error(`row outcomes out of step with rows of ${src.info.file}: ${result.failures.length} failures and ${result.records.ends.length} records for ${k} rows`);
+        }
+        // Stopped (a report file the disk refused while this batch was read): the batch's
+        // records are rebuilt and stay in flight, to end NOT_SENT. addBatch() writes no report,
+        // so it cannot stop the run mid-batch; from here dedupe accounts for the records.
+        if (abortError) {
+          for (const rec of decodeRecords(result.records)) inFlight.add(rec);
+        } else {
+          const before = dedupe!.count;
+          try {
+            dedupe!.addBatch(result.records);
+          } catch (e) {
+            // The spill refused a write part-way through the batch (a full disk): the records
+            // it did not take stay in flight, to end NOT_SENT with the run's abort.
+            for (const rec of decodeRecords(result.records).slice(dedupe!.count - before)) inFlight.add(rec);
+            throw e;
+          }
+        }
+        o.onProgress?.(readProgress());
       };
       readProgress = () => ({ rows: report.counts.read, bytes: doneBytes + (src.position?.() ?? 0), totalBytes });
 
       const batches = Readable.from(pool.ahead(fi, stopOnAbort(src.rows(), abortCtl.signal)), { objectMode: true, highWaterMark: 2 });
-      const pipeline = chain([batches, toRecords, dedupe ? toDedupe : toTarget] as unknown as [Readable, ...((x: never) => unknown)[]], { objectMode: true } as object);
+      const pipeline = chain((dedupe ? [batches, toRecords] : [batches, toRecords, toTarget]) as unknown as [Readable, ...((x: never) => unknown)[]], { objectMode: true } as object);
       pipeline.resume();
       try {
         await finished(pipeline);
@@ -436,6 +473,9 @@ export async function runImport(o: RunOptions): Promise<RunResult> {
       doneBytes += src.info.bytes;
       if (abortCtl.signal.aborted) { if (!abortError) status = 'interrupted'; break; }
     }
+    // Every row is through the per-row stages: the worker threads' memory goes back before
+    // dedupe hands out its results (the run's peak is at the end of reading).
+    await pool.close();
     if (dedupe && status === 'completed') {
       let batches = 0;
       for await (const batch of dedupe.results()) {
@@ -555,6 +595,9 @@ export async function runImport(o: RunOptions): Promise<RunResult> {
   }
   return { exitCode, outDir, summary, sample, report };
 }
+
+/** What a stage returns to pass nothing on (stream-chain's none). */
+const NOTHING = chain.none as unknown as ContactRecord[];
 
 /** Ends a source early when the run is interrupted (SIGINT/SIGTERM): the batch in flight finishes. */
 async function* stopOnAbort<T>(it: AsyncIterable<T>, signal: AbortSignal): AsyncGenerator<T> {

@@ -54,6 +54,16 @@ describe('dedupe index: columns', () => {
   });
 });
 
+/** A spill entry as EntryEncoder lays it out: [u32 key bytes][u32 length + key]...[payload]. */
+function entry(keys: string[], payload: string): Uint8Array {
+  const parts = keys.map((k) => Buffer.from(k, 'utf8'));
+  const head = Buffer.alloc(4);
+  head.writeUInt32LE(parts.reduce((a, p) => a + 4 + p.length, 0));
+  const withLengths = parts.flatMap((p) => { const n = Buffer.alloc(4); n.writeUInt32LE(p.length); return [n, p]; });
+  return Buffer.concat([head, ...withLengths, Buffer.from(payload, 'utf8')]);
+}
+const has = (s: Spill, i: number, key: string) => { const k = Buffer.from(key, 'utf8'); return s.hasKey(i, k, 0, k.length); };
+
 describe('dedupe index: spill', () => {
   test('keys longer than one probe read and records larger than the write buffer round-trip', () => withDir((dir) => {
     const s = new Spill(dir);
@@ -63,20 +73,21 @@ describe('dedupe index: spill', () => {
       const n = 6000; // more than the in-memory ring of recent records
       for (let i = 0; i < n; i++) {
         const keys = i === 1 ? [longKey, 'e\u0002one@x.example'] : [`p\u0002+1415555${i}`];
-        s.append(keys, JSON.stringify(i === 2 ? big : `payload ${i} ünïcode`));
+        const e = entry(keys, JSON.stringify(i === 2 ? big : `payload ${i} ünïcode`));
+        s.append(e, 0, e.length);
       }
-      assert.equal(s.hasKey(1, longKey), true);
-      assert.equal(s.hasKey(1, 'e\u0002one@x.example'), true);
-      assert.equal(s.hasKey(1, `${longKey.slice(0, -1)}e`), false, 'same length, one byte differs');
-      assert.equal(s.hasKey(0, 'p\u0002+14155550'), true);
-      assert.equal(s.hasKey(0, 'p\u0002+141555500'), false);
+      assert.equal(has(s, 1, longKey), true);
+      assert.equal(has(s, 1, 'e\u0002one@x.example'), true);
+      assert.equal(has(s, 1, `${longKey.slice(0, -1)}e`), false, 'same length, one byte differs');
+      assert.equal(has(s, 0, 'p\u0002+14155550'), true);
+      assert.equal(has(s, 0, 'p\u0002+141555500'), false);
       assert.equal(JSON.parse(s.read(2)), big);
       for (let i = 0; i < n; i++) {
         if (i === 2) continue;
         assert.equal(JSON.parse(s.read(i, true)), `payload ${i} ünïcode`);
       }
       assert.equal(JSON.parse(s.read(2, true)), big, 'a record larger than the read window');
-      assert.equal(s.hasKey(n - 1, `p\u0002+1415555${n - 1}`), true, 'recent records answered before they reach the disk');
+      assert.equal(has(s, n - 1, `p\u0002+1415555${n - 1}`), true, 'recent records answered before they reach the disk');
     } finally { s.close(); }
   }));
 });

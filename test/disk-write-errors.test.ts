@@ -91,11 +91,18 @@ test('the dedupe spill refused by the disk: WRITE_FAILED naming it, and every re
     import { Spill } from ${JSON.stringify(pathToFileURL(join(ROOT, 'pipeline/transforms/dedupe-spill.ts')).href)};
     const spill = new Spill(process.env.SPILL_DIR);
     const payload = (i) => JSON.stringify({ i, note: String(i % 10).repeat(4000) });
+    // An entry as EntryEncoder lays it out: [u32 key bytes][u32 length + key][payload].
+    const entry = (key, text) => {
+      const k = Buffer.from(key), p = Buffer.from(text), b = Buffer.alloc(8 + k.length + p.length);
+      b.writeUInt32LE(4 + k.length, 0); b.writeUInt32LE(k.length, 4); k.copy(b, 8); p.copy(b, 8 + k.length);
+      return b;
+    };
+    const has = (j, key) => { const k = Buffer.from(key); return spill.hasKey(j, k, 0, k.length); };
     let error;
     let i = 0;
-    try { for (; i < 2000; i++) spill.append(['k' + i], payload(i)); } catch (e) { error = e; }
+    try { for (; i < 2000; i++) { const e = entry('k' + i, payload(i)); spill.append(e, 0, e.length); } } catch (e) { error = e; }
     let intact = 0;
-    for (let j = 0; j < spill.size; j++) if (spill.read(j, true) === payload(j) && spill.hasKey(j, 'k' + j)) intact++;
+    for (let j = 0; j < spill.size; j++) if (spill.read(j, true) === payload(j) && has(j, 'k' + j)) intact++;
     spill.close();
     console.log(JSON.stringify({ code: error?.code, message: error?.message, appended: spill.size, attempted: i, intact }));
   `;
@@ -111,6 +118,39 @@ test('the dedupe spill refused by the disk: WRITE_FAILED naming it, and every re
   assert.equal(out.attempted, out.appended, 'the refused record is not counted as appended');
   assert.equal(out.intact, out.appended, 'records on disk and those still in the refused block read back whole');
   assert.deepEqual(readdirSync(dir), [], 'close() removes the spill folder');
+});
+
+test('the dedupe spill refused part-way through a batch from a row worker, and in-thread: exit 3, WRITE_FAILED naming the spill, every row accounted for', async () => {
+  // Rows of ≈ 600 spill bytes: the spill's 1 MiB blocks reach a 3.5 MiB file-size limit at
+  // its fourth block, ≈ 6,000 rows in, after the worker took over (from row 4,000).
+  const n = 9000;
+  const extra = 'x'.repeat(300);
+  const lines = ['External ID,Name,Phone,Owner,Extra'];
+  for (let i = 0; i < n; i++) lines.push(`C-${i},Person ${i},+1415555${String(i).padStart(4, '0')},owner${i % 3}@ourco.example,${extra}`);
+  const input = join(tmp.path, 'spill-contacts.csv');
+  writeFileSync(input, lines.join('\n') + '\n');
+  const mapping = join(tmp.path, 'm-dedupe.yaml');
+  writeFileSync(mapping, 'fields:\n  id: External ID\n  name: Name\n  phones: Phone\n  owner: Owner\ndedupe:\n  keys: [id, phone]\n');
+  for (const workers of ['1', '0']) {
+    const out = join(tmp.path, `spill-report-${workers}`);
+    const spillDir = join(tmp.path, `spill-tmp-${workers}`);
+    mkdirSync(spillDir);
+    const r = await underFileLimit(3584, `exec "$NODE" "$BIN" run ${JSON.stringify(input)} -m ${JSON.stringify(mapping)} --target file --out ${JSON.stringify(out)} --quiet`,
+      { TMPDIR: spillDir, CONTACT_IMPORT_WORKERS: workers });
+    const said = r.stdout + r.stderr;
+    assert.equal(r.code, 3, `workers=${workers}: ${said}`);
+    assert.match(said, /Aborted: WRITE_FAILED: could not write \S+records\.bin \(the dedupe spill, in TMPDIR\): .*\(EFBIG\)/);
+    assert.doesNotMatch(said, /internal error|a bug in contact-import|at .*\.js:\d+/);
+    const s = JSON.parse(readFileSync(join(out, 'summary.json'), 'utf8'));
+    assert.equal(s.abort.code, 'WRITE_FAILED');
+    assert.equal(s.invariant.holds, true);
+    const c = s.counts;
+    assert.equal(c.read, c.success + c.failed + c.merged + c.unchanged);
+    assert.ok(c.read > 4000 && c.read < n, `workers=${workers}: stopped part-way, after the worker took over (read ${c.read})`);
+    assert.equal(c.failed, c.read, `workers=${workers}: nothing reached the target, every row read is NOT_SENT`);
+    assert.equal(s.failuresByCode.NOT_SENT?.count, c.read);
+    assert.deepEqual(readdirSync(spillDir), [], 'the spill folder is removed');
+  }
 });
 
 test('a report file the disk refuses mid-run (ulimit -f): exit 3, WRITE_FAILED naming it, no "bug", and summary.json adds up', async () => {

@@ -8,6 +8,7 @@ import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { existsSync, readFileSync, readdirSync, statSync, writeFileSync } from 'node:fs';
 import { join, sep } from 'node:path';
+import { availableParallelism } from 'node:os';
 import { Readable } from 'node:stream';
 import { finished } from 'node:stream/promises';
 import { pathToFileURL } from 'node:url';
@@ -16,7 +17,9 @@ import { ROOT, runCli, tempDir, readSummary } from './helpers/cli.js';
 import { writeCsv } from './bench/generate.js';
 import { prepare } from '../pipeline/run.js';
 import { RowPool, workerCount, type PendingBatch, type RowPoolInit } from '../pipeline/transforms/row-pool.js';
-import { createRowProcessor, isRowFailure, type RowOutcome } from '../pipeline/transforms/rows.js';
+import { createBatchProcessor, isEncoded, isRowFailure, type BatchOutcomes, type EncodedOutcomes, type RowOutcome } from '../pipeline/transforms/rows.js';
+import { Deduper, dedupeOptionsFrom } from '../pipeline/transforms/dedupe.js';
+import type { KeySpec } from '../pipeline/transforms/dedupe-entry.js';
 import { isImportError } from '../pipeline/errors.js';
 import type { SourceRow } from '../pipeline/sources/types.js';
 
@@ -28,19 +31,22 @@ after(() => tmp.cleanup());
 const generated = join(tmp.path, 'generated-12000-seed11.csv');
 before(() => { writeCsv(generated, 12_000, 11); });
 
-async function opened(file: string) {
+async function opened(file: string, encode?: KeySpec) {
   const prep = await prepare({ inputs: [file], mappingPath: MAPPING });
   const m = prep.mapping.mapping;
-  const init: RowPoolInit = { mapping: m, files: prep.sources.map((s) => ({ file: s.info.file, headers: s.info.headers })), mappingFile: prep.mapping.path };
-  return { prep, init, inline: prep.compiled.map((c) => createRowProcessor(m, c)) };
+  const init: RowPoolInit = { mapping: m, files: prep.sources.map((s) => ({ file: s.info.file, headers: s.info.headers })), mappingFile: prep.mapping.path, encode };
+  return { prep, init, inline: prep.compiled.map((c, fi) => createBatchProcessor(m, c, fi, encode)) };
 }
 
 const cellsOf = (rows: SourceRow[]) => rows.filter((r) => !r.error).map((r) => r.values);
+const rowNosOf = (rows: SourceRow[]) => rows.filter((r) => !r.error).map((r) => r.row);
+const plain = (o: BatchOutcomes): RowOutcome[] => { assert.ok(!isEncoded(o)); return o; };
+const encoded = (o: BatchOutcomes): EncodedOutcomes => { assert.ok(isEncoded(o)); return o; };
 
 test('workers give the in-thread outcomes, batch by batch and row by row, even when batches finish out of order', async () => {
   const want = await opened(generated);
   const expected: RowOutcome[][] = [];
-  for await (const rows of want.prep.sources[0].rows()) expected.push(want.inline[0](cellsOf(rows)));
+  for await (const rows of want.prep.sources[0].rows()) expected.push(plain(want.inline[0](cellsOf(rows), rowNosOf(rows))));
 
   const { prep, init, inline } = await opened(generated);
   const pool = new RowPool({ init, inline, workers: 2, startAfterRows: 2000, maxPerWorker: 1 });
@@ -49,7 +55,7 @@ test('workers give the in-thread outcomes, batch by batch and row by row, even w
     const pending: PendingBatch[] = [];
     for await (const b of pool.ahead(0, prep.sources[0].rows())) pending.push(b);
     const got: RowOutcome[][] = [];
-    for (const b of pending) got.push(await pool.outcomesOf(b));
+    for (const b of pending) got.push(plain(await pool.outcomesOf(b)));
 
     assert.equal(pending.length, expected.length);
     assert.equal(pending[0].outcomes, undefined, 'the first 2,000 rows are processed in-thread (no worker start-up for small inputs)');
@@ -65,6 +71,65 @@ test('workers give the in-thread outcomes, batch by batch and row by row, even w
     assert.ok(all.filter((o) => !isRowFailure(o)).length > 9000);
   } finally {
     await pool.close();
+    for (const s of prep.sources) s.close();
+  }
+});
+
+test('a run that dedupes gets its valid rows from workers as dedupe entries byte-identical to the in-thread ones, and they dedupe as the records do', async () => {
+  const probe = await opened(generated);
+  const spec: KeySpec = { keys: probe.prep.mapping.mapping.dedupe.keys, scope: probe.prep.mapping.mapping.dedupe.scope };
+  for (const s of probe.prep.sources) s.close();
+  const want = await opened(generated, spec);
+  const expected: EncodedOutcomes[] = [];
+  const records: RowOutcome[][] = [];
+  const plainProcess = createBatchProcessor(want.prep.mapping.mapping, want.prep.compiled[0], 0);
+  const rowsOf: SourceRow[][] = [];
+  for await (const rows of want.prep.sources[0].rows()) {
+    rowsOf.push(rows);
+    expected.push(encoded(want.inline[0](cellsOf(rows), rowNosOf(rows))));
+    records.push(plain(plainProcess(cellsOf(rows), rowNosOf(rows))));
+  }
+  for (const s of want.prep.sources) s.close();
+
+  const { prep, init, inline } = await opened(generated, spec);
+  const pool = new RowPool({ init, inline, workers: 2, startAfterRows: 2000, maxPerWorker: 1 });
+  const fromPool = new Deduper(dedupeOptionsFrom(prep.mapping.mapping));
+  const fromRecords = new Deduper(dedupeOptionsFrom(prep.mapping.mapping));
+  try {
+    const pending: PendingBatch[] = [];
+    for await (const b of pool.ahead(0, prep.sources[0].rows())) pending.push(b);
+    assert.equal(pool.stats.workerBatches, expected.length - 1, 'every batch after the first went to a worker');
+    for (let i = 0; i < pending.length; i++) {
+      const got = encoded(await pool.outcomesOf(pending[i]));
+      const want = expected[i];
+      assert.deepEqual(got.failed, want.failed, `batch ${i}: the same rows failed`);
+      assert.deepEqual(got.failures, want.failures, `batch ${i}: with the same failures`);
+      assert.ok(Buffer.from(got.records.bytes).equals(Buffer.from(want.records.bytes)), `batch ${i}: entries byte-identical`);
+      assert.deepEqual([...got.records.ends], [...want.records.ends]);
+      assert.deepEqual([...got.records.hashes], [...want.records.hashes]);
+      assert.deepEqual([...got.records.codes], [...want.records.codes]);
+      assert.equal(got.records.ends.length + got.failed.length, cellsOf(rowsOf[i]).length, `batch ${i}: every row is a record or a failure`);
+      fromPool.addBatch(got.records);
+      // The same rows through the record API (as tests and API callers add them).
+      let k = 0;
+      for (const r of rowsOf[i]) {
+        if (r.error) continue;
+        const o = records[i][k++];
+        if (isRowFailure(o)) continue;
+        fromRecords.add({ contact: o.contact, ref: { file: 0, row: r.row, values: r.values }, merged: [], conflicts: [], notes: o.notes ?? [], date: o.date });
+      }
+    }
+    const a = [];
+    for await (const b of fromPool.results()) a.push(...b);
+    const b = [];
+    for await (const x of fromRecords.results()) b.push(...x);
+    assert.ok(fromPool.stats.merged > 1000, `the data must merge rows, got ${fromPool.stats.merged}`);
+    assert.deepEqual(fromPool.stats, fromRecords.stats);
+    assert.deepEqual(a, b);
+  } finally {
+    await pool.close();
+    fromPool.close();
+    fromRecords.close();
     for (const s of prep.sources) s.close();
   }
 });
@@ -106,7 +171,7 @@ async function* fakeBatches(n: number, size = 10): AsyncGenerator<SourceRow[]> {
 /** The stage wiring of pipeline/run.ts: the pool's batches through a chain that awaits each. */
 async function runChain(pool: RowPool, batches: AsyncIterable<SourceRow[]>) {
   let rows = 0;
-  const consume = async (b: PendingBatch) => { rows += (await pool.outcomesOf(b)).length; return chain.none; };
+  const consume = async (b: PendingBatch) => { rows += plain(await pool.outcomesOf(b)).length; return chain.none; };
   const c = chain([Readable.from(pool.ahead(0, batches), { objectMode: true, highWaterMark: 2 }), consume] as unknown as [Readable, ...((x: never) => unknown)[]], { objectMode: true } as object);
   c.resume();
   await finished(c);
@@ -199,12 +264,14 @@ test('worker threads never keep the process alive: a pool that is closed, and on
   assert.match(r.out, /closed 6000\nforgotten 6000\n/);
 });
 
-test('CONTACT_IMPORT_WORKERS: unset or 0 means in-thread, N means N worker threads, anything else is a usage error naming it', () => {
-  assert.equal(workerCount({}), 0, 'in-thread unless asked: measured faster (issue #11)');
-  assert.equal(workerCount({ CONTACT_IMPORT_WORKERS: '0' }), 0);
-  assert.equal(workerCount({ CONTACT_IMPORT_WORKERS: ' 3 ' }), 3);
+test('CONTACT_IMPORT_WORKERS: unset means one worker for a run that dedupes on a machine with a second core and none otherwise, 0 means in-thread, N means N worker threads, anything else is a usage error naming it', () => {
+  const dedupes = { dedupes: true };
+  assert.equal(workerCount({}, { dedupes: false }), 0, 'contacts come back as objects without dedupe: in-thread measured faster (issue #11)');
+  assert.equal(workerCount({}, dedupes), availableParallelism() > 1 ? 1 : 0, 'dedupe entries come back as transferred memory: one worker measured faster');
+  assert.equal(workerCount({ CONTACT_IMPORT_WORKERS: '0' }, dedupes), 0);
+  assert.equal(workerCount({ CONTACT_IMPORT_WORKERS: ' 3 ' }, { dedupes: false }), 3);
   for (const bad of ['-1', 'two', '1.5', '65']) {
-    assert.throws(() => workerCount({ CONTACT_IMPORT_WORKERS: bad }), (e: unknown) => {
+    assert.throws(() => workerCount({ CONTACT_IMPORT_WORKERS: bad }, dedupes), (e: unknown) => {
       assert.ok(isImportError(e) && e.kind === 'usage');
       assert.match((e as Error).message, new RegExp(`^CONTACT_IMPORT_WORKERS: expected a whole number of worker threads from 0 \\(none\\) to 64, got "${bad.replace('.', '\\.')}"$`));
       return true;

@@ -2,16 +2,15 @@
  * The dedupe spill: every record goes to a temp file as it arrives, so that the heap holds
  * only numbers per record, whatever the width of the rows.
  *
- * One entry per record: [u32 key bytes][keys][payload]. The keys (each u32 length + UTF-8)
- * come first so that confirming a fingerprint hit reads a few dozen bytes and compares
- * them as bytes, without parsing the record or recomputing its keys. The payload is the
- * record as JSON, which round-trips it exactly (key order included) and is decoded in C++.
+ * One entry per record, as EntryEncoder (dedupe-entry.ts) made it: the keys first, then the
+ * record as JSON. Entries arrive as bytes and are copied as they are.
  */
 import { pidAlive } from '../state/lock.js';
 import { closeSync, mkdtempSync, openSync, readdirSync, readSync, rmSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { OffsetColumn } from './dedupe-table.js';
 import { writeFailed } from '../errors.js';
+import { readU32 } from './dedupe-entry.js';
 
 /** How a write error names the spill: the user moves it with TMPDIR. */
 const SPILL = 'the dedupe spill, in TMPDIR';
@@ -33,9 +32,10 @@ export class Spill {
   private window: Buffer = Buffer.alloc(0);
   private windowAt = -1;
   private readonly probe = Buffer.allocUnsafe(KEY_PROBE);
-  // Duplicates are often near each other: recent records are answered from memory.
-  private readonly recentPayload: string[] = new Array<string>(RING_MASK + 1);
-  private readonly recentKeys: string[][] = new Array<string[]>(RING_MASK + 1);
+  // Duplicates are often near each other: recent records are answered from memory, from
+  // the batch their entry came in (kept alive while it is in the ring).
+  private readonly recentBuf: Uint8Array[] = new Array<Uint8Array>(RING_MASK + 1);
+  private readonly recentAt = new Float64Array(RING_MASK + 1);
   private readonly recentIds = new Int32Array(RING_MASK + 1).fill(-1);
 
   constructor(parent: string) {
@@ -59,32 +59,21 @@ export class Spill {
   get size(): number { return this.count; }
   get offsetBytes(): number { return this.offsets.bytes; }
 
-  append(keys: string[], payload: string): number {
-    // Room for the worst case (a UTF-16 code unit is at most 3 UTF-8 bytes), then encode
-    // once: measuring the UTF-8 length first would encode every string twice.
-    let worst = 4 + payload.length * 3;
-    for (const k of keys) worst += 4 + k.length * 3;
-    if (this.bufUsed + worst > this.buf.length) {
+  /** Appends the entry at [start, end) of `from`; returns its record number. */
+  append(from: Uint8Array, start: number, end: number): number {
+    const len = end - start;
+    if (this.bufUsed + len > this.buf.length) {
       this.flush();
-      if (worst > this.buf.length) this.buf = Buffer.allocUnsafe(worst);
+      if (len > this.buf.length) this.buf = Buffer.allocUnsafe(len);
     }
-    const b = this.buf;
-    const begin = this.bufUsed;
-    let at = begin + 4;
-    for (const k of keys) {
-      const n = b.write(k, at + 4, 'utf8');
-      b.writeUInt32LE(n, at);
-      at += 4 + n;
-    }
-    b.writeUInt32LE(at - begin - 4, begin);
-    at += b.write(payload, at, 'utf8');
-    this.bufUsed = at;
-    this.end += at - begin;
+    this.buf.set(from.subarray(start, end), this.bufUsed);
+    this.bufUsed += len;
+    this.end += len;
     this.offsets.ensure(this.count + 2);
     this.offsets.set(this.count + 1, this.end);
     const slot = this.count & RING_MASK;
-    this.recentPayload[slot] = payload;
-    this.recentKeys[slot] = keys;
+    this.recentBuf[slot] = from;
+    this.recentAt[slot] = start;
     this.recentIds[slot] = this.count;
     return this.count++;
   }
@@ -112,34 +101,37 @@ export class Spill {
     return got;
   }
 
-  /** Whether record i has exactly this key (compared as UTF-8 bytes). */
-  hasKey(i: number, key: string): boolean {
+  /** Whether record i has exactly the key at [at, at + len) of `key` (compared as UTF-8 bytes). */
+  hasKey(i: number, key: Uint8Array, keyAt: number, keyLen: number): boolean {
     const slot = i & RING_MASK;
-    if (this.recentIds[slot] === i) return this.recentKeys[slot].includes(key);
-    const start = this.offsets.get(i);
-    const len = this.offsets.get(i + 1) - start;
-    let b: Buffer;
+    let b: Uint8Array;
     let first: number;
-    if (start >= this.written) {
-      // Still in the write buffer (a record is never split between disk and buffer).
-      b = this.buf;
-      first = start - this.written;
+    if (this.recentIds[slot] === i) {
+      b = this.recentBuf[slot];
+      first = this.recentAt[slot];
     } else {
-      b = this.probe;
-      first = 0;
-      const got = this.readAt(b, Math.min(len, b.length), start);
-      const keyBytes = b.readUInt32LE(0);
-      if (4 + keyBytes > got) {
-        b = Buffer.allocUnsafe(4 + keyBytes);
-        this.readAt(b, b.length, start);
+      const start = this.offsets.get(i);
+      const len = this.offsets.get(i + 1) - start;
+      if (start >= this.written) {
+        // Still in the write buffer (a record is never split between disk and buffer).
+        b = this.buf;
+        first = start - this.written;
+      } else {
+        b = this.probe;
+        first = 0;
+        const got = this.readAt(this.probe, Math.min(len, this.probe.length), start);
+        const keyBytes = readU32(b, 0);
+        if (4 + keyBytes > got) {
+          b = Buffer.allocUnsafe(4 + keyBytes);
+          this.readAt(b as Buffer, b.length, start);
+        }
       }
     }
-    const keyBytes = b.readUInt32LE(first);
-    const want = Buffer.from(key, 'utf8');
+    const keyBytes = readU32(b, first);
     for (let at = first + 4; at < first + 4 + keyBytes;) {
-      const n = b.readUInt32LE(at);
+      const n = readU32(b, at);
       at += 4;
-      if (n === want.length && b.compare(want, 0, n, at, at + n) === 0) return true;
+      if (n === keyLen && sameBytes(b, at, key, keyAt, n)) return true;
       at += n;
     }
     return false;
@@ -148,7 +140,12 @@ export class Spill {
   /** The payload of record i; sequential reads (ascending i) are served from a large window. */
   read(i: number, sequential = false): string {
     const slot = i & RING_MASK;
-    if (this.recentIds[slot] === i) return this.recentPayload[slot];
+    if (this.recentIds[slot] === i) {
+      const r = this.recentBuf[slot];
+      const at = this.recentAt[slot];
+      const b = Buffer.from(r.buffer, r.byteOffset, r.byteLength);
+      return b.toString('utf8', at + 4 + readU32(b, at), at + this.offsets.get(i + 1) - this.offsets.get(i));
+    }
     const start = this.offsets.get(i);
     const len = this.offsets.get(i + 1) - start;
     let b: Buffer;
@@ -183,6 +180,11 @@ export class Spill {
     try { closeSync(this.fd); } catch { /* already closed */ }
     rmSync(this.dir, { recursive: true, force: true });
   }
+}
+
+function sameBytes(a: Uint8Array, at: number, b: Uint8Array, bt: number, n: number): boolean {
+  for (let i = 0; i < n; i++) if (a[at + i] !== b[bt + i]) return false;
+  return true;
 }
 
 /**

@@ -19,31 +19,9 @@ import type { Mapping } from '../mapping/schema.js';
 import { mergeMembers, type Member } from './merge.js';
 import { Spill } from './dedupe-spill.js';
 import { FingerprintTable, IntColumn } from './dedupe-table.js';
+import { cyrb53, decodePayload, EntryEncoder, foldText, readU32, type EncodedRecords, type KeyKind } from './dedupe-entry.js';
 
-export type KeyKind = 'id' | 'phone' | 'email' | 'nameCompany';
-const KINDS: KeyKind[] = ['id', 'phone', 'email', 'nameCompany'];
-
-/** A match key of a contact: `value` is compared, `display` goes to merged.csv. */
-interface Key { kind: number; pos: number; value: string }
-
-/** 53-bit string hash (cyrb53): fast, well spread, and exact in a float64. */
-export function cyrb53(str: string, seed = 0): number {
-  let h1 = 0xdeadbeef ^ seed;
-  let h2 = 0x41c6ce57 ^ seed;
-  for (let i = 0; i < str.length; i++) {
-    const ch = str.charCodeAt(i);
-    h1 = Math.imul(h1 ^ ch, 2654435761);
-    h2 = Math.imul(h2 ^ ch, 1597334677);
-  }
-  h1 = Math.imul(h1 ^ (h1 >>> 16), 2246822507) ^ Math.imul(h2 ^ (h2 >>> 13), 3266489909);
-  h2 = Math.imul(h2 ^ (h2 >>> 16), 2246822507) ^ Math.imul(h1 ^ (h1 >>> 13), 3266489909);
-  return 4294967296 * (2097151 & h2) + (h1 >>> 0);
-}
-
-/** Name or company folded for matching: accents, case, punctuation and spacing do not count. */
-export function foldText(s: string): string {
-  return s.normalize('NFKD').replace(/\p{M}+/gu, '').toLowerCase().replace(/[^\p{L}\p{N}]+/gu, ' ').trim();
-}
+export { cyrb53, foldText, MATCH_KEY_KINDS, type KeyKind } from './dedupe-entry.js';
 
 export interface DedupeOptions {
   keys: readonly KeyKind[];
@@ -62,27 +40,6 @@ export function dedupeOptionsFrom(m: Mapping): DedupeOptions {
   return { keys: m.dedupe.keys, scope: m.dedupe.scope, rules: m.dedupe.rules, idFrom: m.dedupe.idFrom };
 }
 
-/** The match keys of a contact, in a fixed order; `pos` indexes into phones/emails. */
-function keysOf(c: Contact, kinds: readonly KeyKind[], scope: 'global' | 'owner'): Key[] {
-  const pre = scope === 'owner' ? `${c.owner ?? ''}\u0001` : '';
-  const out: Key[] = [];
-  for (const k of kinds) {
-    switch (k) {
-      case 'id': if (c.id) out.push({ kind: 0, pos: 0, value: `${pre}i\u0002${c.id.trim()}` }); break;
-      case 'phone':
-        c.phones.forEach((p, i) => out.push({ kind: 1, pos: i, value: `${pre}p\u0002${phoneKey(p)}` }));
-        break;
-      case 'email': c.emails.forEach((e, i) => out.push({ kind: 2, pos: i, value: `${pre}e\u0002${e.toLowerCase()}` })); break;
-      case 'nameCompany': {
-        const name = c.name ?? [c.firstName, c.lastName].filter(Boolean).join(' ');
-        if (name && c.company) out.push({ kind: 3, pos: 0, value: `${pre}n\u0002${foldText(name)}|${foldText(c.company)}` });
-        break;
-      }
-    }
-  }
-  return out;
-}
-
 /** The key as merged.csv shows it: phone=+14155552671, email=a@b.example, id=C-1, nameCompany=john smith|acme. */
 function displayKey(c: Contact, kind: number, pos: number): string {
   switch (kind) {
@@ -96,11 +53,7 @@ function displayKey(c: Contact, kind: number, pos: number): string {
   }
 }
 
-const serialize = (r: ContactRecord) => JSON.stringify([r.contact, r.ref.file, r.ref.row, r.ref.values, r.notes, r.date ?? null]);
-function deserialize(s: string): ContactRecord {
-  const [contact, file, row, values, notes, date] = JSON.parse(s) as [Contact, number, number, string[], string[], string | null];
-  return { contact, ref: { file, row, values }, merged: [], conflicts: [], notes, date: date ?? undefined };
-}
+const deserialize = decodePayload;
 
 export interface DedupeStats {
   records: number;
@@ -135,6 +88,7 @@ export class Deduper {
   private clusterCount = 0;
   private emitted: Uint8Array | undefined;
   private closed = false;
+  private encoder: EntryEncoder | undefined;
 
   constructor(private readonly opts: DedupeOptions) {
     this.spill = new Spill(opts.tmpDir ?? tmpdir());
@@ -151,32 +105,53 @@ export class Deduper {
     return r;
   }
 
+  /** One record (tests, API callers); a run hands whole batches to addBatch. */
   add(rec: ContactRecord): void {
+    const enc = (this.encoder ??= new EntryEncoder(this.opts, this.hash, 1024));
+    enc.add({ contact: rec.contact, file: rec.ref.file, row: rec.ref.row, values: rec.ref.values, notes: rec.notes, date: rec.date });
+    this.addBatch(enc.finish());
+  }
+
+  /**
+   * Records encoded by an EntryEncoder with this deduper's keys, scope and hash (in a row
+   * worker or here): their entries go to the spill as they are, their key hashes to the index.
+   */
+  addBatch(batch: EncodedRecords): void {
     const table = this.table;
     if (!table) throw new Error('internal error: dedupe add() after results()');
-    const keys = keysOf(rec.contact, this.opts.keys, this.opts.scope);
-    const i = this.spill.append(keys.map((k) => k.value), serialize(rec));
-    this.parent.ensure(i + 1);
-    this.via.ensure(i + 1);
-    this.viaKey.ensure(i + 1);
-    this.parent.set(i, i);
-    this.via.set(i, -1);
-    for (const k of keys) {
-      const fp = FingerprintTable.fingerprint(this.hash(k.value));
-      const j = table.find(fp, (cand) => {
-        if (cand === i) return true;
-        const ok = this.spill.hasKey(cand, k.value);
-        if (!ok) this.collisions++;
-        return ok;
-      });
-      if (j < 0) { table.insert(fp, i); continue; }
-      const ri = this.find(i);
-      const rj = this.find(j);
-      if (ri === rj) continue;
-      const [win, lose] = ri < rj ? [ri, rj] : [rj, ri];
-      this.parent.set(lose, win);
-      this.via.set(lose, i);
-      this.viaKey.set(lose, k.kind * 65536 + k.pos);
+    const bytes = batch.bytes;
+    let k = 0;
+    let start = 0;
+    for (let e = 0; e < batch.ends.length; e++) {
+      const end = batch.ends[e];
+      const i = this.spill.append(bytes, start, end);
+      this.parent.ensure(i + 1);
+      this.via.ensure(i + 1);
+      this.viaKey.ensure(i + 1);
+      this.parent.set(i, i);
+      this.via.set(i, -1);
+      let at = start + 4;
+      for (let n = batch.keyCounts[e]; n > 0; n--, k++) {
+        const keyLen = readU32(bytes, at);
+        const keyAt = at + 4;
+        at = keyAt + keyLen;
+        const fp = FingerprintTable.fingerprint(batch.hashes[k]);
+        const j = table.find(fp, (cand) => {
+          if (cand === i) return true;
+          const ok = this.spill.hasKey(cand, bytes, keyAt, keyLen);
+          if (!ok) this.collisions++;
+          return ok;
+        });
+        if (j < 0) { table.insert(fp, i); continue; }
+        const ri = this.find(i);
+        const rj = this.find(j);
+        if (ri === rj) continue;
+        const [win, lose] = ri < rj ? [ri, rj] : [rj, ri];
+        this.parent.set(lose, win);
+        this.via.set(lose, i);
+        this.viaKey.set(lose, batch.codes[k]);
+      }
+      start = end;
     }
   }
 
@@ -277,4 +252,3 @@ export class Deduper {
   }
 }
 
-export { KINDS as MATCH_KEY_KINDS };

@@ -17,12 +17,14 @@
  * (samples, a check of a few rows) never start a thread.
  */
 import { existsSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import { ImportError } from '../errors.js';
 import type { Mapping } from '../mapping/schema.js';
 import type { SourceRow } from '../sources/types.js';
-import type { RowOutcome, RowProcessor } from './rows.js';
+import type { BatchOutcomes, BatchProcessor } from './rows.js';
+import type { KeySpec } from './dedupe-entry.js';
 
 /** What every worker receives once (workerData). */
 export interface RowPoolInit {
@@ -30,10 +32,12 @@ export interface RowPoolInit {
   /** Per input file (by RowRef.file index): its display path and header names. */
   files: { file: string; headers: string[] }[];
   mappingFile?: string;
+  /** The run dedupes: valid rows come back encoded as dedupe entries (rows.ts EncodedOutcomes). */
+  encode?: KeySpec;
 }
-export interface RowPoolRequest { id: number; file: number; rows: string[][] }
+export interface RowPoolRequest { id: number; file: number; rows: string[][]; rowNos: number[] }
 export type RowPoolResponse =
-  | { id: number; outcomes: RowOutcome[]; error?: undefined }
+  | { id: number; outcomes: BatchOutcomes; error?: undefined }
   | { id: number; outcomes?: undefined; error: { message: string; stack?: string; index?: number } };
 
 /** One source batch on its way through the pool. */
@@ -41,23 +45,26 @@ export interface PendingBatch {
   file: number;
   rows: SourceRow[];
   /** Outcomes of the rows without a read error, in order; absent when the batch is processed in-thread. */
-  outcomes?: Promise<RowOutcome[]>;
+  outcomes?: Promise<BatchOutcomes>;
 }
 
 export const WORKERS_ENV = 'CONTACT_IMPORT_WORKERS';
 const MAX_WORKERS = 64;
 
 /**
- * Worker threads for a run: CONTACT_IMPORT_WORKERS when set, else none. Measured on the
- * bench's 1M-row file (issue #11, 2 cores): once phones took the fast path, the row stages
- * cost less per row than bringing their results back (structured clone, ≈ 17 µs a row on
- * the main thread, which is the busiest: CSV parsing, dedupe, the reports). In-thread ran
- * 52.8 s / 331 MB peak RSS / 62.7 s CPU; one worker 56.2 s / 388 MB / 80.3 s CPU. More
- * cores do not change that balance, since the main thread is the bottleneck.
+ * Worker threads for a run: CONTACT_IMPORT_WORKERS when set; else, for a run that dedupes,
+ * one when the machine has a second core, and none for a run that does not. Measured on the bench's 1M-row file (issue #11, 2 cores): when workers
+ * sent contacts back as objects, the structured clone cost the main thread more (≈ 17 µs a
+ * row) than the row stages did, and in-thread was faster (52.8 s vs 56.2 s). Since a run
+ * that dedupes gets its rows back as dedupe entries in transferred memory (rows.ts
+ * EncodedOutcomes), one worker runs 43.8 s against 51.8 s in-thread, at 253 MB peak RSS
+ * against 223 MB. A second worker on two cores gains nothing (the main thread, the worker
+ * and both garbage collectors already share them) and costs ≈ 60 MB more. Without dedupe,
+ * contacts still come back as objects, so such a run stays in-thread unless asked.
  */
-export function workerCount(env: NodeJS.ProcessEnv): number {
+export function workerCount(env: NodeJS.ProcessEnv, run: { dedupes: boolean }): number {
   const raw = env[WORKERS_ENV];
-  if (raw === undefined || raw.trim() === '') return 0;
+  if (raw === undefined || raw.trim() === '') return run.dedupes && availableParallelism() > 1 ? 1 : 0;
   const t = raw.trim();
   if (!/^\d+$/.test(t) || Number(t) > MAX_WORKERS) {
     throw new ImportError('USAGE', `${WORKERS_ENV}: expected a whole number of worker threads from 0 (none) to ${MAX_WORKERS}, got ${JSON.stringify(raw)}`);
@@ -74,8 +81,8 @@ export function defaultWorkerUrl(): URL {
 
 export interface RowPoolOptions {
   init: RowPoolInit;
-  /** The same row function per file, for the rows processed in-thread. */
-  inline: RowProcessor[];
+  /** The same batch function per file (made with init.encode), for the rows processed in-thread. */
+  inline: BatchProcessor[];
   workers: number;
   /** Rows processed in-thread before the workers start (default 4,000: two source batches). */
   startAfterRows?: number;
@@ -85,7 +92,7 @@ export interface RowPoolOptions {
   workerUrl?: URL;
 }
 
-interface Task { resolve(o: RowOutcome[]): void; reject(e: Error): void; file: number; rows: SourceRow[] }
+interface Task { resolve(o: BatchOutcomes): void; reject(e: Error): void; file: number; rows: SourceRow[] }
 interface Slot { worker: Worker; tasks: Map<number, Task>; exited: boolean }
 
 export class RowPool {
@@ -115,20 +122,22 @@ export class RowPool {
       this.seen += rows.length;
       if (!useWorkers) { yield { file, rows }; continue; }
       const cells: string[][] = [];
-      for (const r of rows) if (!r.error) cells.push(r.values);
+      const rowNos: number[] = [];
+      for (const r of rows) if (!r.error) { cells.push(r.values); rowNos.push(r.row); }
       if (!cells.length) { yield { file, rows }; continue; }
       await this.freeSlot();
-      yield { file, rows, outcomes: this.dispatch(file, rows, cells) };
+      yield { file, rows, outcomes: this.dispatch(file, rows, cells, rowNos) };
     }
   }
 
   /** A batch's outcomes: from its worker, or computed here for a batch processed in-thread. */
-  outcomesOf(b: PendingBatch): RowOutcome[] | Promise<RowOutcome[]> {
+  outcomesOf(b: PendingBatch): BatchOutcomes | Promise<BatchOutcomes> {
     if (b.outcomes) return b.outcomes;
     this.stats.inlineBatches++;
     const cells: string[][] = [];
-    for (const r of b.rows) if (!r.error) cells.push(r.values);
-    return this.o.inline[b.file](cells);
+    const rowNos: number[] = [];
+    for (const r of b.rows) if (!r.error) { cells.push(r.values); rowNos.push(r.row); }
+    return this.o.inline[b.file](cells, rowNos);
   }
 
   /** Stops every worker; batches still in flight fail (the run is over or failing). Idempotent. */
@@ -177,16 +186,16 @@ export class RowPool {
     return new Promise((resolve, reject) => this.waiters.push({ resolve, reject }));
   }
 
-  private dispatch(file: number, rows: SourceRow[], cells: string[][]): Promise<RowOutcome[]> {
+  private dispatch(file: number, rows: SourceRow[], cells: string[][], rowNos: number[]): Promise<BatchOutcomes> {
     const slot = this.leastBusy();
     if (!slot) throw new Error('row pool: no free worker after waiting for one');
     const id = this.nextId++;
-    const p = new Promise<RowOutcome[]>((resolve, reject) => slot.tasks.set(id, { resolve, reject, file, rows }));
+    const p = new Promise<BatchOutcomes>((resolve, reject) => slot.tasks.set(id, { resolve, reject, file, rows }));
     // The consumer may stop before awaiting it (the run failed elsewhere): not an unhandled rejection.
     p.catch(() => {});
     if (slot.tasks.size === 1) slot.worker.ref();
     this.stats.workerBatches++;
-    const req: RowPoolRequest = { id, file, rows: cells };
+    const req: RowPoolRequest = { id, file, rows: cells, rowNos };
     slot.worker.postMessage(req);
     return p;
   }
@@ -231,9 +240,10 @@ export class RowPool {
  * the entry; the built code (dist/) starts the .js entry directly.
  */
 function spawnWorker(url: URL, init: RowPoolInit): Worker {
-  // A worker keeps nothing between batches, so a small young generation costs no speed and
-  // measured ≈ 25 MB less peak RSS per worker on the bench file.
-  const options = { workerData: init, resourceLimits: { maxYoungGenerationSizeMb: 8 } };
+  // A worker keeps nothing between batches, so a small young generation costs little: on the
+  // bench's 1M-row file 12 MB ran as fast as 16 MB (44.8 s vs 44.1 s) for 22 MB less peak
+  // RSS; 8 MB spent a quarter of the worker's time collecting.
+  const options = { workerData: init, resourceLimits: { maxYoungGenerationSizeMb: 12 } };
   if (!url.pathname.endsWith('.ts')) return new Worker(url, options);
   const tsx = import.meta.resolve('tsx/esm/api');
   const boot = `import(${JSON.stringify(tsx)}).then((api) => { api.register(); return import(${JSON.stringify(url.href)}); })`;

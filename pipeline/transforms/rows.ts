@@ -14,6 +14,7 @@ import type { Stage } from '../report/writer.js';
 import type { CompiledMapping } from './map.js';
 import { createNormalizer } from './normalize.js';
 import { createValidator } from './validate.js';
+import { EntryEncoder, type EncodedRecords, type KeySpec } from './dedupe-entry.js';
 
 /** A row that failed: stage, code, message (as report.fail takes them). */
 export type RowFailure = readonly [stage: Stage, code: ErrorCode, message: string];
@@ -50,5 +51,43 @@ export function createRowProcessor(mapping: Mapping, compiled: CompiledMapping):
       out[i] = r;
     }
     return out;
+  };
+}
+
+/**
+ * A batch's outcomes for a run that dedupes: the failures (by position among the rows
+ * given) and the valid rows already encoded as dedupe entries (dedupe-entry.ts), which
+ * cross threads as transferred memory instead of cloned objects.
+ */
+export interface EncodedOutcomes {
+  /** Positions of the rows that failed, ascending; failures[i] is the failure of row failed[i]. */
+  failed: number[];
+  failures: RowFailure[];
+  records: EncodedRecords;
+}
+export type BatchOutcomes = RowOutcome[] | EncodedOutcomes;
+export const isEncoded = (o: BatchOutcomes): o is EncodedOutcomes => !Array.isArray(o);
+
+/** Rows' cells and their row numbers -> outcomes; encoded for dedupe when `encode` is given. */
+export type BatchProcessor = (rows: readonly string[][], rowNos: readonly number[]) => BatchOutcomes;
+
+/**
+ * One input file's batch function. With `encode` (the run dedupes), valid rows become
+ * dedupe entries right here: keys hashed, record serialized, in the thread that made them.
+ */
+export function createBatchProcessor(mapping: Mapping, compiled: CompiledMapping, file: number, encode?: KeySpec): BatchProcessor {
+  const process = createRowProcessor(mapping, compiled);
+  if (!encode) return (rows) => process(rows);
+  const encoder = new EntryEncoder(encode, undefined, 256 * 1024);
+  return (rows, rowNos) => {
+    const outcomes = process(rows);
+    const failed: number[] = [];
+    const failures: RowFailure[] = [];
+    for (let i = 0; i < outcomes.length; i++) {
+      const o = outcomes[i];
+      if (isRowFailure(o)) { failed.push(i); failures.push(o); continue; }
+      encoder.add({ contact: o.contact, file, row: rowNos[i], values: rows[i] as string[], notes: o.notes ?? [], date: o.date });
+    }
+    return { failed, failures, records: encoder.finish() };
   };
 }

@@ -1,0 +1,192 @@
+/**
+ * A record as the dedupe stage stores it, encoded where the record is made: in a row
+ * worker (row-worker.ts) or in the main thread. The encoding is what the spill file holds
+ * (dedupe-spill.ts), so a batch from a worker arrives as bytes that are copied to the spill
+ * as they are, and as numbers (the keys' hashes) that go to the key index: the main thread
+ * never rebuilds the record's objects to dedupe it (issue #11: bringing contacts back from
+ * a worker as objects cost more than computing them).
+ *
+ * One entry per record: [u32 key bytes][keys: each u32 length + UTF-8][payload: UTF-8 JSON].
+ * The keys come first so that confirming a fingerprint hit reads a few dozen bytes and
+ * compares them as bytes; the payload is the record as JSON, which round-trips it exactly
+ * (key order included) and is decoded in C++.
+ */
+import { phoneKey, type Contact, type ContactRecord } from '../contact.js';
+
+export type KeyKind = 'id' | 'phone' | 'email' | 'nameCompany';
+export const MATCH_KEY_KINDS: readonly KeyKind[] = ['id', 'phone', 'email', 'nameCompany'];
+
+/** 53-bit string hash (cyrb53): fast, well spread, and exact in a float64. */
+export function cyrb53(str: string, seed = 0): number {
+  let h1 = 0xdeadbeef ^ seed;
+  let h2 = 0x41c6ce57 ^ seed;
+  for (let i = 0; i < str.length; i++) {
+    const ch = str.charCodeAt(i);
+    h1 = Math.imul(h1 ^ ch, 2654435761);
+    h2 = Math.imul(h2 ^ ch, 1597334677);
+  }
+  h1 = Math.imul(h1 ^ (h1 >>> 16), 2246822507) ^ Math.imul(h2 ^ (h2 >>> 13), 3266489909);
+  h2 = Math.imul(h2 ^ (h2 >>> 16), 2246822507) ^ Math.imul(h1 ^ (h1 >>> 13), 3266489909);
+  return 4294967296 * (2097151 & h2) + (h1 >>> 0);
+}
+
+/** Name or company folded for matching: accents, case, punctuation and spacing do not count. */
+export function foldText(s: string): string {
+  return s.normalize('NFKD').replace(/\p{M}+/gu, '').toLowerCase().replace(/[^\p{L}\p{N}]+/gu, ' ').trim();
+}
+
+/** How records are matched: which keys, within which scope. */
+export interface KeySpec {
+  keys: readonly KeyKind[];
+  scope: 'global' | 'owner';
+}
+
+/** A match key of a contact: `value` is compared; `code` (kind * 65536 + position) says which one merged.csv names. */
+interface Key { code: number; value: string }
+
+/** The match keys of a contact, in a fixed order; the position indexes into phones/emails. */
+function keysOf(c: Contact, spec: KeySpec): Key[] {
+  const pre = spec.scope === 'owner' ? `${c.owner ?? ''}\u0001` : '';
+  const out: Key[] = [];
+  for (const k of spec.keys) {
+    switch (k) {
+      case 'id': if (c.id) out.push({ code: 0, value: `${pre}i\u0002${c.id.trim()}` }); break;
+      case 'phone':
+        for (let i = 0; i < c.phones.length; i++) out.push({ code: 65536 + i, value: `${pre}p\u0002${phoneKey(c.phones[i])}` });
+        break;
+      case 'email':
+        for (let i = 0; i < c.emails.length; i++) out.push({ code: 2 * 65536 + i, value: `${pre}e\u0002${c.emails[i].toLowerCase()}` });
+        break;
+      case 'nameCompany': {
+        const name = c.name ?? [c.firstName, c.lastName].filter(Boolean).join(' ');
+        if (name && c.company) out.push({ code: 3 * 65536, value: `${pre}n\u0002${foldText(name)}|${foldText(c.company)}` });
+        break;
+      }
+    }
+  }
+  return out;
+}
+
+/** What a record entry is made of (a ContactRecord before dedupe: no merged rows yet). */
+export interface EntryRecord {
+  contact: Contact;
+  file: number;
+  row: number;
+  values: string[];
+  notes: string[];
+  date?: string;
+}
+
+/** Records encoded back to back: what the spill takes, and their keys for the index. */
+export interface EncodedRecords {
+  /** The entries, back to back (see the file's comment). */
+  bytes: Uint8Array;
+  /** Where each entry ends in `bytes` (entry i starts where entry i - 1 ends, the first at 0). */
+  ends: Float64Array;
+  /** How many keys each entry has. */
+  keyCounts: Uint32Array;
+  /** Every key's hash (by the deduper's hash function) and code, entry by entry. */
+  hashes: Float64Array;
+  codes: Int32Array;
+}
+
+/** The transferable memory of a batch, for postMessage. */
+export function transferList(b: EncodedRecords): ArrayBuffer[] {
+  return [b.bytes.buffer, b.ends.buffer, b.keyCounts.buffer, b.hashes.buffer, b.codes.buffer] as ArrayBuffer[];
+}
+
+/**
+ * Encodes records into one batch. Each batch gets memory of its own (the spill keeps recent
+ * batches as they are, to confirm keys of near duplicates without reading the disk).
+ */
+export class EntryEncoder {
+  private buf: Buffer;
+  private used = 0;
+  private ends: number[] = [];
+  private keyCounts: number[] = [];
+  private hashes: number[] = [];
+  private codes: number[] = [];
+
+  constructor(private readonly spec: KeySpec, private readonly hash: (s: string) => number = cyrb53, private readonly sizeHint = 64 * 1024) {
+    this.buf = Buffer.allocUnsafe(sizeHint);
+  }
+
+  add(r: EntryRecord): void {
+    const keys = keysOf(r.contact, this.spec);
+    const payload = JSON.stringify([r.contact, r.file, r.row, r.values, r.notes, r.date ?? null]);
+    // Room for the worst case (a UTF-16 code unit is at most 3 UTF-8 bytes), then encode
+    // once: measuring the UTF-8 length first would encode every string twice.
+    let worst = 4 + payload.length * 3;
+    for (const k of keys) worst += 4 + k.value.length * 3;
+    if (this.used + worst > this.buf.length) {
+      const bigger = Buffer.allocUnsafe(Math.max(this.buf.length * 2, this.used + worst));
+      this.buf.copy(bigger, 0, 0, this.used);
+      this.buf = bigger;
+    }
+    const b = this.buf;
+    const begin = this.used;
+    let at = begin + 4;
+    for (const k of keys) {
+      const n = b.write(k.value, at + 4, 'utf8');
+      b.writeUInt32LE(n, at);
+      at += 4 + n;
+      this.hashes.push(this.hash(k.value));
+      this.codes.push(k.code);
+    }
+    b.writeUInt32LE(at - begin - 4, begin);
+    at += b.write(payload, at, 'utf8');
+    this.used = at;
+    this.ends.push(at);
+    this.keyCounts.push(keys.length);
+  }
+
+  get count(): number { return this.ends.length; }
+
+  /** The batch so far; the encoder starts a new one. */
+  finish(): EncodedRecords {
+    // A copy the size of the entries: the spare room of the work buffer is not kept alive.
+    const bytes = new Uint8Array(this.used);
+    bytes.set(this.buf.subarray(0, this.used));
+    const out: EncodedRecords = {
+      bytes,
+      ends: Float64Array.from(this.ends),
+      keyCounts: Uint32Array.from(this.keyCounts),
+      hashes: Float64Array.from(this.hashes),
+      codes: Int32Array.from(this.codes),
+    };
+    this.used = 0;
+    this.ends = [];
+    this.keyCounts = [];
+    this.hashes = [];
+    this.codes = [];
+    return out;
+  }
+}
+
+/** A record from its entry's payload (the JSON written by EntryEncoder). */
+export function decodePayload(s: string): ContactRecord {
+  const [contact, file, row, values, notes, date] = JSON.parse(s) as [Contact, number, number, string[], string[], string | null];
+  return { contact, ref: { file, row, values }, merged: [], conflicts: [], notes, date: date ?? undefined };
+}
+
+/** Where the payload of the entry at [start, end) of `b` begins. */
+export function payloadStart(b: Uint8Array, start: number): number {
+  return start + 4 + readU32(b, start);
+}
+
+export function readU32(b: Uint8Array, at: number): number {
+  return (b[at] | (b[at + 1] << 8) | (b[at + 2] << 16)) + b[at + 3] * 0x1000000;
+}
+
+/** The records of a batch, rebuilt (a run stopped before they reached dedupe: they are reported NOT_SENT). */
+export function decodeRecords(batch: EncodedRecords): ContactRecord[] {
+  const out: ContactRecord[] = [];
+  const dec = new TextDecoder();
+  let start = 0;
+  for (let i = 0; i < batch.ends.length; i++) {
+    const end = batch.ends[i];
+    out.push(decodePayload(dec.decode(batch.bytes.subarray(payloadStart(batch.bytes, start), end))));
+    start = end;
+  }
+  return out;
+}
