@@ -432,9 +432,10 @@ export async function runImport(o: RunOptions): Promise<RunResult> {
         for (const r of rows) {
           if (r.error) { fail({ file: fi, row: r.row, values: r.values }, 'read', r.error.code, r.error.message); continue; }
           if (result.failed[f] === k++) {
+            const values = result.failedValues[f];
             const [stage, code, message] = result.failures[f++];
-            fail({ file: fi, row: r.row, values: r.values }, stage, code, message);
-            if (mirrorWatch) mirrorWatch(fi, r.values);
+            fail({ file: fi, row: r.row, values }, stage, code, message);
+            if (mirrorWatch) mirrorWatch(fi, values);
           }
         }
         const valid = k - f;

@@ -104,6 +104,8 @@ test('a run that dedupes gets its valid rows from workers as dedupe entries byte
       const want = expected[i];
       assert.deepEqual(got.failed, want.failed, `batch ${i}: the same rows failed`);
       assert.deepEqual(got.failures, want.failures, `batch ${i}: with the same failures`);
+      assert.deepEqual(got.failedValues, want.failedValues, `batch ${i}: and the failed rows' cells, for failed.csv`);
+      assert.deepEqual(got.failedValues, want.failed.map((k) => cellsOf(rowsOf[i])[k]));
       assert.ok(Buffer.from(got.records.bytes).equals(Buffer.from(want.records.bytes)), `batch ${i}: entries byte-identical`);
       assert.deepEqual([...got.records.ends], [...want.records.ends]);
       assert.deepEqual([...got.records.hashes], [...want.records.hashes]);

@@ -49,6 +49,8 @@ export interface PendingBatch {
 }
 
 export const WORKERS_ENV = 'CONTACT_IMPORT_WORKERS';
+/** The cells of a row sent to a worker of a run that dedupes (see ahead()). */
+const SENT: string[] = Object.freeze([]) as unknown as string[];
 const MAX_WORKERS = 64;
 
 /**
@@ -126,7 +128,11 @@ export class RowPool {
       for (const r of rows) if (!r.error) { cells.push(r.values); rowNos.push(r.row); }
       if (!cells.length) { yield { file, rows }; continue; }
       await this.freeSlot();
-      yield { file, rows, outcomes: this.dispatch(file, rows, cells, rowNos) };
+      const outcomes = this.dispatch(file, rows, cells, rowNos);
+      // Encoded outcomes bring back the cells of the rows that fail, which are all the main
+      // thread still needs of them: the cells (cloned for the worker) become garbage now.
+      if (this.o.init.encode) for (const r of rows) if (!r.error) r.values = SENT;
+      yield { file, rows, outcomes };
     }
   }
 

@@ -63,6 +63,12 @@ export interface EncodedOutcomes {
   /** Positions of the rows that failed, ascending; failures[i] is the failure of row failed[i]. */
   failed: number[];
   failures: RowFailure[];
+  /**
+   * The cells of each failed row (failed.csv repeats them): the main thread lets go of a
+   * batch's cells once it is sent to a worker, so that they die young instead of being
+   * promoted while the worker has the batch.
+   */
+  failedValues: string[][];
   records: EncodedRecords;
 }
 export type BatchOutcomes = RowOutcome[] | EncodedOutcomes;
@@ -83,11 +89,12 @@ export function createBatchProcessor(mapping: Mapping, compiled: CompiledMapping
     const outcomes = process(rows);
     const failed: number[] = [];
     const failures: RowFailure[] = [];
+    const failedValues: string[][] = [];
     for (let i = 0; i < outcomes.length; i++) {
       const o = outcomes[i];
-      if (isRowFailure(o)) { failed.push(i); failures.push(o); continue; }
+      if (isRowFailure(o)) { failed.push(i); failures.push(o); failedValues.push(rows[i] as string[]); continue; }
       encoder.add({ contact: o.contact, file, row: rowNos[i], values: rows[i] as string[], notes: o.notes ?? [], date: o.date });
     }
-    return { failed, failures, records: encoder.finish() };
+    return { failed, failures, failedValues, records: encoder.finish() };
   };
 }
