@@ -59,8 +59,8 @@ const MAX_WORKERS = 64;
  * sent contacts back as objects, the structured clone cost the main thread more (≈ 17 µs a
  * row) than the row stages did, and in-thread was faster (52.8 s vs 56.2 s). Since a run
  * that dedupes gets its rows back as dedupe entries in transferred memory (rows.ts
- * EncodedOutcomes), one worker runs 43.8 s against 51.8 s in-thread, at 253 MB peak RSS
- * against 223 MB. A second worker on two cores gains nothing (the main thread, the worker
+ * EncodedOutcomes), one worker ran 43.8 s against 51.8 s in-thread back to back (4-13%
+ * faster on a busier machine), at 244-253 MB peak RSS against 215-223 MB. A second worker on two cores gains nothing (the main thread, the worker
  * and both garbage collectors already share them) and costs ≈ 60 MB more. Without dedupe,
  * contacts still come back as objects, so such a run stays in-thread unless asked.
  */
