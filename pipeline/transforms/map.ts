@@ -5,7 +5,7 @@
  */
 import { ImportError } from '../errors.js';
 import type { FieldSpec, Mapping, TransformName } from '../mapping/schema.js';
-import { didYouMean } from '../mapping/load.js';
+import { didYouMean } from '../mapping/did-you-mean.js';
 import { SCALAR_FIELDS, type ScalarField } from '../contact.js';
 
 export interface RawListItem { value: string; label?: string; column?: string }
