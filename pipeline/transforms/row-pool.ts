@@ -55,14 +55,16 @@ const MAX_WORKERS = 64;
 
 /**
  * Worker threads for a run: CONTACT_IMPORT_WORKERS when set; else, for a run that dedupes,
- * one when the machine has a second core, and none for a run that does not. Measured on the bench's 1M-row file (issue #11, 2 cores): when workers
- * sent contacts back as objects, the structured clone cost the main thread more (≈ 17 µs a
- * row) than the row stages did, and in-thread was faster (52.8 s vs 56.2 s). Since a run
- * that dedupes gets its rows back as dedupe entries in transferred memory (rows.ts
- * EncodedOutcomes), one worker ran 43.8 s against 51.8 s in-thread back to back (4-13%
- * faster on a busier machine), at 244-253 MB peak RSS against 215-223 MB. A second worker on two cores gains nothing (the main thread, the worker
- * and both garbage collectors already share them) and costs ≈ 60 MB more. Without dedupe,
- * contacts still come back as objects, so such a run stays in-thread unless asked.
+ * one when the machine has a second core, and none for a run that does not. Measured on
+ * the bench's 1M-row file (issue #11, 2 cores):
+ * - when workers sent contacts back as objects, the structured clone cost the main thread
+ *   more (≈ 17 µs a row) than the row stages did: in-thread was faster (52.8 s vs 56.2 s);
+ * - since a run that dedupes gets its rows back as dedupe entries in transferred memory
+ *   (rows.ts EncodedOutcomes), one worker ran 43.8 s against 51.8 s in-thread back to back
+ *   (4-13% faster on a busier machine), at 244-253 MB peak RSS against 215-223 MB;
+ * - two workers ran 38.8-39.4 s against 42.7-49.5 s with one, but at 292-305 MB, over the
+ *   256 MB the issue allows at 1M rows: a choice left to the user.
+ * Without dedupe, contacts still come back as objects, so such a run stays in-thread unless asked.
  */
 export function workerCount(env: NodeJS.ProcessEnv, run: { dedupes: boolean }): number {
   const raw = env[WORKERS_ENV];
