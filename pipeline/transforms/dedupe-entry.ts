@@ -11,7 +11,7 @@
  * compares them as bytes; the payload is the record as JSON, which round-trips it exactly
  * (key order included) and is decoded in C++.
  */
-import { phoneKey, type Contact, type ContactRecord } from '../contact.js';
+import { phoneKey, type Contact, type ContactRecord, type RowRef } from '../contact.js';
 
 export type KeyKind = 'id' | 'phone' | 'email' | 'nameCompany';
 export const MATCH_KEY_KINDS: readonly KeyKind[] = ['id', 'phone', 'email', 'nameCompany'];
@@ -113,7 +113,9 @@ export class EntryEncoder {
 
   add(r: EntryRecord): void {
     const keys = keysOf(r.contact, this.spec);
-    const payload = JSON.stringify([r.contact, r.file, r.row, r.values, r.notes, r.date ?? null]);
+    // The row's original cells last, after a line break (JSON.stringify never writes one):
+    // most records are never asked for them after dedupe, so they are parsed only when read.
+    const payload = `${JSON.stringify([r.contact, r.file, r.row, r.notes, r.date ?? null])}\n${JSON.stringify(r.values)}`;
     // Room for the worst case (a UTF-16 code unit is at most 3 UTF-8 bytes), then encode
     // once: measuring the UTF-8 length first would encode every string twice.
     let worst = 4 + payload.length * 3;
@@ -163,10 +165,25 @@ export class EntryEncoder {
   }
 }
 
-/** A record from its entry's payload (the JSON written by EntryEncoder). */
+/**
+ * A spilled row's reference: its original cells are parsed from the spill's JSON the first
+ * time something asks for them (failed.csv, merged.csv); a contact that loads never does.
+ */
+class SpilledRef implements RowRef {
+  private cells: string[] | undefined;
+  constructor(readonly file: number, readonly row: number, private json: string) {}
+  get values(): string[] {
+    if (!this.cells) { this.cells = JSON.parse(this.json) as string[]; this.json = ''; }
+    return this.cells;
+  }
+  set values(v: string[]) { this.cells = v; this.json = ''; }
+}
+
+/** A record from its entry's payload (written by EntryEncoder). */
 export function decodePayload(s: string): ContactRecord {
-  const [contact, file, row, values, notes, date] = JSON.parse(s) as [Contact, number, number, string[], string[], string | null];
-  return { contact, ref: { file, row, values }, merged: [], conflicts: [], notes, date: date ?? undefined };
+  const cut = s.indexOf('\n');
+  const [contact, file, row, notes, date] = JSON.parse(s.slice(0, cut)) as [Contact, number, number, string[], string | null];
+  return { contact, ref: new SpilledRef(file, row, s.slice(cut + 1)), merged: [], conflicts: [], notes, date: date ?? undefined };
 }
 
 /** Where the payload of the entry at [start, end) of `b` begins. */
