@@ -6,10 +6,11 @@
  * never rebuilds the record's objects to dedupe it (issue #11: bringing contacts back from
  * a worker as objects cost more than computing them).
  *
- * One entry per record: [u32 key bytes][keys: each u32 length + UTF-8][payload: UTF-8 JSON].
+ * One entry per record: [u32 key bytes][keys: each u32 length + UTF-8][payload: UTF-8].
  * The keys come first so that confirming a fingerprint hit reads a few dozen bytes and
- * compares them as bytes; the payload is the record as JSON, which round-trips it exactly
- * (key order included) and is decoded in C++.
+ * compares them as bytes. The payload is the record as JSON, which round-trips it exactly
+ * (key order included) and is decoded in C++: the record without its row's original cells,
+ * a line break, then the cells, parsed only if a report asks for them (decodePayload).
  */
 import { phoneKey, type Contact, type ContactRecord, type RowRef } from '../contact.js';
 

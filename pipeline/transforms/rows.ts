@@ -82,11 +82,11 @@ export type BatchProcessor = (rows: readonly string[][], rowNos: readonly number
  * dedupe entries right here: keys hashed, record serialized, in the thread that made them.
  */
 export function createBatchProcessor(mapping: Mapping, compiled: CompiledMapping, file: number, encode?: KeySpec): BatchProcessor {
-  const process = createRowProcessor(mapping, compiled);
-  if (!encode) return (rows) => process(rows);
+  const processRows = createRowProcessor(mapping, compiled);
+  if (!encode) return (rows) => processRows(rows);
   const encoder = new EntryEncoder(encode, undefined, 256 * 1024);
   return (rows, rowNos) => {
-    const outcomes = process(rows);
+    const outcomes = processRows(rows);
     const failed: number[] = [];
     const failures: RowFailure[] = [];
     const failedValues: string[][] = [];
