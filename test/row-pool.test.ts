@@ -160,6 +160,31 @@ test('the built CLI writes byte-identical reports and payloads with workers and 
   assert.deepEqual(readSummary(outs['2']).counts, readSummary(outs['0']).counts);
 });
 
+test('two inputs in one run that dedupes: byte-identical reports and payloads with a worker and without, rows of the second file merged into the first', async () => {
+  const first = join(tmp.path, 'two-inputs-first.csv');
+  const second = join(tmp.path, 'two-inputs-second.csv');
+  writeCsv(first, 6000, 21);
+  // The same contacts again in a second file: each of its valid rows merges into the first file's.
+  writeFileSync(second, readFileSync(first));
+  const outs: Record<string, string> = {};
+  for (const w of ['0', '1']) {
+    const out = join(tmp.path, `two-inputs-w${w}`);
+    const r = await runCli(['run', first, second, '--mapping', MAPPING, '--out', out, '--quiet'], { env: { CONTACT_IMPORT_WORKERS: w } });
+    assert.equal(r.code, 1, `workers=${w}: some generated rows fail, so exit 1\n${r.stderr}`);
+    outs[w] = out;
+  }
+  for (const f of ['success.csv', 'failed.csv', 'merged.csv', 'payloads/spoke.jsonl', 'payloads/talkdesk.jsonl']) {
+    assert.ok(readFileSync(join(outs['1'], f)).equals(readFileSync(join(outs['0'], f))), `${f} differs between workers=1 and workers=0`);
+  }
+  const s = readSummary(outs['1']);
+  assert.equal(s.counts.read, 12_000);
+  assert.equal(s.counts.read, s.counts.success + s.counts.failed + s.counts.merged + s.counts.unchanged);
+  // Every contact of the second file is already in the first: success.csv names the second file in merged_rows.
+  const success = readFileSync(join(outs['1'], 'success.csv'), 'utf8');
+  assert.ok(success.includes(`${second}:`), 'merged_rows names rows of the second file');
+  assert.ok(s.counts.success <= 6000, `the second file adds no contact (success ${s.counts.success})`);
+});
+
 /** Batches of fake rows: enough cells for any fixture worker. */
 async function* fakeBatches(n: number, size = 10): AsyncGenerator<SourceRow[]> {
   let row = 2;
