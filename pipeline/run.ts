@@ -19,7 +19,7 @@ import { acquireLock, describeHolder, storeLockPath } from './state/lock.js';
 import { loadMapping, type LoadedMapping } from './mapping/load.js';
 import { compileMapping, type CompiledMapping } from './transforms/map.js';
 import { RowPool, workerCount, type PendingBatch } from './transforms/row-pool.js';
-import { createBatchProcessor, isEncoded, isRowFailure, type BatchOutcomes, type EncodedOutcomes } from './transforms/rows.js';
+import { createBatchProcessor, isEncoded, isRowFailure, type BatchOutcomes } from './transforms/rows.js';
 import { decodeRecords } from './transforms/dedupe-entry.js';
 import { createValidator } from './transforms/validate.js';
 import { createNormalizer } from './transforms/normalize.js';
@@ -385,51 +385,52 @@ export async function runImport(o: RunOptions): Promise<RunResult> {
       let rowsInFile = 0;
 
       /**
-       * Stage: one batch's row outcomes (from a worker, or computed here for small inputs)
-       * -> valid contact records; failures go to the report here, in row order. Rows count
-       * as read only now, so a batch still in a worker when the run fails is not counted.
+       * A batch's row outcomes (from a worker, or computed here for small inputs) handed to
+       * `use` once they are ready. Rows count as read only then, so a batch still in a worker
+       * when the run fails is not counted.
        */
-      const toRecords = (batch: PendingBatch): ContactRecord[] | Promise<ContactRecord[]> => {
-        const records = (result: BatchOutcomes): ContactRecord[] => {
-          const rows = batch.rows;
-          report.rowRead(rows.length);
-          rowsInFile += rows.length;
-          if (isEncoded(result)) {
-            toDedupe(rows, result);
-            return NOTHING;
-          }
-          const out: ContactRecord[] = [];
-          let k = 0;
-          for (const r of rows) {
-            const ref: RowRef = { file: fi, row: r.row, values: r.values };
-            if (r.error) { fail(ref, 'read', r.error.code, r.error.message); continue; }
-            const res = result[k++];
-            if (isRowFailure(res)) {
-              fail(ref, res[0], res[1], res[2]);
-              if (mirrorWatch) mirrorWatch(fi, r.values);
-              continue;
-            }
-            const rec: ContactRecord = { contact: res.contact, ref, merged: [], conflicts: [], notes: res.notes ?? [], date: res.date };
-            // Tracked from here: a record still buffered between stages when the run aborts is
-            // reported NOT_SENT like one the loader held, so the invariant holds on every abort.
-            inFlight.add(rec);
-            out.push(rec);
-          }
-          if (k !== result.length) throw new Error(`row outcomes out of step with rows of ${src.info.file}: ${result.length} outcomes for ${k} rows`);
-          return out;
+      const whenProcessed = <T>(batch: PendingBatch, use: (result: BatchOutcomes) => T): T | Promise<T> => {
+        const counted = (result: BatchOutcomes) => {
+          report.rowRead(batch.rows.length);
+          rowsInFile += batch.rows.length;
+          return use(result);
         };
         const outcomes = pool.outcomesOf(batch);
-        return outcomes instanceof Promise ? outcomes.then(records) : records(outcomes);
+        return outcomes instanceof Promise ? outcomes.then(counted) : counted(outcomes);
       };
+      /** Stage (a run without dedupe): valid contact records on to the loader; failures go to the report here, in row order. */
+      const toRecords = (batch: PendingBatch) => whenProcessed(batch, (result): ContactRecord[] => {
+        if (isEncoded(result)) throw new Error('internal error: dedupe entries reached a run that does not dedupe');
+        const out: ContactRecord[] = [];
+        let k = 0;
+        for (const r of batch.rows) {
+          const ref: RowRef = { file: fi, row: r.row, values: r.values };
+          if (r.error) { fail(ref, 'read', r.error.code, r.error.message); continue; }
+          const res = result[k++];
+          if (isRowFailure(res)) {
+            fail(ref, res[0], res[1], res[2]);
+            if (mirrorWatch) mirrorWatch(fi, r.values);
+            continue;
+          }
+          const rec: ContactRecord = { contact: res.contact, ref, merged: [], conflicts: [], notes: res.notes ?? [], date: res.date };
+          // Tracked from here: a record still buffered between stages when the run aborts is
+          // reported NOT_SENT like one the loader held, so the invariant holds on every abort.
+          inFlight.add(rec);
+          out.push(rec);
+        }
+        if (k !== result.length) throw new Error(`row outcomes out of step with rows of ${src.info.file}: ${result.length} outcomes for ${k} rows`);
+        return out;
+      });
       /**
        * Stage (a run that dedupes): failures go to the report in row order, and the valid rows,
        * already encoded, to dedupe, which sees every record before any is loaded; they wait in
        * its spill file.
        */
-      const toDedupe = (rows: PendingBatch['rows'], result: EncodedOutcomes) => {
+      const toDedupe = (batch: PendingBatch) => whenProcessed(batch, (result) => {
+        if (!isEncoded(result)) throw new Error('internal error: a run that dedupes got contacts instead of dedupe entries');
         let k = 0;
         let f = 0;
-        for (const r of rows) {
+        for (const r of batch.rows) {
           if (r.error) { fail({ file: fi, row: r.row, values: r.values }, 'read', r.error.code, r.error.message); continue; }
           if (result.failed[f] === k++) {
             const values = result.failedValues[f];
@@ -438,32 +439,32 @@ export async function runImport(o: RunOptions): Promise<RunResult> {
             if (mirrorWatch) mirrorWatch(fi, values);
           }
         }
-        const valid = k - f;
-        if (valid !== result.records.ends.length || f !== result.failures.length) {
+        if (k - f !== result.records.ends.length || f !== result.failures.length) {
           throw new Error(`row outcomes out of step with rows of ${src.info.file}: ${result.failures.length} failures and ${result.records.ends.length} records for ${k} rows`);
         }
-        // Stopped (a report file the disk refused while this batch was read): the batch's
-        // records are rebuilt and stay in flight, to end NOT_SENT. addBatch() writes no report,
-        // so it cannot stop the run mid-batch; from here dedupe accounts for the records.
         if (abortError) {
+          // Stopped (a report file the disk refused while this batch was read): the batch's
+          // records are rebuilt and stay in flight, to end NOT_SENT.
           for (const rec of decodeRecords(result.records)) inFlight.add(rec);
         } else {
+          // From here dedupe accounts for the records. It writes no report, but its spill can
+          // refuse a write part-way through the batch (a full disk): the records it did not
+          // take stay in flight, to end NOT_SENT with the run's abort.
           const before = dedupe!.count;
           try {
             dedupe!.addBatch(result.records);
           } catch (e) {
-            // The spill refused a write part-way through the batch (a full disk): the records
-            // it did not take stay in flight, to end NOT_SENT with the run's abort.
-            for (const rec of decodeRecords(result.records).slice(dedupe!.count - before)) inFlight.add(rec);
+            for (const rec of decodeRecords(result.records, dedupe!.count - before)) inFlight.add(rec);
             throw e;
           }
         }
         o.onProgress?.(readProgress());
-      };
+        return chain.none;
+      });
       readProgress = () => ({ rows: report.counts.read, bytes: doneBytes + (src.position?.() ?? 0), totalBytes });
 
       const batches = Readable.from(pool.ahead(fi, stopOnAbort(src.rows(), abortCtl.signal)), { objectMode: true, highWaterMark: 2 });
-      const pipeline = chain((dedupe ? [batches, toRecords] : [batches, toRecords, toTarget]) as unknown as [Readable, ...((x: never) => unknown)[]], { objectMode: true } as object);
+      const pipeline = chain((dedupe ? [batches, toDedupe] : [batches, toRecords, toTarget]) as unknown as [Readable, ...((x: never) => unknown)[]], { objectMode: true } as object);
       pipeline.resume();
       try {
         await finished(pipeline);
@@ -596,9 +597,6 @@ export async function runImport(o: RunOptions): Promise<RunResult> {
   }
   return { exitCode, outDir, summary, sample, report };
 }
-
-/** What a stage returns to pass nothing on (stream-chain's none). */
-const NOTHING = chain.none as unknown as ContactRecord[];
 
 /** Ends a source early when the run is interrupted (SIGINT/SIGTERM): the batch in flight finishes. */
 async function* stopOnAbort<T>(it: AsyncIterable<T>, signal: AbortSignal): AsyncGenerator<T> {

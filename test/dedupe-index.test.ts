@@ -7,6 +7,7 @@ import { FingerprintTable, IntColumn, OffsetColumn } from '../pipeline/transform
 import { Spill } from '../pipeline/transforms/dedupe-spill.js';
 import { Deduper } from '../pipeline/transforms/dedupe.js';
 import { emptyContact, type Contact, type ContactRecord } from '../pipeline/contact.js';
+import { appendEntry, spillHasKey } from './helpers/spill-entry.js';
 
 function withDir<T>(fn: (dir: string) => T): T {
   const dir = mkdtempSync(join(tmpdir(), 'dedupe-index-'));
@@ -54,16 +55,6 @@ describe('dedupe index: columns', () => {
   });
 });
 
-/** A spill entry as EntryEncoder lays it out: [u32 key bytes][u32 length + key]...[payload]. */
-function entry(keys: string[], payload: string): Uint8Array {
-  const parts = keys.map((k) => Buffer.from(k, 'utf8'));
-  const head = Buffer.alloc(4);
-  head.writeUInt32LE(parts.reduce((a, p) => a + 4 + p.length, 0));
-  const withLengths = parts.flatMap((p) => { const n = Buffer.alloc(4); n.writeUInt32LE(p.length); return [n, p]; });
-  return Buffer.concat([head, ...withLengths, Buffer.from(payload, 'utf8')]);
-}
-const has = (s: Spill, i: number, key: string) => { const k = Buffer.from(key, 'utf8'); return s.hasKey(i, k, 0, k.length); };
-
 describe('dedupe index: spill', () => {
   test('keys longer than one probe read and records larger than the write buffer round-trip', () => withDir((dir) => {
     const s = new Spill(dir);
@@ -73,21 +64,20 @@ describe('dedupe index: spill', () => {
       const n = 6000; // more than the in-memory ring of recent records
       for (let i = 0; i < n; i++) {
         const keys = i === 1 ? [longKey, 'e\u0002one@x.example'] : [`p\u0002+1415555${i}`];
-        const e = entry(keys, JSON.stringify(i === 2 ? big : `payload ${i} ünïcode`));
-        s.append(e, 0, e.length);
+        appendEntry(s, keys, JSON.stringify(i === 2 ? big : `payload ${i} ünïcode`));
       }
-      assert.equal(has(s, 1, longKey), true);
-      assert.equal(has(s, 1, 'e\u0002one@x.example'), true);
-      assert.equal(has(s, 1, `${longKey.slice(0, -1)}e`), false, 'same length, one byte differs');
-      assert.equal(has(s, 0, 'p\u0002+14155550'), true);
-      assert.equal(has(s, 0, 'p\u0002+141555500'), false);
+      assert.equal(spillHasKey(s, 1, longKey), true);
+      assert.equal(spillHasKey(s, 1, 'e\u0002one@x.example'), true);
+      assert.equal(spillHasKey(s, 1, `${longKey.slice(0, -1)}e`), false, 'same length, one byte differs');
+      assert.equal(spillHasKey(s, 0, 'p\u0002+14155550'), true);
+      assert.equal(spillHasKey(s, 0, 'p\u0002+141555500'), false);
       assert.equal(JSON.parse(s.read(2)), big);
       for (let i = 0; i < n; i++) {
         if (i === 2) continue;
         assert.equal(JSON.parse(s.read(i, true)), `payload ${i} ünïcode`);
       }
       assert.equal(JSON.parse(s.read(2, true)), big, 'a record larger than the read window');
-      assert.equal(has(s, n - 1, `p\u0002+1415555${n - 1}`), true, 'recent records answered before they reach the disk');
+      assert.equal(spillHasKey(s, n - 1, `p\u0002+1415555${n - 1}`), true, 'recent records answered before they reach the disk');
     } finally { s.close(); }
   }));
 });

@@ -89,20 +89,14 @@ test('the dedupe spill refused by the disk: WRITE_FAILED naming it, and every re
   // block (2 MiB) is refused, then reads every record it was given back.
   const script = `
     import { Spill } from ${JSON.stringify(pathToFileURL(join(ROOT, 'pipeline/transforms/dedupe-spill.ts')).href)};
+    import { appendEntry, spillHasKey } from ${JSON.stringify(pathToFileURL(join(ROOT, 'test/helpers/spill-entry.ts')).href)};
     const spill = new Spill(process.env.SPILL_DIR);
     const payload = (i) => JSON.stringify({ i, note: String(i % 10).repeat(4000) });
-    // An entry as EntryEncoder lays it out: [u32 key bytes][u32 length + key][payload].
-    const entry = (key, text) => {
-      const k = Buffer.from(key), p = Buffer.from(text), b = Buffer.alloc(8 + k.length + p.length);
-      b.writeUInt32LE(4 + k.length, 0); b.writeUInt32LE(k.length, 4); k.copy(b, 8); p.copy(b, 8 + k.length);
-      return b;
-    };
-    const has = (j, key) => { const k = Buffer.from(key); return spill.hasKey(j, k, 0, k.length); };
     let error;
     let i = 0;
-    try { for (; i < 2000; i++) { const e = entry('k' + i, payload(i)); spill.append(e, 0, e.length); } } catch (e) { error = e; }
+    try { for (; i < 2000; i++) appendEntry(spill, ['k' + i], payload(i)); } catch (e) { error = e; }
     let intact = 0;
-    for (let j = 0; j < spill.size; j++) if (spill.read(j, true) === payload(j) && has(j, 'k' + j)) intact++;
+    for (let j = 0; j < spill.size; j++) if (spill.read(j, true) === payload(j) && spillHasKey(spill, j, 'k' + j)) intact++;
     spill.close();
     console.log(JSON.stringify({ code: error?.code, message: error?.message, appended: spill.size, attempted: i, intact }));
   `;

@@ -10,7 +10,8 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ImportError } from '../pipeline/errors.js';
-import { didYouMean, parseMapping, type MappingProblem } from '../pipeline/mapping/load.js';
+import { parseMapping, type MappingProblem } from '../pipeline/mapping/load.js';
+import { didYouMean } from '../pipeline/mapping/did-you-mean.js';
 import { compileMapping } from '../pipeline/transforms/map.js';
 import { ROOT } from './helpers/cli.js';
 

@@ -6,7 +6,8 @@ import { join, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createHash } from 'node:crypto';
 import { ImportError } from '../pipeline/errors.js';
-import { didYouMean, formatPath, loadMapping, parseMapping, type MappingProblem } from '../pipeline/mapping/load.js';
+import { formatPath, loadMapping, parseMapping, type MappingProblem } from '../pipeline/mapping/load.js';
+import { didYouMean } from '../pipeline/mapping/did-you-mean.js';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
 const FILE = 'mappings/crm.yaml';

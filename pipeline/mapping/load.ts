@@ -9,8 +9,6 @@ import { z } from 'zod';
 import { ImportError } from '../errors.js';
 import { mappingSchema, type Mapping } from './schema.js';
 import { didYouMean } from './did-you-mean.js';
-
-export { didYouMean };
 import { isKnownCountry, resolveCountry } from '../transforms/phone.js';
 
 export interface LoadedMapping {

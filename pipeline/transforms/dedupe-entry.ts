@@ -108,7 +108,7 @@ export class EntryEncoder {
   private hashes: number[] = [];
   private codes: number[] = [];
 
-  constructor(private readonly spec: KeySpec, private readonly hash: (s: string) => number = cyrb53, private readonly sizeHint = 64 * 1024) {
+  constructor(private readonly spec: KeySpec, private readonly hash: (s: string) => number = cyrb53, sizeHint = 64 * 1024) {
     this.buf = Buffer.allocUnsafe(sizeHint);
   }
 
@@ -142,8 +142,6 @@ export class EntryEncoder {
     this.ends.push(at);
     this.keyCounts.push(keys.length);
   }
-
-  get count(): number { return this.ends.length; }
 
   /** The batch so far; the encoder starts a new one. */
   finish(): EncodedRecords {
@@ -187,24 +185,26 @@ export function decodePayload(s: string): ContactRecord {
   return { contact, ref: new SpilledRef(file, row, s.slice(cut + 1)), merged: [], conflicts: [], notes, date: date ?? undefined };
 }
 
-/** Where the payload of the entry at [start, end) of `b` begins. */
-export function payloadStart(b: Uint8Array, start: number): number {
-  return start + 4 + readU32(b, start);
+/** The entries' bytes as a Buffer (a view, no copy): what the spill and the key index read. */
+export function entryBytes(batch: EncodedRecords): Buffer {
+  return Buffer.from(batch.bytes.buffer, batch.bytes.byteOffset, batch.bytes.byteLength);
 }
 
-export function readU32(b: Uint8Array, at: number): number {
-  return (b[at] | (b[at + 1] << 8) | (b[at + 2] << 16)) + b[at + 3] * 0x1000000;
+/** Where the payload of the entry starting at `start` of `b` begins (after its keys). */
+export function payloadStart(b: Buffer, start: number): number {
+  return start + 4 + b.readUInt32LE(start);
 }
 
-/** The records of a batch, rebuilt (a run stopped before they reached dedupe: they are reported NOT_SENT). */
-export function decodeRecords(batch: EncodedRecords): ContactRecord[] {
+/**
+ * The records of a batch from entry `from` on, rebuilt (a run stopped before they reached
+ * dedupe, or the spill refused them: they are reported NOT_SENT).
+ */
+export function decodeRecords(batch: EncodedRecords, from = 0): ContactRecord[] {
+  const b = entryBytes(batch);
   const out: ContactRecord[] = [];
-  const dec = new TextDecoder();
-  let start = 0;
-  for (let i = 0; i < batch.ends.length; i++) {
-    const end = batch.ends[i];
-    out.push(decodePayload(dec.decode(batch.bytes.subarray(payloadStart(batch.bytes, start), end))));
-    start = end;
+  for (let i = from; i < batch.ends.length; i++) {
+    const start = i ? batch.ends[i - 1] : 0;
+    out.push(decodePayload(b.toString('utf8', payloadStart(b, start), batch.ends[i])));
   }
   return out;
 }

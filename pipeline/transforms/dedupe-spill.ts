@@ -10,7 +10,7 @@ import { closeSync, mkdtempSync, openSync, readdirSync, readSync, rmSync, writeS
 import { join } from 'node:path';
 import { OffsetColumn } from './dedupe-table.js';
 import { writeFailed } from '../errors.js';
-import { readU32 } from './dedupe-entry.js';
+import { payloadStart } from './dedupe-entry.js';
 
 /** How a write error names the spill: the user moves it with TMPDIR. */
 const SPILL = 'the dedupe spill, in TMPDIR';
@@ -34,7 +34,7 @@ export class Spill {
   private readonly probe = Buffer.allocUnsafe(KEY_PROBE);
   // Duplicates are often near each other: recent records are answered from memory, from
   // the batch their entry came in (kept alive while it is in the ring).
-  private readonly recentBuf: Uint8Array[] = new Array<Uint8Array>(RING_MASK + 1);
+  private readonly recentBuf: Buffer[] = new Array<Buffer>(RING_MASK + 1);
   private readonly recentAt = new Float64Array(RING_MASK + 1);
   private readonly recentIds = new Int32Array(RING_MASK + 1).fill(-1);
 
@@ -60,13 +60,13 @@ export class Spill {
   get offsetBytes(): number { return this.offsets.bytes; }
 
   /** Appends the entry at [start, end) of `from`; returns its record number. */
-  append(from: Uint8Array, start: number, end: number): number {
+  append(from: Buffer, start: number, end: number): number {
     const len = end - start;
     if (this.bufUsed + len > this.buf.length) {
       this.flush();
       if (len > this.buf.length) this.buf = Buffer.allocUnsafe(len);
     }
-    this.buf.set(from.subarray(start, end), this.bufUsed);
+    from.copy(this.buf, this.bufUsed, start, end);
     this.bufUsed += len;
     this.end += len;
     this.offsets.ensure(this.count + 2);
@@ -102,9 +102,9 @@ export class Spill {
   }
 
   /** Whether record i has exactly the key at [at, at + len) of `key` (compared as UTF-8 bytes). */
-  hasKey(i: number, key: Uint8Array, keyAt: number, keyLen: number): boolean {
+  hasKey(i: number, key: Buffer, keyAt: number, keyLen: number): boolean {
     const slot = i & RING_MASK;
-    let b: Uint8Array;
+    let b: Buffer;
     let first: number;
     if (this.recentIds[slot] === i) {
       b = this.recentBuf[slot];
@@ -119,19 +119,19 @@ export class Spill {
       } else {
         b = this.probe;
         first = 0;
-        const got = this.readAt(this.probe, Math.min(len, this.probe.length), start);
-        const keyBytes = readU32(b, 0);
+        const got = this.readAt(b, Math.min(len, b.length), start);
+        const keyBytes = b.readUInt32LE(0);
         if (4 + keyBytes > got) {
           b = Buffer.allocUnsafe(4 + keyBytes);
-          this.readAt(b as Buffer, b.length, start);
+          this.readAt(b, b.length, start);
         }
       }
     }
-    const keyBytes = readU32(b, first);
+    const keyBytes = b.readUInt32LE(first);
     for (let at = first + 4; at < first + 4 + keyBytes;) {
-      const n = readU32(b, at);
+      const n = b.readUInt32LE(at);
       at += 4;
-      if (n === keyLen && sameBytes(b, at, key, keyAt, n)) return true;
+      if (n === keyLen && key.compare(b, at, at + n, keyAt, keyAt + n) === 0) return true;
       at += n;
     }
     return false;
@@ -140,17 +140,14 @@ export class Spill {
   /** The payload of record i; sequential reads (ascending i) are served from a large window. */
   read(i: number, sequential = false): string {
     const slot = i & RING_MASK;
-    if (this.recentIds[slot] === i) {
-      const r = this.recentBuf[slot];
-      const at = this.recentAt[slot];
-      const b = Buffer.from(r.buffer, r.byteOffset, r.byteLength);
-      return b.toString('utf8', at + 4 + readU32(b, at), at + this.offsets.get(i + 1) - this.offsets.get(i));
-    }
     const start = this.offsets.get(i);
     const len = this.offsets.get(i + 1) - start;
     let b: Buffer;
     let at: number;
-    if (start >= this.written) {
+    if (this.recentIds[slot] === i) {
+      b = this.recentBuf[slot];
+      at = this.recentAt[slot];
+    } else if (start >= this.written) {
       // Still in the write buffer: read from memory, without forcing a write (which, after
       // the disk refused one, would fail again and lose the records an abort must report).
       b = this.buf;
@@ -172,19 +169,13 @@ export class Spill {
       this.readAt(b, len, start);
       at = 0;
     }
-    const keyBytes = b.readUInt32LE(at);
-    return b.toString('utf8', at + 4 + keyBytes, at + len);
+    return b.toString('utf8', payloadStart(b, at), at + len);
   }
 
   close(): void {
     try { closeSync(this.fd); } catch { /* already closed */ }
     rmSync(this.dir, { recursive: true, force: true });
   }
-}
-
-function sameBytes(a: Uint8Array, at: number, b: Uint8Array, bt: number, n: number): boolean {
-  for (let i = 0; i < n; i++) if (a[at + i] !== b[bt + i]) return false;
-  return true;
 }
 
 /**

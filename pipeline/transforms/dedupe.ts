@@ -19,7 +19,7 @@ import type { Mapping } from '../mapping/schema.js';
 import { mergeMembers, type Member } from './merge.js';
 import { Spill } from './dedupe-spill.js';
 import { FingerprintTable, IntColumn } from './dedupe-table.js';
-import { cyrb53, decodePayload, EntryEncoder, foldText, readU32, type EncodedRecords, type KeyKind } from './dedupe-entry.js';
+import { cyrb53, decodePayload, entryBytes, EntryEncoder, foldText, type EncodedRecords, type KeyKind } from './dedupe-entry.js';
 
 export { cyrb53, foldText, MATCH_KEY_KINDS, type KeyKind } from './dedupe-entry.js';
 
@@ -52,8 +52,6 @@ function displayKey(c: Contact, kind: number, pos: number): string {
     }
   }
 }
-
-const deserialize = decodePayload;
 
 export interface DedupeStats {
   records: number;
@@ -119,7 +117,7 @@ export class Deduper {
   addBatch(batch: EncodedRecords): void {
     const table = this.table;
     if (!table) throw new Error('internal error: dedupe add() after results()');
-    const bytes = batch.bytes;
+    const bytes = entryBytes(batch);
     let k = 0;
     let start = 0;
     for (let e = 0; e < batch.ends.length; e++) {
@@ -132,7 +130,7 @@ export class Deduper {
       this.via.set(i, -1);
       let at = start + 4;
       for (let n = batch.keyCounts[e]; n > 0; n--, k++) {
-        const keyLen = readU32(bytes, at);
+        const keyLen = bytes.readUInt32LE(at);
         const keyAt = at + 4;
         at = keyAt + keyLen;
         const fp = FingerprintTable.fingerprint(batch.hashes[k]);
@@ -196,12 +194,12 @@ export class Deduper {
       if (p.get(i) < 0) continue;
       let out: ContactRecord;
       if (next[i] < 0) {
-        out = deserialize(this.spill.read(i, true));
+        out = decodePayload(this.spill.read(i, true));
       } else {
         const ids: number[] = [];
         for (let m = i; m >= 0; m = next[m]) ids.push(m);
         const recs = new Map<number, ContactRecord>();
-        for (const m of ids) recs.set(m, deserialize(m === i ? this.spill.read(m, true) : this.spill.read(m)));
+        for (const m of ids) recs.set(m, decodePayload(m === i ? this.spill.read(m, true) : this.spill.read(m)));
         const members: Member[] = ids.map((m) => ({ rec: recs.get(m)!, key: m === i ? undefined : this.keyOf(m, recs) }));
         out = mergeMembers(members, { rules: this.opts.rules, idFrom: this.opts.idFrom });
         for (const m of ids) this.emitted[m] = 1;
@@ -218,7 +216,7 @@ export class Deduper {
     // m stopped being a root when record `via` brought key `viaKey` that m's group also had.
     const v = this.via.get(m);
     if (v < 0) return 'unknown';
-    const rec = recs.get(v) ?? deserialize(this.spill.read(v));
+    const rec = recs.get(v) ?? decodePayload(this.spill.read(v));
     const code = this.viaKey.get(m);
     return displayKey(rec.contact, Math.floor(code / 65536), code % 65536);
   }
@@ -226,7 +224,7 @@ export class Deduper {
   /** Records not yet emitted (after an abort), so that the run can account for them. */
   *unsent(): Generator<ContactRecord> {
     const n = this.spill.size;
-    for (let i = 0; i < n; i++) if (!this.emitted?.[i]) yield deserialize(this.spill.read(i, true));
+    for (let i = 0; i < n; i++) if (!this.emitted?.[i]) yield decodePayload(this.spill.read(i, true));
   }
 
   get stats(): DedupeStats {

@@ -46,6 +46,8 @@ export interface PendingBatch {
   rows: SourceRow[];
   /** Outcomes of the rows without a read error, in order; absent when the batch is processed in-thread. */
   outcomes?: Promise<BatchOutcomes>;
+  // In a run that dedupes, the rows of a batch sent to a worker keep their numbers and read
+  // errors but not their cells (see ahead()): the outcomes bring back those of failed rows.
 }
 
 export const WORKERS_ENV = 'CONTACT_IMPORT_WORKERS';
@@ -125,9 +127,7 @@ export class RowPool {
       const useWorkers = this.o.workers > 0 && this.seen >= this.startAfter;
       this.seen += rows.length;
       if (!useWorkers) { yield { file, rows }; continue; }
-      const cells: string[][] = [];
-      const rowNos: number[] = [];
-      for (const r of rows) if (!r.error) { cells.push(r.values); rowNos.push(r.row); }
+      const { cells, rowNos } = readable(rows);
       if (!cells.length) { yield { file, rows }; continue; }
       await this.freeSlot();
       const outcomes = this.dispatch(file, rows, cells, rowNos);
@@ -142,9 +142,7 @@ export class RowPool {
   outcomesOf(b: PendingBatch): BatchOutcomes | Promise<BatchOutcomes> {
     if (b.outcomes) return b.outcomes;
     this.stats.inlineBatches++;
-    const cells: string[][] = [];
-    const rowNos: number[] = [];
-    for (const r of b.rows) if (!r.error) { cells.push(r.values); rowNos.push(r.row); }
+    const { cells, rowNos } = readable(b.rows);
     return this.o.inline[b.file](cells, rowNos);
   }
 
@@ -256,6 +254,14 @@ function spawnWorker(url: URL, init: RowPoolInit): Worker {
   const tsx = import.meta.resolve('tsx/esm/api');
   const boot = `import(${JSON.stringify(tsx)}).then((api) => { api.register(); return import(${JSON.stringify(url.href)}); })`;
   return new Worker(boot, { ...options, eval: true });
+}
+
+/** The cells and row numbers of the rows without a read error: what the per-row stages get. */
+function readable(rows: SourceRow[]): { cells: string[][]; rowNos: number[] } {
+  const cells: string[][] = [];
+  const rowNos: number[] = [];
+  for (const r of rows) if (!r.error) { cells.push(r.values); rowNos.push(r.row); }
+  return { cells, rowNos };
 }
 
 /** Row number of the index-th row without a read error (the rows sent to the worker). */
