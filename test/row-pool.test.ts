@@ -136,6 +136,30 @@ test('a run that dedupes gets its valid rows from workers as dedupe entries byte
   }
 });
 
+test('a batch that throws part-way leaves nothing behind: the next batch holds its own entries only (each row is encoded as it is made)', async () => {
+  const probe = await opened(generated);
+  const spec: KeySpec = { keys: probe.prep.mapping.mapping.dedupe.keys, scope: probe.prep.mapping.mapping.dedupe.scope };
+  for (const s of probe.prep.sources) s.close();
+  const { prep, inline } = await opened(generated, spec);
+  try {
+    let first: SourceRow[] | undefined;
+    for await (const rows of prep.sources[0].rows()) { first = rows; break; }
+    const cells = cellsOf(first!);
+    const rowNos = rowNosOf(first!);
+    const clean = encoded(createBatchProcessor(prep.mapping.mapping, prep.compiled[0], 0, spec)(cells.slice(100, 200), rowNos.slice(100, 200)));
+    assert.ok(clean.records.ends.length > 50, 'most rows of the slice are valid');
+    const process = inline[0];
+    // 100 rows are made and encoded, then the 101st (no cells: a bug's stand-in) throws.
+    assert.throws(() => process([...cells.slice(0, 100), undefined as unknown as string[]], [...rowNos.slice(0, 100), 999_999]), TypeError);
+    const next = encoded(process(cells.slice(100, 200), rowNos.slice(100, 200)));
+    assert.equal(next.records.ends.length, clean.records.ends.length, 'no entry of the batch that threw');
+    assert.ok(Buffer.from(next.records.bytes).equals(Buffer.from(clean.records.bytes)), 'entries byte-identical to a processor that never threw');
+    assert.deepEqual([...next.records.hashes], [...clean.records.hashes]);
+  } finally {
+    for (const s of prep.sources) s.close();
+  }
+});
+
 test('the built CLI writes byte-identical reports and payloads with workers and without (failures in the same order)', async () => {
   const file = join(tmp.path, 'generated-10000-seed5.csv');
   writeCsv(file, 10_000, 5);

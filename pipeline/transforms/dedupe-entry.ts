@@ -143,6 +143,15 @@ export class EntryEncoder {
     this.keyCounts.push(keys.length);
   }
 
+  /** Drops the entries added since the last finish(). */
+  discard(): void {
+    this.used = 0;
+    this.ends = [];
+    this.keyCounts = [];
+    this.hashes = [];
+    this.codes = [];
+  }
+
   /** The batch so far; the encoder starts a new one. */
   finish(): EncodedRecords {
     // A copy the size of the entries: the spare room of the work buffer is not kept alive.
@@ -155,11 +164,7 @@ export class EntryEncoder {
       hashes: Float64Array.from(this.hashes),
       codes: Int32Array.from(this.codes),
     };
-    this.used = 0;
-    this.ends = [];
-    this.keyCounts = [];
-    this.hashes = [];
-    this.codes = [];
+    this.discard();
     return out;
   }
 }

@@ -26,30 +26,35 @@ export const isRowFailure = (o: RowOutcome): o is RowFailure => Array.isArray(o)
 
 export type RowProcessor = (rows: readonly string[][]) => RowOutcome[];
 
+/** One row's cells -> its outcome. */
+type RowFunction = (cells: string[]) => RowOutcome;
+
 /** One input file's row function: the mapping compiled against that file's header. */
-export function createRowProcessor(mapping: Mapping, compiled: CompiledMapping): RowProcessor {
+function createRowFunction(mapping: Mapping, compiled: CompiledMapping): RowFunction {
   const normalize = createNormalizer(mapping);
   const validate = createValidator(mapping.required, undefined, compiled.columnsOf);
+  return (cells) => {
+    const mapped = compiled.map(cells);
+    const n = normalize(mapped);
+    if (n.problems.length) {
+      return ['normalize', n.problems[0].code, n.problems.map((p) => p.message + (p.column ? ` (column "${p.column}")` : '')).join('; ')];
+    }
+    const missing = validate(n.contact);
+    if (missing.length) return ['validate', missing[0].code, missing.map((p) => p.message).join('; ')];
+    // Empty notes and absent dates are left out: fewer objects to clone across threads.
+    const r: RowContact = { contact: n.contact };
+    if (n.notes.length) r.notes = n.notes;
+    if (mapped.date !== undefined) r.date = mapped.date;
+    return r;
+  };
+}
+
+/** One input file's batch function over rows' cells, for a run that does not dedupe. */
+export function createRowProcessor(mapping: Mapping, compiled: CompiledMapping): RowProcessor {
+  const processRow = createRowFunction(mapping, compiled);
   return (rows) => {
     const out: RowOutcome[] = new Array(rows.length);
-    for (let i = 0; i < rows.length; i++) {
-      const mapped = compiled.map(rows[i]);
-      const n = normalize(mapped);
-      if (n.problems.length) {
-        out[i] = ['normalize', n.problems[0].code, n.problems.map((p) => p.message + (p.column ? ` (column "${p.column}")` : '')).join('; ')];
-        continue;
-      }
-      const missing = validate(n.contact);
-      if (missing.length) {
-        out[i] = ['validate', missing[0].code, missing.map((p) => p.message).join('; ')];
-        continue;
-      }
-      // Empty notes and absent dates are left out: fewer objects to clone across threads.
-      const r: RowContact = { contact: n.contact };
-      if (n.notes.length) r.notes = n.notes;
-      if (mapped.date !== undefined) r.date = mapped.date;
-      out[i] = r;
-    }
+    for (let i = 0; i < rows.length; i++) out[i] = processRow(rows[i]);
     return out;
   };
 }
@@ -82,18 +87,27 @@ export type BatchProcessor = (rows: readonly string[][], rowNos: readonly number
  * dedupe entries right here: keys hashed, record serialized, in the thread that made them.
  */
 export function createBatchProcessor(mapping: Mapping, compiled: CompiledMapping, file: number, encode?: KeySpec): BatchProcessor {
-  const processRows = createRowProcessor(mapping, compiled);
-  if (!encode) return (rows) => processRows(rows);
+  if (!encode) {
+    const processRows = createRowProcessor(mapping, compiled);
+    return (rows) => processRows(rows);
+  }
+  const processRow = createRowFunction(mapping, compiled);
   const encoder = new EntryEncoder(encode, undefined, 256 * 1024);
   return (rows, rowNos) => {
-    const outcomes = processRows(rows);
     const failed: number[] = [];
     const failures: RowFailure[] = [];
     const failedValues: string[][] = [];
-    for (let i = 0; i < outcomes.length; i++) {
-      const o = outcomes[i];
-      if (isRowFailure(o)) { failed.push(i); failures.push(o); failedValues.push(rows[i] as string[]); continue; }
-      encoder.add({ contact: o.contact, file, row: rowNos[i], values: rows[i] as string[], notes: o.notes ?? [], date: o.date });
+    try {
+      // Each contact is encoded as soon as it is made, so it dies young: made all first, a
+      // batch's contacts outlived several young-generation collections and were copied by each.
+      for (let i = 0; i < rows.length; i++) {
+        const o = processRow(rows[i]);
+        if (isRowFailure(o)) { failed.push(i); failures.push(o); failedValues.push(rows[i] as string[]); continue; }
+        encoder.add({ contact: o.contact, file, row: rowNos[i], values: rows[i] as string[], notes: o.notes ?? [], date: o.date });
+      }
+    } catch (e) {
+      encoder.discard(); // a bug mid-batch: the next batch must not start with this one's entries
+      throw e;
     }
     return { failed, failures, failedValues, records: encoder.finish() };
   };
