@@ -360,6 +360,8 @@ export async function runImport(o: RunOptions): Promise<RunResult> {
     if (loader && !allSkipped && !(incremental && ledger!.size > 0)) await ensureOpen();
 
     const fail = (ref: RowRef, stage: Stage, code: ImportError['code'], message: string) => report.fail(ref, stage, code, message);
+    /** A row the source could not read: the message names the cell's column, as the later stages' messages do. */
+    const failRead = (ref: RowRef, e: ImportError) => fail(ref, 'read', e.code, e.where.column ? `${e.message} (column "${e.where.column}")` : e.message);
     // Map, normalize and validate run on worker threads once a file is big enough to pay
     // for starting them (transforms/row-pool.ts); the main thread reads, dedupes, writes.
     // A run that dedupes gets its valid rows as dedupe entries (keys hashed, record encoded),
@@ -405,7 +407,7 @@ export async function runImport(o: RunOptions): Promise<RunResult> {
         let k = 0;
         for (const r of batch.rows) {
           const ref: RowRef = { file: fi, row: r.row, values: r.values };
-          if (r.error) { fail(ref, 'read', r.error.code, r.error.message); continue; }
+          if (r.error) { failRead(ref, r.error); continue; }
           const res = result[k++];
           if (isRowFailure(res)) {
             fail(ref, res[0], res[1], res[2]);
@@ -431,7 +433,7 @@ export async function runImport(o: RunOptions): Promise<RunResult> {
         let k = 0;
         let f = 0;
         for (const r of batch.rows) {
-          if (r.error) { fail({ file: fi, row: r.row, values: r.values }, 'read', r.error.code, r.error.message); continue; }
+          if (r.error) { failRead({ file: fi, row: r.row, values: r.values }, r.error); continue; }
           if (result.failed[f] === k++) {
             const values = result.failedValues[f];
             const [stage, code, message] = result.failures[f++];

@@ -90,9 +90,11 @@ describe('hostile CSV files', () => {
     assert.match(readReportCsv(r.out, 'failed.csv')[0]._error, /quote.*not closed.*reading goes on at the next line/);
   });
 
-  hostile('NUL bytes inside a cell: that row fails ENCODING_INVALID, the next row loads', async () => {
+  hostile('NUL bytes inside a cell: that row fails ENCODING_INVALID naming the column, the next row loads', async () => {
     const f = put('nul-bytes.csv', Buffer.concat([Buffer.from(`${HEADER}\nA`), Buffer.from([0, 0]), Buffer.from(`da,+1 415 555 2671,a@example.com\n${good(3)}\n`)]));
-    finished(await check(f), { read: 2, failed: 1 }, [[2, 'ENCODING_INVALID']]);
+    const r = await check(f);
+    finished(r, { read: 2, failed: 1 }, [[2, 'ENCODING_INVALID']]);
+    assert.equal(readReportCsv(r.out, 'failed.csv')[0]._error, 'the cell contains NUL bytes (column "Name")');
   });
 
   hostile('a file that is mostly NUL bytes is refused as binary', async () => {
@@ -131,13 +133,18 @@ describe('hostile CSV files', () => {
     usageError(await check(join(CSVS, 'empty.csv')), 'FILE_EMPTY', 'empty.csv', /0 bytes/);
   });
 
-  hostile('UTF-8 with invalid byte sequences: only the rows holding them fail, with their row numbers', async () => {
+  hostile('UTF-8 with invalid byte sequences: only the rows holding them fail, with their row numbers and columns', async () => {
     const f = put('invalid-utf8.csv', Buffer.concat([
       // Enough valid accents that the file is still taken for UTF-8 (encoding.ts): a UTF-8 export with corrupt bytes.
       Buffer.from(`${HEADER}\nZoë Ängström-Müller Søren Çelik,+1 415 555 2671,z@example.com\nBad `), Buffer.from([0xc3, 0x28, 0xff]),
       Buffer.from(`,+1 415 555 2672,b@example.com\n${good(4)}\nAlso`), Buffer.from([0xe2, 0x82]), Buffer.from(`,+1 415 555 2673,c@example.com\n`),
     ]));
-    finished(await check(f, MAPPING, ['--show', '0']), { read: 4, failed: 2 }, [[3, 'ENCODING_INVALID'], [5, 'ENCODING_INVALID']]);
+    const r = await check(f, MAPPING, ['--show', '0']);
+    finished(r, { read: 4, failed: 2 }, [[3, 'ENCODING_INVALID'], [5, 'ENCODING_INVALID']]);
+    assert.deepEqual(readReportCsv(r.out, 'failed.csv').map((x) => x._error), [
+      'bytes that are not valid utf-8, shown as \uFFFD (column "Name")',
+      'bytes that are not valid utf-8, shown as \uFFFD (column "Name")',
+    ]);
   });
 
   for (const [enc, bytes] of [['utf16le', (s: string) => Buffer.from(s, 'utf16le')], ['utf16be', (s: string) => Buffer.from(s, 'utf16le').swap16()]] as const) {
@@ -174,7 +181,7 @@ describe('size caps are settings', () => {
     const f = put('cell-2kb.csv', `Name,Phone,Email,Notes\n${good(1)},${'n'.repeat(2048)}\n${good(2)},ok\n`);
     const r = await check(f, MAPPING, ['--max-cell-kb', '1']);
     finished(r, { read: 2, failed: 1 }, [[2, 'ROW_TOO_LARGE']]);
-    assert.match(readReportCsv(r.out, 'failed.csv')[0]._error, /2048 characters, more than the cap of 1024/);
+    assert.equal(readReportCsv(r.out, 'failed.csv')[0]._error, 'cell has 2048 characters, more than the cap of 1024 (column "Notes")');
     finished(await check(f), { read: 2, failed: 0 }, []);
   });
 

@@ -305,7 +305,7 @@ export async function openCsv(file: string, opts: SourceOptions = {}): Promise<O
             break;
           }
           if (sawBad && v.includes('\uFFFD')) {
-            r.error = new ImportError('ENCODING_INVALID', `bytes that are not valid ${enc.encoding} in this cell (shown as \uFFFD)`, { file, row, column: headers[i] });
+            r.error = new ImportError('ENCODING_INVALID', `bytes that are not valid ${enc.encoding}, shown as \uFFFD`, { file, row, column: headers[i] });
             break;
           }
           if (v.includes('\u0000')) {
