@@ -7,9 +7,8 @@
  *   genesys.jsonl    POST /contacts (what a first load would create)
  *   talkdesk.jsonl   the contacts as the contact-sync bridge would serve them
  */
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import Papa from 'papaparse';
 import type { ContactRecord } from '../../contact.js';
 import { TARGET_REQUIREMENTS, type Loader, type LoaderContext } from '../types.js';
 import { spokeContact, spokeContactJson, spokeContactsPath } from '../spoke/payload.js';
@@ -48,11 +47,14 @@ export function samespaceCsvCell(v: string): string {
   return PAPA_QUOTE.test(v) || v.charCodeAt(0) === 32 || v.charCodeAt(v.length - 1) === 32 ? `"${v.replace(/"/g, '""')}"` : v;
 }
 
+/** A chunk's header line, line end included (the chunk's rows follow, each samespaceCsvLine + CRLF). */
+export function samespaceChunkHeader(fields: readonly string[]): string {
+  return samespaceCsvLine(fields) + '\r\n';
+}
+
 /** One chunk as Papa.unparse({ fields, data: rows }, { newline: '\r\n' }) + '\r\n' writes it, rows given encoded. */
 export function samespaceChunkCsv(fields: readonly string[], lines: readonly string[]): string {
-  let out = '';
-  for (let i = 0; i < fields.length; i++) out += (i ? ',' : '') + samespaceCsvCell(fields[i]);
-  return `${out}\r\n${lines.join('\r\n')}\r\n`;
+  return samespaceChunkHeader(fields) + lines.map((l) => l + '\r\n').join('');
 }
 
 export function samespaceCsvLine(cells: readonly string[]): string {
@@ -79,10 +81,15 @@ export function createFileLoader(ctx: LoaderContext): Loader {
   let talkdesk: JsonLines | undefined;
   /** Per owner: the contacts of the batch being filled, as JSON text. */
   const owners = new Map<string, string[]>();
-  /** The samespace rows of the chunk being filled, CSV-encoded (or as cells when there are no columns). */
-  let chunk: string[] = [];
-  let emptyRows = 0;
+  /**
+   * The samespace chunk being filled: its file, written row by row (a chunk's 5,000 lines
+   * held until it was full all outlived the young generation), and its row count.
+   * columnPlan() refuses a mapping that feeds no property, so every row has cells.
+   */
+  let chunkFile: FileSink | undefined;
+  let chunkRows = 0;
   let chunkNo = 0;
+  const chunkName = () => `chunk-${String(chunkNo).padStart(4, '0')}.csv`;
 
   const flushOwner = (owner: string) => {
     const list = owners.get(owner);
@@ -90,19 +97,23 @@ export function createFileLoader(ctx: LoaderContext): Loader {
     spoke!.writeJson(`{"method":"PUT","path":${jsonString(spokeContactsPath(owner))},"body":{"contacts":[${list.join(',')}]}}`);
     owners.set(owner, []);
   };
-  const flushChunk = () => {
-    if (!chunk.length && !emptyRows) return;
-    chunkNo++;
-    const name = `chunk-${String(chunkNo).padStart(4, '0')}.csv`;
-    const path = join(dir, 'samespace', name);
-    try {
-      writeFileSync(path, cols.length
-        ? samespaceChunkCsv(cols.map((c) => c.key), chunk)
-        // A mapping that feeds no property: Papa.unparse's output for rows without cells.
-        : Papa.unparse({ fields: [], data: Array.from({ length: emptyRows }, () => []) }, { newline: '\r\n' }) + '\r\n');
-    } catch (e) {
-      throw writeFailed(e, path);
+  /** The row goes to the chunk being filled (opened with its header on its first row). */
+  const chunkRow = (line: string) => {
+    if (!chunkFile) {
+      chunkNo++;
+      chunkFile = new FileSink(join(dir, 'samespace', chunkName()));
+      chunkFile.write(samespaceChunkHeader(cols.map((c) => c.key)));
     }
+    chunkFile.write(line + '\r\n');
+    if (++chunkRows >= chunkSize) flushChunk();
+  };
+  const flushChunk = () => {
+    if (!chunkFile) return;
+    const file = chunkFile;
+    chunkFile = undefined;
+    chunkRows = 0;
+    file.close();
+    const name = chunkName();
     samespace!.write({ method: 'POST', path: '/manage/api/v3/csv/upload', multipart: { uploadFile: `samespace/${name}` } });
     samespace!.write({
       method: 'POST', path: '/crm/api', body: {
@@ -110,8 +121,6 @@ export function createFileLoader(ctx: LoaderContext): Loader {
         variables: { fileUuid: `<fileUuid returned for ${name}>`, mapAttributes: mapAttributes(cols), moduleName },
       },
     });
-    chunk = [];
-    emptyRows = 0;
   };
 
   return {
@@ -144,9 +153,7 @@ export function createFileLoader(ctx: LoaderContext): Loader {
         }
       }
       if (samespace) {
-        if (cols.length) chunk.push(samespaceCsvLine(samespaceRow(c, cols)));
-        else emptyRows++;
-        if (chunk.length + emptyRows >= chunkSize) flushChunk();
+        chunkRow(samespaceCsvLine(samespaceRow(c, cols)));
       }
       if (genesys) {
         if (c.phones.length) genesys.writeJson(`{"method":"POST","path":"/contacts","body":${genesysContactBodyJson(c)}}`);
