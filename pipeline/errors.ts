@@ -124,6 +124,11 @@ export function describeWhere(w: Where): string {
   return parts.join(', ');
 }
 
+/** ` (column "Phone")` after a row's failure message, as failed.csv says where; '' without a column. */
+export function inColumn(column: string | undefined): string {
+  return column ? ` (column "${column}")` : '';
+}
+
 export function hintFor(code: string): string {
   return (ERROR_CODES as Record<string, CodeSpec>)[code]?.hint ?? '';
 }

@@ -14,7 +14,7 @@ import { createReadStream, existsSync, rmSync } from 'node:fs';
 import { basename, join, resolve } from 'node:path';
 import chain from 'stream-chain';
 import type { ContactRecord, RowRef } from './contact.js';
-import { ImportError, isImportError, toImportError, EXIT, exitCodeFor } from './errors.js';
+import { ImportError, inColumn, isImportError, toImportError, EXIT, exitCodeFor } from './errors.js';
 import { acquireLock, describeHolder, storeLockPath } from './state/lock.js';
 import { loadMapping, type LoadedMapping } from './mapping/load.js';
 import { compileMapping, type CompiledMapping } from './transforms/map.js';
@@ -361,7 +361,7 @@ export async function runImport(o: RunOptions): Promise<RunResult> {
 
     const fail = (ref: RowRef, stage: Stage, code: ImportError['code'], message: string) => report.fail(ref, stage, code, message);
     /** A row the source could not read: the message names the cell's column, as the later stages' messages do. */
-    const failRead = (ref: RowRef, e: ImportError) => fail(ref, 'read', e.code, e.where.column ? `${e.message} (column "${e.where.column}")` : e.message);
+    const failRead = (ref: RowRef, e: ImportError) => fail(ref, 'read', e.code, e.message + inColumn(e.where.column));
     // Map, normalize and validate run on worker threads once a file is big enough to pay
     // for starting them (transforms/row-pool.ts); the main thread reads, dedupes, writes.
     // A run that dedupes gets its valid rows as dedupe entries (keys hashed, record encoded),

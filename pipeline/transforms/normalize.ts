@@ -7,7 +7,7 @@
  */
 import type { CountryCode } from 'libphonenumber-js';
 import { emptyContact, phoneKey, type Contact, type Phone } from '../contact.js';
-import type { ErrorCode } from '../errors.js';
+import { inColumn, type ErrorCode } from '../errors.js';
 import type { Mapping } from '../mapping/schema.js';
 import { normalizePhoneCell, resolveCountry } from './phone.js';
 import type { MappedRow } from './map.js';
@@ -133,7 +133,7 @@ export function createNormalizer(mapping: Mapping) {
         const r = normalizePhoneCell(item.value, { defaultCountry: country, label: item.label });
         for (const p of r.phones) addPhone(c.phones, seen, p);
         for (const pr of r.problems) {
-          if (phonesOptional) notes.push(`phone ${JSON.stringify(pr.raw)}${item.column ? ` (column "${item.column}")` : ''} not loaded: ${pr.code} ${pr.message}`);
+          if (phonesOptional) notes.push(`phone ${JSON.stringify(pr.raw)}${inColumn(item.column)} not loaded: ${pr.code} ${pr.message}`);
           else problems.push({ code: pr.code, message: pr.message, column: item.column });
         }
       }

@@ -8,7 +8,7 @@
  * report and the rows' original cells, turns them into failures or ContactRecords.
  */
 import type { Contact } from '../contact.js';
-import type { ErrorCode } from '../errors.js';
+import { inColumn, type ErrorCode } from '../errors.js';
 import type { Mapping } from '../mapping/schema.js';
 import type { Stage } from '../report/writer.js';
 import type { CompiledMapping } from './map.js';
@@ -37,7 +37,7 @@ function createRowFunction(mapping: Mapping, compiled: CompiledMapping): RowFunc
     const mapped = compiled.map(cells);
     const n = normalize(mapped);
     if (n.problems.length) {
-      return ['normalize', n.problems[0].code, n.problems.map((p) => p.message + (p.column ? ` (column "${p.column}")` : '')).join('; ')];
+      return ['normalize', n.problems[0].code, n.problems.map((p) => p.message + inColumn(p.column)).join('; ')];
     }
     const missing = validate(n.contact);
     if (missing.length) return ['validate', missing[0].code, missing.map((p) => p.message).join('; ')];
