@@ -3,7 +3,8 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Deduper, cyrb53, foldText, type DedupeOptions, type KeyKind } from '../pipeline/transforms/dedupe.js';
+import { Deduper, type DedupeOptions } from '../pipeline/transforms/dedupe.js';
+import { cyrb53, foldText, type KeyKind } from '../pipeline/transforms/dedupe-entry.js';
 import { emptyContact, type Contact, type ContactRecord } from '../pipeline/contact.js';
 
 let row = 1;

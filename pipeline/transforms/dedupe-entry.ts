@@ -13,9 +13,10 @@
  * a line break, then the cells, parsed only if a report asks for them (decodePayload).
  */
 import { phoneKey, type Contact, type ContactRecord, type RowRef } from '../contact.js';
+import type { MATCH_KEYS } from '../mapping/schema.js';
 
-export type KeyKind = 'id' | 'phone' | 'email' | 'nameCompany';
-export const MATCH_KEY_KINDS: readonly KeyKind[] = ['id', 'phone', 'email', 'nameCompany'];
+/** A kind of match key, as the mapping's dedupe.keys names it. */
+export type KeyKind = (typeof MATCH_KEYS)[number];
 
 /** 53-bit string hash (cyrb53): fast, well spread, and exact in a float64. */
 export function cyrb53(str: string, seed = 0): number {

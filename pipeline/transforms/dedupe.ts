@@ -21,7 +21,6 @@ import { Spill } from './dedupe-spill.js';
 import { FingerprintTable, IntColumn } from './dedupe-table.js';
 import { cyrb53, decodePayload, entryBytes, EntryEncoder, foldText, type EncodedRecords, type KeyKind } from './dedupe-entry.js';
 
-export { cyrb53, foldText, MATCH_KEY_KINDS, type KeyKind } from './dedupe-entry.js';
 
 export interface DedupeOptions {
   keys: readonly KeyKind[];

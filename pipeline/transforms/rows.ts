@@ -87,10 +87,7 @@ export type BatchProcessor = (rows: readonly string[][], rowNos: readonly number
  * dedupe entries right here: keys hashed, record serialized, in the thread that made them.
  */
 export function createBatchProcessor(mapping: Mapping, compiled: CompiledMapping, file: number, encode?: KeySpec): BatchProcessor {
-  if (!encode) {
-    const processRows = createRowProcessor(mapping, compiled);
-    return (rows) => processRows(rows);
-  }
+  if (!encode) return createRowProcessor(mapping, compiled);
   const processRow = createRowFunction(mapping, compiled);
   const encoder = new EntryEncoder(encode, undefined, 256 * 1024);
   return (rows, rowNos) => {
@@ -102,8 +99,8 @@ export function createBatchProcessor(mapping: Mapping, compiled: CompiledMapping
       // batch's contacts outlived several young-generation collections and were copied by each.
       for (let i = 0; i < rows.length; i++) {
         const o = processRow(rows[i]);
-        if (isRowFailure(o)) { failed.push(i); failures.push(o); failedValues.push(rows[i] as string[]); continue; }
-        encoder.add({ contact: o.contact, file, row: rowNos[i], values: rows[i] as string[], notes: o.notes ?? [], date: o.date });
+        if (isRowFailure(o)) { failed.push(i); failures.push(o); failedValues.push(rows[i]); continue; }
+        encoder.add({ contact: o.contact, file, row: rowNos[i], values: rows[i], notes: o.notes ?? [], date: o.date });
       }
     } catch (e) {
       encoder.discard(); // a bug mid-batch: the next batch must not start with this one's entries
