@@ -256,6 +256,13 @@ export async function runImport(o: RunOptions): Promise<RunResult> {
   // needs sending, so a run where nothing changed makes no request at all.
   let opening: Promise<void> | undefined;
   const ensureOpen = () => (opening ??= loader ? loader.open() : Promise.resolve());
+  /**
+   * Closes the loader once, if it opened: on the way out of every run, the ones a throw
+   * stops included. Requests in flight finish and settle their contacts (after an abort it
+   * sends nothing new), payload lines still buffered reach their files, descriptors go back.
+   */
+  let closing: Promise<void> | undefined;
+  const closeLoader = () => (closing ??= loader && opening ? opening.then(() => loader.close(), () => undefined) : Promise.resolve());
 
   // ---- the state store: incremental loads, files already loaded, resume, --mirror ----
   /** A run stopped before its first row (another import holds the store, a usage error): its folder says why. */
@@ -502,10 +509,11 @@ export async function runImport(o: RunOptions): Promise<RunResult> {
     } else if (o.mirror && incremental) {
       stateNotes.push(`--mirror: nothing was deleted, because the run did not read every row (${status})`);
     }
-    if (loader && opening) await loader.close();
+    await closeLoader();
   } catch (e) {
     if (isImportError(e) && e.kind === 'usage' && report.counts.read === 0) {
       // A usage error found before any row (a header-only file, a property missing): nothing was sent.
+      await closeLoader().catch(() => undefined);
       for (const s of sources) s.close();
       state?.close('aborted');
       endBeforeFirstRow(e);
@@ -513,6 +521,10 @@ export async function runImport(o: RunOptions): Promise<RunResult> {
     }
     // The first reason stays the run's abort (a write the flusher met may come first).
     if (!abortError) stopWith(e);
+    // Before the runner settles what the loader holds as NOT_SENT: a contact the target took
+    // while the run was stopping is success, and one the file target wrote is in its file.
+    // What close() throws now (the abort it was told of) is not news: the first reason stands.
+    await closeLoader().catch(() => undefined);
   } finally {
     // Workers hold the event loop: terminated on every way out (done, aborted, a bug).
     await rowPool?.close();

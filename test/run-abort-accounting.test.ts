@@ -5,7 +5,7 @@
  */
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { startSpokeEmulator } from './emulators/spoke.js';
 import { runCli, tempDir, assertInvariant, readReportCsv } from './helpers/cli.js';
@@ -95,6 +95,54 @@ for (const dedupe of [false, true]) test(`a bug mid-run${dedupe ? ' after dedupe
   // The file target settles each batch as it writes it; after dedupe, the records not yet emitted are left.
   if (dedupe) assert.ok(failed.length > 0, 'records still in dedupe are NOT_SENT');
   assert.ok(logged.some((l) => /TypeError: cannot read properties/.test(l) && /\n\s+at /.test(l)), 'CONTACT_IMPORT_DEBUG logs the stack');
+  // The loader is closed on the way out: every contact reported as written is in the payload
+  // files (their last blocks, the Spoke batches still filling, the open Samespace chunk).
+  const payloads = join(out, 'payloads');
+  const jsonl = (f: string) => readFileSync(join(payloads, f), 'utf8').split('\n').filter(Boolean);
+  assert.equal(jsonl('talkdesk.jsonl').length, s.counts.success, 'talkdesk.jsonl holds every contact reported written');
+  assert.equal(jsonl('genesys.jsonl').length, s.counts.success, 'genesys.jsonl too');
+  const inSpoke = jsonl('spoke.jsonl').reduce((a, l) => a + JSON.parse(l).body.contacts.length, 0);
+  assert.equal(inSpoke, 0, 'no owner column: Spoke gets nothing');
+  const chunks = jsonl('samespace.jsonl').filter((l) => JSON.parse(l).multipart).map((l) => JSON.parse(l).multipart.uploadFile as string);
+  const chunkRows = chunks.reduce((a, f) => a + readFileSync(join(payloads, f), 'utf8').split('\r\n').filter(Boolean).length - 1, 0);
+  assert.equal(chunkRows, s.counts.success, 'the Samespace chunks, the last one included, hold every contact');
+});
+
+// A bug while requests are in flight: the loader is closed before the runner settles what
+// it holds, so the requests under way finish and settle themselves (a contact the target
+// took is success, not NOT_SENT), and what the report calls loaded is what the target holds.
+test('a bug mid-run with requests in flight: they finish before the rest is NOT_SENT, and the report matches the target', async () => {
+  const n = 4000;
+  const lines = ['External ID,Name,Phone,Owner'];
+  for (let i = 0; i < n; i++) lines.push(`C-${i},Person ${i},+1415555${String(i).padStart(4, '0')},owner${i % 3}@ourco.example`);
+  const input = join(tmp.path, 'bug-spoke.csv');
+  writeFileSync(input, lines.join('\n') + '\n');
+  const mapping = join(tmp.path, 'bug-spoke.yaml');
+  writeFileSync(mapping, 'fields:\n  id: External ID\n  name: Name\n  phones: Phone\n  owner: Owner\n');
+  const emu = await startSpokeEmulator({ seed: 2, faults: { latencyMs: 150 } });
+  const out = join(tmp.path, 'bug-spoke-report');
+  try {
+    let calls = 0;
+    const r = await runImport({
+      command: 'run', inputs: [input], mappingPath: mapping, target: 'spoke', dryRun: false, outDir: out,
+      env: emu.env, log: silentLogger, batchSize: 20, concurrency: 4,
+      onProgress: () => {
+        // After the second batch of rows, with PUTs under way (each takes 150 ms), a stage throws.
+        if (++calls === 2) throw new TypeError('cannot read properties of undefined (reading \'e164\')');
+      },
+    });
+    assert.equal(r.exitCode, 3);
+    const s = assertInvariant(out);
+    assert.equal(s.abort?.code, 'INTERNAL');
+    assert.ok(s.counts.success > 0, 'the requests in flight when the bug struck landed and are success');
+    const stored = [...emu.state.phonebooks.values()].reduce((a, pb) => a + pb.size, 0);
+    assert.equal(stored, s.counts.success, 'what the report calls loaded is what the target holds');
+    const puts = emu.requests('PUT /phonebooks/:email/contacts').length;
+    await new Promise((res) => setTimeout(res, 400));
+    assert.equal(emu.requests('PUT /phonebooks/:email/contacts').length, puts, 'nothing is sent after the run returns');
+  } finally {
+    await emu.close();
+  }
 });
 
 test('internalError: anything thrown becomes the INTERNAL abort, saying "internal error" once', () => {
