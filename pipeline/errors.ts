@@ -60,7 +60,7 @@ export const ERROR_CODES = {
   ROW_TOO_MANY_FIELDS: { kind: 'row', hint: 'The row has more fields than the header; quote values that contain the delimiter.' },
   ROW_QUOTE: { kind: 'row', hint: 'A quote in this row is not closed or is misplaced; fix the quoting.' },
   ROW_TOO_LARGE: { kind: 'row', hint: 'A cell or row exceeds the size cap (--max-cell-kb / --max-row-kb); check the file for a runaway quote.' },
-  ENCODING_INVALID: { kind: 'row', hint: 'The row contains bytes that are not valid in the file encoding; set source.encoding or re-save the file as UTF-8.' },
+  ENCODING_INVALID: { kind: 'row', hint: 'The row contains bytes that are not valid in the file\'s encoding. A file saved by Excel on Windows is usually windows-1252: set source.encoding: windows-1252 in the mapping, or re-save the file as CSV UTF-8.' },
   REQUIRED_MISSING: { kind: 'row', hint: 'Fill the column(s) that feed this field, or change `required` in the mapping.' },
   PHONE_INVALID: { kind: 'row', hint: 'Write the number with its country code (+44 20 7946 0958) or set a country column.' },
   PHONE_TOO_SHORT: { kind: 'row', hint: 'The number has too few digits; check for a missing area code.' },

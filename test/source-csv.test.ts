@@ -212,6 +212,44 @@ describe('csv: encodings', () => {
     ]);
   });
 
+  // The sample (64 KiB) decides the encoding; one that is all ASCII reads the same in UTF-8
+  // and Windows-1252, so the first bytes over 0x7F further on decide instead.
+  const asciiHead = (rows: number) => Array.from({ length: rows }, (_, i) => `Person ${i},Town ${i}`).join('\r\n');
+  for (const chunkBytes of [256 * 1024, 1000, 7]) {
+    test(`Windows-1252 accents first met past an all-ASCII sample are Windows-1252, not bad UTF-8 (read in chunks of ${chunkBytes} bytes)`, async () => {
+      const text = `Name,City\r\n${asciiHead(5000)}\r\nJosé Núñez,Málaga\r\nRenée Côté,Québec\r\n`;
+      const file = temp('late-latin1.csv', iconv.encode(text, 'windows-1252'));
+      const { info, rows } = await readAll(file, { chunkBytes });
+      assert.equal(info.encoding, 'windows-1252');
+      assert.equal(rows.length, 5002);
+      assert.deepEqual(rows.filter((r) => r.error), []);
+      assert.deepEqual(rows.slice(-2).map((r) => r.values), [['José Núñez', 'Málaga'], ['Renée Côté', 'Québec']]);
+      assert.deepEqual(rows[0].values, ['Person 0', 'Town 0']);
+    });
+  }
+
+  test('UTF-8 accents first met past an all-ASCII sample stay UTF-8, even split across reads; a corrupt byte among them fails its row only', async () => {
+    const text = `Name,City\n${asciiHead(5000)}\nJosé Núñez,Málaga\nBad \uFFFD,X\nZoë Dürr,Köln 😀\n`;
+    const bytes = Buffer.from(text.replace('\uFFFD', '\u0000'));
+    bytes[bytes.indexOf(0)] = 0xe9; // a lone Windows-1252 é in a UTF-8 file
+    const file = temp('late-utf8.csv', bytes);
+    for (const chunkBytes of [256 * 1024, 1000, 7]) {
+      const { info, rows } = await readAll(file, { chunkBytes });
+      assert.equal(info.encoding, 'utf-8');
+      assert.deepEqual(rows.slice(-3).map((r) => [r.error?.code ?? r.values.join('|')]), [['José Núñez|Málaga'], ['ENCODING_INVALID'], ['Zoë Dürr|Köln 😀']]);
+      assert.equal(rows.filter((r) => r.error).length, 1);
+    }
+  });
+
+  test('declared UTF-8 stays UTF-8 past an all-ASCII sample: the Windows-1252 rows fail, and the hint names windows-1252', async () => {
+    const text = `Name,City\r\n${asciiHead(5000)}\r\nJosé Núñez,Málaga\r\n`;
+    const file = temp('late-latin1-declared.csv', iconv.encode(text, 'windows-1252'));
+    const { info, rows } = await readAll(file, { encoding: 'utf-8' });
+    assert.equal(info.encoding, 'utf-8');
+    assert.deepEqual(rows.filter((r) => r.error).map((r) => [r.row, r.error!.code, r.error!.column]), [[5002, 'ENCODING_INVALID', 'Name']]);
+    assert.match(new ImportError('ENCODING_INVALID', 'x').hint!, /windows-1252/);
+  });
+
   test('detectEncoding: BOMs, declared, sniffed', () => {
     assert.deepEqual(detectEncoding(Buffer.from([0xef, 0xbb, 0xbf, 0x41]), 'windows-1252'), { encoding: 'utf-8', bomLength: 3, how: 'bom' });
     assert.deepEqual(detectEncoding(Buffer.from([0xff, 0xfe, 0x41, 0]), undefined), { encoding: 'utf-16le', bomLength: 2, how: 'bom' });

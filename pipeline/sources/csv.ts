@@ -14,7 +14,7 @@ import { createReadStream } from 'node:fs';
 import Papa from 'papaparse';
 import { ImportError } from '../errors.js';
 import { normalizeHeaders } from './headers.js';
-import { createDecoder, detectEncoding } from './encoding.js';
+import { createDecoder, createDeferredDecoder, detectEncoding, undecidedSample, type Encoding } from './encoding.js';
 import { isToolReport, restoreCell } from '../report/csv-safe.js';
 import { describeContent, sniffFormat } from './workbook-container.js';
 import type { OpenedSource, SourceOptions, SourceRow } from './types.js';
@@ -219,6 +219,7 @@ export async function openCsv(file: string, opts: SourceOptions = {}): Promise<O
     throw new ImportError('FILE_HEADER_ONLY', `${file} has a header row but no data rows`, { file, row: headerRow });
   }
 
+  const undecided = undecidedSample(enc, head) && head.length < size;
   let started = false;
   const source: OpenedSource = {
     info: {
@@ -305,7 +306,7 @@ export async function openCsv(file: string, opts: SourceOptions = {}): Promise<O
             break;
           }
           if (sawBad && v.includes('\uFFFD')) {
-            r.error = new ImportError('ENCODING_INVALID', `bytes that are not valid ${enc.encoding}, shown as \uFFFD`, { file, row, column: headers[i] });
+            r.error = new ImportError('ENCODING_INVALID', `bytes that are not valid ${source.info.encoding}, shown as \uFFFD`, { file, row, column: headers[i] });
             break;
           }
           if (v.includes('\u0000')) {
@@ -478,7 +479,10 @@ export async function openCsv(file: string, opts: SourceOptions = {}): Promise<O
       // was dropped: then one more pass per such row, emitting only the rows after it.
       for (let pass = 0; ; pass++) {
         stream = createReadStream(file, { start: enc.bomLength, highWaterMark: opts.chunkBytes ?? 256 * 1024 });
-        const decoder = createDecoder(enc.encoding);
+        // An all-ASCII sample left UTF-8 against Windows-1252 open: the first accented bytes decide.
+        const decoder = pass === 0 && undecided
+          ? createDeferredDecoder((e) => { source.info.encoding = e; })
+          : createDecoder(source.info.encoding as Encoding);
         for await (const chunk of stream) {
           if (pass === 0) {
             bytesRead += (chunk as Buffer).length;

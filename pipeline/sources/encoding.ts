@@ -4,6 +4,8 @@
  * chunk boundary (FACTS.md). TextDecoder with {stream: true} carries partial sequences
  * across chunks.
  */
+import { isAscii } from 'node:buffer';
+
 export type Encoding = 'utf-8' | 'utf-16le' | 'utf-16be' | 'windows-1252';
 
 export interface Detected {
@@ -71,11 +73,58 @@ function sniffUtf16(head: Buffer): Encoding | undefined {
   return undefined;
 }
 
+export interface Decoder { write(b: Buffer): string; end(): string }
+
 /** A streaming decoder that never throws: invalid bytes become U+FFFD, which the reader flags per row. */
-export function createDecoder(enc: Encoding): { write(b: Buffer): string; end(): string } {
+export function createDecoder(enc: Encoding): Decoder {
   const d = new TextDecoder(enc, { fatal: false, ignoreBOM: true });
   return {
     write: (b) => d.decode(b, { stream: true }),
     end: () => d.decode(),
+  };
+}
+
+/**
+ * True when a sniffed sample cannot tell UTF-8 from Windows-1252: it is all ASCII, which
+ * both read alike (an English-only top of an export whose accented names come later).
+ */
+export function undecidedSample(d: Detected, sample: Buffer): boolean {
+  return d.how === 'sniffed' && d.encoding === 'utf-8' && isAscii(sample);
+}
+
+/** Shortest run of bytes from the first one over 0x7F that the UTF-8 test decides on. */
+const DECIDE_BYTES = 4;
+
+/**
+ * For a file whose sample was all ASCII: the first bytes over 0x7F decide between UTF-8 and
+ * Windows-1252, by the same test the sample would have had (looksUtf8 on what follows them
+ * in that read). Until then the text is ASCII, the same in both. `decided` hears the choice.
+ */
+export function createDeferredDecoder(decided: (enc: Encoding) => void): Decoder {
+  let d: Decoder | undefined;
+  /** Bytes from the first one over 0x7F, too few to decide on, waiting for the next read. */
+  let held: Buffer | undefined;
+  const decide = (b: Buffer) => {
+    const enc: Encoding = looksUtf8(b) ? 'utf-8' : 'windows-1252';
+    d = createDecoder(enc);
+    decided(enc);
+    return d;
+  };
+  return {
+    write(b) {
+      if (d) return d.write(b);
+      if (held) { b = Buffer.concat([held, b]); held = undefined; }
+      if (isAscii(b)) return b.toString('latin1');
+      let i = 0;
+      while (b[i] < 0x80) i++;
+      if (b.length - i < DECIDE_BYTES) { held = b.subarray(i); return b.toString('latin1', 0, i); }
+      return b.toString('latin1', 0, i) + decide(b.subarray(i)).write(b.subarray(i));
+    },
+    end() {
+      if (d) return d.end();
+      if (!held) return '';
+      const dec = decide(held);
+      return dec.write(held) + dec.end();
+    },
   };
 }
