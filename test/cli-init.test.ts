@@ -190,6 +190,22 @@ describe('files of no known layout', () => {
     assert.ok(messy.fields.phones.some((p) => p.column === 'Other Phones'), messy.text);
   });
 
+  test('phones in the order a target should see them: mobile, then a plain "Phone" (the main number), then home, then an "Other" or "Alternate" one', async () => {
+    const file = join(tmp.path, 'phone-order.csv');
+    writeFileSync(file, 'Name,Other Phone,Home Phone,Phone,Alternate Phone,Mobile\n'
+      + 'Ava Thompson,415-555-0101,415-555-0102,415-555-0103,415-555-0104,415-555-0105\n'
+      + 'Liam Patel,212-555-0101,212-555-0102,212-555-0103,212-555-0104,212-555-0105\n');
+    const d = draftMapping(await sampleFile(file), { file });
+    assert.deepEqual(d.fields.phones.map((p) => [p.column, p.label]), [
+      ['Mobile', 'mobile'], ['Phone', undefined], ['Home Phone', 'home'], ['Other Phone', undefined], ['Alternate Phone', undefined],
+    ]);
+    // A plain phone and a work phone keep their columns' order: both can be the main number.
+    writeFileSync(file, 'Name,Work Phone,Phone\nAva Thompson,415-555-0101,415-555-0102\nLiam Patel,212-555-0101,212-555-0102\n');
+    assert.deepEqual(draftMapping(await sampleFile(file), { file }).fields.phones.map((p) => p.column), ['Work Phone', 'Phone']);
+    writeFileSync(file, 'Name,Phone,Work Phone\nAva Thompson,415-555-0101,415-555-0102\nLiam Patel,212-555-0101,212-555-0102\n');
+    assert.deepEqual(draftMapping(await sampleFile(file), { file }).fields.phones.map((p) => p.column), ['Phone', 'Work Phone']);
+  });
+
   test('headers in French, Spanish, Italian, Portuguese and Dutch', () => {
     const cases: [string, string, string?][] = [
       ['Prénom', 'firstName'], ['Nom de famille', 'lastName'], ['Société', 'company'], ['Courriel', 'email'],

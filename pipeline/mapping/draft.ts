@@ -51,7 +51,7 @@ export interface DraftOptions {
 }
 
 interface Pick { column: string; why: string }
-interface PhonePick extends Pick { label?: string }
+interface PhonePick extends Pick { label?: string; secondary?: boolean }
 
 export interface Draft {
   text: string;
@@ -340,19 +340,21 @@ function fromHeadersAndContent(cols: Column[], f: Draft['fields'], take: <T exte
     if (c.meaning?.role === 'email' && (!c.values.length || emailShare >= MOSTLY)) {
       f.emails.push(take({ column: c.header, why: head(c) }));
     } else if (c.meaning?.role === 'phone' && (!c.values.length || phoneScore >= MOSTLY)) {
-      f.phones.push(take({ column: c.header, label: c.meaning.label, why: head(c) }));
+      f.phones.push(take({ column: c.header, label: c.meaning.label, secondary: c.meaning.secondary, why: head(c) }));
     } else if (c.meaning?.role === 'id') {
       continue; // numeric ids can look like phone numbers; an id header wins
     } else if (c.values.length && emailShare >= MOSTLY) {
       f.emails.push(take({ column: c.header, why: `content: ${pct(emailShare)} are email addresses${c.meaning ? ` (the header suggests ${c.meaning.role})` : ''}` }));
     } else if (c.values.length && phoneScore >= MOSTLY) {
       const label = c.meaning?.role === 'phone' ? c.meaning.label : undefined;
-      f.phones.push(take({ column: c.header, label, why: `content: ${pct(phoneScore)} are phone numbers${c.meaning && c.meaning.role !== 'phone' ? ` (the header suggests ${c.meaning.role})` : ''}` }));
+      f.phones.push(take({ column: c.header, label, secondary: c.meaning?.secondary, why: `content: ${pct(phoneScore)} are phone numbers${c.meaning && c.meaning.role !== 'phone' ? ` (the header suggests ${c.meaning.role})` : ''}` }));
     }
   }
-  // Mobiles first: the first phone is the one most targets show and call.
+  // Mobiles first: the first phone is the one most targets show and call. A plain "Phone" is
+  // the contact's own number, ranked with a work phone (in column order); "Other Phone" is last.
   const order: Record<string, number> = { mobile: 0, work: 1, main: 2, home: 3 };
-  f.phones.sort((a, b) => (order[a.label ?? ''] ?? 4) - (order[b.label ?? ''] ?? 4));
+  const rank = (p: PhonePick) => (p.secondary ? 4 : p.label === undefined ? 1 : order[p.label] ?? 4);
+  f.phones.sort((a, b) => rank(a) - rank(b));
 }
 
 // ---------------------------------------------------------------- YAML

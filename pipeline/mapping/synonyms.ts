@@ -13,7 +13,11 @@ export type HeaderRole =
 /** Phone labels, from the header ("Handy" is a mobile, "Business Phone" is work). */
 export type PhoneLabel = 'mobile' | 'work' | 'home' | 'main' | 'other';
 
-export interface HeaderMeaning { role: HeaderRole; label?: PhoneLabel }
+/**
+ * `secondary`: a phone the header says is not the main one ("Other Phone", "Alternate
+ * Phone"); unlabelled like a plain "Phone", but drafted after every other phone.
+ */
+export interface HeaderMeaning { role: HeaderRole; label?: PhoneLabel; secondary?: true }
 
 /** Lower case, accents removed, anything but letters and digits turned into single spaces. */
 export function headerKey(h: string): string {
@@ -93,16 +97,22 @@ const PHONES: Record<PhoneLabel, string[]> = {
     'telephone domicile', 'tel domicile', 'telephone personnel', 'telefono casa', 'telefono particular', 'telefono fijo',
     'telefono abitazione', 'telefone residencial', 'telefone fixo', 'telefoon thuis', 'thuis', 'prive'],
   main: ['main', 'main phone', 'primary phone', 'company main phone', 'switchboard', 'zentrale', 'standard', 'centralino', 'centralita'],
-  other: ['phone', 'phone number', 'phone value', 'telephone', 'telephone number', 'tel', 'tel no', 'phone no', 'other phone',
+  other: ['phone', 'phone number', 'phone value', 'telephone', 'telephone number', 'tel', 'tel no', 'phone no',
     'contact number', 'number', 'telefon', 'telefonnummer', 'rufnummer', 'fon', 'tel nr', 'numero de telephone',
     'telefono', 'numero de telefono', 'numero di telefono', 'telefone', 'numero de telefone', 'telefoon',
     'telefoonnummer', 'nummer'],
 };
 
+/** Phones the header calls secondary (unlabelled, drafted last). */
+const SECONDARY_PHONES = ['other phone', 'other number', 'alternate phone', 'alternative phone', 'alt phone', 'secondary phone',
+  'second phone', 'additional phone', 'weitere telefonnummer', 'autre telephone', 'otro telefono', 'altro telefono', 'outro telefone',
+  'ander telefoonnummer', 'overig telefoonnummer'];
+
 const LOOKUP = new Map<string, HeaderMeaning>();
 for (const [label, names] of Object.entries(PHONES) as [PhoneLabel, string[]][]) {
   for (const n of names) LOOKUP.set(n, { role: 'phone', label: label === 'other' ? undefined : label });
 }
+for (const n of SECONDARY_PHONES) LOOKUP.set(n, { role: 'phone', secondary: true });
 for (const [role, names] of Object.entries(TABLE) as [HeaderRole, string[]][]) {
   for (const n of names) if (!LOOKUP.has(n)) LOOKUP.set(n, { role });
 }
