@@ -114,6 +114,28 @@ test('the dedupe spill refused by the disk: WRITE_FAILED naming it, and every re
   assert.deepEqual(readdirSync(dir), [], 'close() removes the spill folder');
 });
 
+test('summary.json the disk cannot take whole: WRITE_FAILED naming it, and the summary written before stays whole (never a cut-off JSON)', async () => {
+  // A child under a 64 KiB file-size limit writes a small summary, then one of ≈ 200 KB.
+  const script = `
+    import { writeSummaryFile } from ${JSON.stringify(pathToFileURL(join(ROOT, 'pipeline/report/summary.ts')).href)};
+    const dir = process.env.OUT_DIR;
+    writeSummaryFile(dir, { status: 'running', pid: 1 });
+    let error;
+    try { writeSummaryFile(dir, { status: 'completed', notes: Array.from({ length: 2000 }, (_, i) => 'note ' + i + ' ' + 'x'.repeat(80)) }); } catch (e) { error = e; }
+    console.log(JSON.stringify({ code: error?.code, message: error?.message }));
+  `;
+  writeFileSync(join(tmp.path, 'summary-child.mts'), script);
+  const dir = join(tmp.path, 'summary-out');
+  mkdirSync(dir);
+  const r = await underFileLimit(64, `exec "$NODE" --import tsx ${JSON.stringify(join(tmp.path, 'summary-child.mts'))}`, { OUT_DIR: dir });
+  assert.equal(r.code, 0, r.stderr);
+  const out = JSON.parse(r.stdout.trim().split('\n').pop()!);
+  assert.equal(out.code, 'WRITE_FAILED');
+  assert.match(out.message, /^could not write \S+summary-out\/summary\.json: .*\(EFBIG\)$/);
+  assert.deepEqual(JSON.parse(readFileSync(join(dir, 'summary.json'), 'utf8')), { status: 'running', pid: 1 });
+  assert.deepEqual(readdirSync(dir), ['summary.json'], 'no temporary file is left behind');
+});
+
 test('the dedupe spill refused part-way through a batch from a row worker, and in-thread: exit 3, WRITE_FAILED naming the spill, every row accounted for', async () => {
   // Rows of ≈ 600 spill bytes: the spill's 1 MiB blocks reach a 3.5 MiB file-size limit at
   // its fourth block, ≈ 6,000 rows in, after the worker took over (from row 4,000).

@@ -1,5 +1,5 @@
 /** summary.json: counts per outcome, failure reason and target action; inputs with checksums; timings. */
-import { writeFileSync } from 'node:fs';
+import { renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { ReportWriter, Counts, Example } from './writer.js';
 import type { HttpStats } from '../loaders/http.js';
@@ -109,11 +109,19 @@ export function buildSummary(s: SummaryInput): Summary {
 }
 
 /** summary.json, pretty-printed; a write the disk refuses is WRITE_FAILED naming the file. */
+/**
+ * Replaces summary.json whole: written beside it, then renamed over it, so that a full disk
+ * or a kill mid-write leaves the summary before it (a scheduler's script reads this file),
+ * never a cut-off JSON.
+ */
 export function writeSummaryFile(outDir: string, summary: object): void {
   const path = join(outDir, 'summary.json');
+  const tmp = join(outDir, '.summary.json.tmp');
   try {
-    writeFileSync(path, JSON.stringify(summary, null, 2) + '\n');
+    writeFileSync(tmp, JSON.stringify(summary, null, 2) + '\n');
+    renameSync(tmp, path);
   } catch (e) {
+    try { rmSync(tmp, { force: true }); } catch { /* the error below says what matters */ }
     throw writeFailed(e, path);
   }
 }
