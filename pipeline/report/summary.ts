@@ -108,11 +108,11 @@ export function buildSummary(s: SummaryInput): Summary {
   return summary;
 }
 
-/** summary.json, pretty-printed; a write the disk refuses is WRITE_FAILED naming the file. */
 /**
- * Replaces summary.json whole: written beside it, then renamed over it, so that a full disk
- * or a kill mid-write leaves the summary before it (a scheduler's script reads this file),
- * never a cut-off JSON.
+ * summary.json, pretty-printed, replacing the one before whole: written beside it, then
+ * renamed over it, so that a full disk or a kill mid-write leaves the summary before it (a
+ * scheduler's script reads this file), never a cut-off JSON. A write the disk refuses is
+ * WRITE_FAILED naming summary.json.
  */
 export function writeSummaryFile(outDir: string, summary: object): void {
   const path = join(outDir, 'summary.json');
