@@ -10,6 +10,9 @@
  * Every contact written gets exactly one call of ctx.settle(record, outcome), from
  * write() or close(). An ImportError of kind 'abort' thrown from write() or close()
  * stops the run; the runner then settles the unsettled contacts as NOT_SENT.
+ * The runner calls close() once on every way out of a run whose open() succeeded, a run
+ * stopped by a throw included: then ctx.signal is already aborted, and close() sends
+ * nothing new but lets what is in flight settle (and may throw; the first reason stands).
  */
 import type { Contact, ContactRecord } from '../contact.js';
 import type { ErrorCode } from '../errors.js';
