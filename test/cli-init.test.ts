@@ -17,6 +17,13 @@ import YAML from 'yaml';
 const tmp = tempDir('cli-init-');
 after(() => tmp.cleanup());
 
+/** The draft `init` makes of a CSV with this text, written as `name` in the temp folder. */
+async function draftOf(name: string, text: string) {
+  const file = join(tmp.path, name);
+  writeFileSync(file, text);
+  return draftMapping(await sampleFile(file), { file });
+}
+
 interface Expect { row: string; name: string; company: string; phone: string; email: string }
 
 /** One row per layout, checked field by field after init -> check. */
@@ -168,20 +175,16 @@ describe('files of no known layout', () => {
   });
 
   test('content outweighs a header: a "Phone" column of addresses is an email column', async () => {
-    const file = join(tmp.path, 'swapped.csv');
-    writeFileSync(file, 'Full Name,Phone,Contact\nAva Thompson,ava@northwind.example,(415) 555-2671\nLiam Patel,liam@contoso.example,(212) 555-0143\n');
-    const d = draftMapping(await sampleFile(file), { file });
+    const d = await draftOf('swapped.csv', 'Full Name,Phone,Contact\nAva Thompson,ava@northwind.example,(415) 555-2671\nLiam Patel,liam@contoso.example,(212) 555-0143\n');
     assert.deepEqual(d.fields.emails.map((e) => e.column), ['Phone']);
     assert.deepEqual(d.fields.phones.map((e) => e.column), ['Contact']);
     assert.equal(d.fields.name?.column, 'Full Name');
   });
 
   test('a column of several numbers per cell is a phone column, by content and by a plural header', async () => {
-    const file = join(tmp.path, 'several.csv');
-    writeFileSync(file, 'Full Name,Numbers,Other Phones\n'
+    const d = await draftOf('several.csv', 'Full Name,Numbers,Other Phones\n'
       + 'Ava Thompson,415-555-2672 / 415-555-0100,(415) 555-2671; (415) 555-0188\n'
       + 'Liam Patel,212-555-0143 or 212-555-0199,"(212) 555-0143, (212) 555-0101"\n');
-    const d = draftMapping(await sampleFile(file), { file });
     assert.deepEqual(d.fields.phones.map((p) => p.column), ['Numbers', 'Other Phones']);
     assert.deepEqual(lookupHeader('Other Phones'), lookupHeader('Other Phone'));
     assert.equal(lookupHeader('Emails')?.role, 'email');
@@ -191,19 +194,17 @@ describe('files of no known layout', () => {
   });
 
   test('phones in the order a target should see them: mobile, then a plain "Phone" (the main number), then home, then an "Other" or "Alternate" one', async () => {
-    const file = join(tmp.path, 'phone-order.csv');
-    writeFileSync(file, 'Name,Other Phone,Home Phone,Phone,Alternate Phone,Mobile\n'
+    const d = await draftOf('phone-order.csv', 'Name,Other Phone,Home Phone,Phone,Alternate Phone,Mobile\n'
       + 'Ava Thompson,415-555-0101,415-555-0102,415-555-0103,415-555-0104,415-555-0105\n'
       + 'Liam Patel,212-555-0101,212-555-0102,212-555-0103,212-555-0104,212-555-0105\n');
-    const d = draftMapping(await sampleFile(file), { file });
     assert.deepEqual(d.fields.phones.map((p) => [p.column, p.label]), [
       ['Mobile', 'mobile'], ['Phone', undefined], ['Home Phone', 'home'], ['Other Phone', undefined], ['Alternate Phone', undefined],
     ]);
     // A plain phone and a work phone keep their columns' order: both can be the main number.
-    writeFileSync(file, 'Name,Work Phone,Phone\nAva Thompson,415-555-0101,415-555-0102\nLiam Patel,212-555-0101,212-555-0102\n');
-    assert.deepEqual(draftMapping(await sampleFile(file), { file }).fields.phones.map((p) => p.column), ['Work Phone', 'Phone']);
-    writeFileSync(file, 'Name,Phone,Work Phone\nAva Thompson,415-555-0101,415-555-0102\nLiam Patel,212-555-0101,212-555-0102\n');
-    assert.deepEqual(draftMapping(await sampleFile(file), { file }).fields.phones.map((p) => p.column), ['Phone', 'Work Phone']);
+    const workFirst = await draftOf('work-first.csv', 'Name,Work Phone,Phone\nAva Thompson,415-555-0101,415-555-0102\nLiam Patel,212-555-0101,212-555-0102\n');
+    assert.deepEqual(workFirst.fields.phones.map((p) => p.column), ['Work Phone', 'Phone']);
+    const plainFirst = await draftOf('plain-first.csv', 'Name,Phone,Work Phone\nAva Thompson,415-555-0101,415-555-0102\nLiam Patel,212-555-0101,212-555-0102\n');
+    assert.deepEqual(plainFirst.fields.phones.map((p) => p.column), ['Phone', 'Work Phone']);
   });
 
   test('headers in French, Spanish, Italian, Portuguese and Dutch', () => {
@@ -271,9 +272,7 @@ describe('the default country guess', () => {
   });
   test('no phone numbers: no guess, and the draft says so', async () => {
     assert.equal(guessCountry([]), undefined);
-    const file = join(tmp.path, 'emails-only.csv');
-    writeFileSync(file, 'Full Name,Email\nAva Thompson,ava@northwind.example\n');
-    const d = draftMapping(await sampleFile(file), { file });
+    const d = await draftOf('emails-only.csv', 'Full Name,Email\nAva Thompson,ava@northwind.example\n');
     assert.equal(d.mapping.phone.defaultCountry, undefined);
     assert.match(d.text, /# phones: no column holds phone numbers in the sample/);
   });

@@ -14,7 +14,7 @@ import { pathToFileURL } from 'node:url';
 import { FileSink } from '../pipeline/report/file-sink.js';
 import { CsvFile } from '../pipeline/report/csv-file.js';
 import { ImportError, isImportError, toImportError, writeFailed, exitCodeFor } from '../pipeline/errors.js';
-import { BIN, ROOT, runProcess, tempDir } from './helpers/cli.js';
+import { BIN, ROOT, runProcess, tempDir, writeContacts } from './helpers/cli.js';
 
 const tmp = tempDir('disk-write-');
 after(() => tmp.cleanup());
@@ -22,6 +22,21 @@ after(() => tmp.cleanup());
 /** Runs `script` (bash) with a file-size limit of `kb` KiB; node and the built CLI are on hand as $NODE and $BIN. */
 function underFileLimit(kb: number, script: string, env: NodeJS.ProcessEnv = {}) {
   return runProcess('bash', ['-c', `ulimit -f ${kb} && ${script}`], { env: { NODE: process.execPath, BIN, ...env } });
+}
+
+/** A module of the repository as an import specifier for a child's script. */
+const moduleUrl = (rel: string) => JSON.stringify(pathToFileURL(join(ROOT, rel)).href);
+
+/**
+ * Runs `script` (an ES module, saved as `<name>.mts`, run by node with tsx) under a file-size
+ * limit of `kb` KiB; it must exit 0, and the last line it prints is its result, as JSON.
+ */
+async function childUnderFileLimit(kb: number, name: string, script: string, env: NodeJS.ProcessEnv) {
+  const file = join(tmp.path, `${name}.mts`);
+  writeFileSync(file, script);
+  const r = await underFileLimit(kb, `exec "$NODE" --import tsx ${JSON.stringify(file)}`, env);
+  assert.equal(r.code, 0, r.stderr);
+  return JSON.parse(r.stdout.trim().split('\n').pop()!);
 }
 
 test('a full disk (/dev/full) is WRITE_FAILED naming the file; the sink then takes nothing more, so an abort can still count rows', () => {
@@ -88,8 +103,8 @@ test('the dedupe spill refused by the disk: WRITE_FAILED naming it, and every re
   // A child with a 1.5 MiB file-size limit appends 4 KB records until the spill's second
   // block (2 MiB) is refused, then reads every record it was given back.
   const script = `
-    import { Spill } from ${JSON.stringify(pathToFileURL(join(ROOT, 'pipeline/transforms/dedupe-spill.ts')).href)};
-    import { appendEntry, spillHasKey } from ${JSON.stringify(pathToFileURL(join(ROOT, 'test/helpers/spill-entry.ts')).href)};
+    import { Spill } from ${moduleUrl('pipeline/transforms/dedupe-spill.ts')};
+    import { appendEntry, spillHasKey } from ${moduleUrl('test/helpers/spill-entry.ts')};
     const spill = new Spill(process.env.SPILL_DIR);
     const payload = (i) => JSON.stringify({ i, note: String(i % 10).repeat(4000) });
     let error;
@@ -100,12 +115,9 @@ test('the dedupe spill refused by the disk: WRITE_FAILED naming it, and every re
     spill.close();
     console.log(JSON.stringify({ code: error?.code, message: error?.message, appended: spill.size, attempted: i, intact }));
   `;
-  writeFileSync(join(tmp.path, 'spill-child.mts'), script);
   const dir = join(tmp.path, 'spill');
   mkdirSync(dir);
-  const r = await underFileLimit(1536, `exec "$NODE" --import tsx ${JSON.stringify(join(tmp.path, 'spill-child.mts'))}`, { SPILL_DIR: dir });
-  assert.equal(r.code, 0, r.stderr);
-  const out = JSON.parse(r.stdout.trim().split('\n').pop()!);
+  const out = await childUnderFileLimit(1536, 'spill-child', script, { SPILL_DIR: dir });
   assert.equal(out.code, 'WRITE_FAILED');
   assert.match(out.message, /^could not write .*contact-import-dedupe-\d+-\w+\/records\.bin \(the dedupe spill, in TMPDIR\): .*\(EFBIG\)$/);
   assert.ok(out.appended > 256 && out.appended < 2000, `the limit was met part-way (${out.appended} appended)`);
@@ -117,19 +129,16 @@ test('the dedupe spill refused by the disk: WRITE_FAILED naming it, and every re
 test('summary.json the disk cannot take whole: WRITE_FAILED naming it, and the summary written before stays whole (never a cut-off JSON)', async () => {
   // A child under a 64 KiB file-size limit writes a small summary, then one of ≈ 200 KB.
   const script = `
-    import { writeSummaryFile } from ${JSON.stringify(pathToFileURL(join(ROOT, 'pipeline/report/summary.ts')).href)};
+    import { writeSummaryFile } from ${moduleUrl('pipeline/report/summary.ts')};
     const dir = process.env.OUT_DIR;
     writeSummaryFile(dir, { status: 'running', pid: 1 });
     let error;
     try { writeSummaryFile(dir, { status: 'completed', notes: Array.from({ length: 2000 }, (_, i) => 'note ' + i + ' ' + 'x'.repeat(80)) }); } catch (e) { error = e; }
     console.log(JSON.stringify({ code: error?.code, message: error?.message }));
   `;
-  writeFileSync(join(tmp.path, 'summary-child.mts'), script);
   const dir = join(tmp.path, 'summary-out');
   mkdirSync(dir);
-  const r = await underFileLimit(64, `exec "$NODE" --import tsx ${JSON.stringify(join(tmp.path, 'summary-child.mts'))}`, { OUT_DIR: dir });
-  assert.equal(r.code, 0, r.stderr);
-  const out = JSON.parse(r.stdout.trim().split('\n').pop()!);
+  const out = await childUnderFileLimit(64, 'summary-child', script, { OUT_DIR: dir });
   assert.equal(out.code, 'WRITE_FAILED');
   assert.match(out.message, /^could not write \S+summary-out\/summary\.json: .*\(EFBIG\)$/);
   assert.deepEqual(JSON.parse(readFileSync(join(dir, 'summary.json'), 'utf8')), { status: 'running', pid: 1 });
@@ -140,13 +149,7 @@ test('the dedupe spill refused part-way through a batch from a row worker, and i
   // Rows of ≈ 600 spill bytes: the spill's 1 MiB blocks reach a 3.5 MiB file-size limit at
   // its fourth block, ≈ 6,000 rows in, after the worker took over (from row 4,000).
   const n = 9000;
-  const extra = 'x'.repeat(300);
-  const lines = ['External ID,Name,Phone,Owner,Extra'];
-  for (let i = 0; i < n; i++) lines.push(`C-${i},Person ${i},+1415555${String(i).padStart(4, '0')},owner${i % 3}@ourco.example,${extra}`);
-  const input = join(tmp.path, 'spill-contacts.csv');
-  writeFileSync(input, lines.join('\n') + '\n');
-  const mapping = join(tmp.path, 'm-dedupe.yaml');
-  writeFileSync(mapping, 'fields:\n  id: External ID\n  name: Name\n  phones: Phone\n  owner: Owner\ndedupe:\n  keys: [id, phone]\n');
+  const { input, mapping } = writeContacts(tmp.path, 'spill-contacts', n, { extra: 'x'.repeat(300), mappingTail: 'dedupe:\n  keys: [id, phone]\n' });
   for (const workers of ['1', '0']) {
     const out = join(tmp.path, `spill-report-${workers}`);
     const spillDir = join(tmp.path, `spill-tmp-${workers}`);
@@ -171,12 +174,7 @@ test('the dedupe spill refused part-way through a batch from a row worker, and i
 
 test('a report file the disk refuses mid-run (ulimit -f): exit 3, WRITE_FAILED naming it, no "bug", and summary.json adds up', async () => {
   const n = 6000;
-  const lines = ['External ID,Name,Phone,Owner'];
-  for (let i = 0; i < n; i++) lines.push(`C-${i},Person ${i},+1415555${String(i).padStart(4, '0')},owner${i % 3}@ourco.example`);
-  const input = join(tmp.path, 'contacts.csv');
-  writeFileSync(input, lines.join('\n') + '\n');
-  const mapping = join(tmp.path, 'm.yaml');
-  writeFileSync(mapping, 'fields:\n  id: External ID\n  name: Name\n  phones: Phone\n  owner: Owner\n');
+  const { input, mapping } = writeContacts(tmp.path, 'contacts', n);
   const out = join(tmp.path, 'report');
   // 200 KiB: summary.json fits; success.csv and the payload files (hundreds of KB each) do not.
   const r = await underFileLimit(200, `exec "$NODE" "$BIN" run ${JSON.stringify(input)} -m ${JSON.stringify(mapping)} --target file --out ${JSON.stringify(out)} --quiet`);

@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { startSpokeEmulator } from './emulators/spoke.js';
-import { runCli, tempDir, assertInvariant, readReportCsv } from './helpers/cli.js';
+import { runCli, tempDir, assertInvariant, readReportCsv, writeContacts } from './helpers/cli.js';
 import { runImport } from '../pipeline/run.js';
 import { silentLogger } from '../pipeline/log.js';
 import { internalError } from '../pipeline/errors.js';
@@ -18,14 +18,8 @@ after(() => tmp.cleanup());
 
 for (const dedupe of [false, true]) test(`credentials refused mid-run${dedupe ? ' after dedupe' : ''}: exit 3, and every row read has exactly one outcome`, async () => {
   const n = 6000;
-  const lines = ['External ID,Name,Phone,Owner'];
-  for (let i = 0; i < n; i++) lines.push(`C-${i},Person ${i},+1415555${String(i).padStart(4, '0')},owner${i % 3}@ourco.example`);
-  const input = join(tmp.path, `contacts-${dedupe}.csv`);
-  writeFileSync(input, lines.join('\n') + '\n');
-  const mapping = join(tmp.path, `m-${dedupe}.yaml`);
   // With dedupe, records reach the loader in batches emitted by dedupe after the whole file is read.
-  writeFileSync(mapping, 'fields:\n  id: External ID\n  name: Name\n  phones: Phone\n  owner: Owner\n'
-    + (dedupe ? 'dedupe:\n  keys: [id]\n' : ''));
+  const { input, mapping } = writeContacts(tmp.path, `contacts-${dedupe}`, n, { mappingTail: dedupe ? 'dedupe:\n  keys: [id]\n' : '' });
   // 300 PUTs of 20 ms each, two at a time: the run lasts long enough to be cut in the middle.
   const emu = await startSpokeEmulator({ seed: 1, faults: { latencyMs: 20 } });
   const out = join(tmp.path, `report-${dedupe}`);
@@ -57,12 +51,7 @@ for (const dedupe of [false, true]) test(`credentials refused mid-run${dedupe ? 
 // read still has exactly one outcome in the report files.
 for (const dedupe of [false, true]) test(`a bug mid-run${dedupe ? ' after dedupe' : ''}: aborted with INTERNAL, and every row read has exactly one outcome`, async () => {
   const n = 5000;
-  const lines = ['External ID,Name,Phone'];
-  for (let i = 0; i < n; i++) lines.push(`C-${i},Person ${i},+1415555${String(i).padStart(4, '0')}`);
-  const input = join(tmp.path, `bug-${dedupe}.csv`);
-  writeFileSync(input, lines.join('\n') + '\n');
-  const mapping = join(tmp.path, `bug-${dedupe}.yaml`);
-  writeFileSync(mapping, 'fields:\n  id: External ID\n  name: Name\n  phones: Phone\n' + (dedupe ? 'dedupe:\n  keys: [id]\n' : ''));
+  const { input, mapping } = writeContacts(tmp.path, `bug-${dedupe}`, n, { owner: false, mappingTail: dedupe ? 'dedupe:\n  keys: [id]\n' : '' });
   const out = join(tmp.path, `bug-report-${dedupe}`);
   let calls = 0;
   let readAll = 0;
@@ -112,13 +101,7 @@ for (const dedupe of [false, true]) test(`a bug mid-run${dedupe ? ' after dedupe
 // it holds, so the requests under way finish and settle themselves (a contact the target
 // took is success, not NOT_SENT), and what the report calls loaded is what the target holds.
 test('a bug mid-run with requests in flight: they finish before the rest is NOT_SENT, and the report matches the target', async () => {
-  const n = 4000;
-  const lines = ['External ID,Name,Phone,Owner'];
-  for (let i = 0; i < n; i++) lines.push(`C-${i},Person ${i},+1415555${String(i).padStart(4, '0')},owner${i % 3}@ourco.example`);
-  const input = join(tmp.path, 'bug-spoke.csv');
-  writeFileSync(input, lines.join('\n') + '\n');
-  const mapping = join(tmp.path, 'bug-spoke.yaml');
-  writeFileSync(mapping, 'fields:\n  id: External ID\n  name: Name\n  phones: Phone\n  owner: Owner\n');
+  const { input, mapping } = writeContacts(tmp.path, 'bug-spoke', 4000);
   const emu = await startSpokeEmulator({ seed: 2, faults: { latencyMs: 150 } });
   const out = join(tmp.path, 'bug-spoke-report');
   try {

@@ -118,7 +118,8 @@ export function createDeferredDecoder(decided: (enc: Encoding) => void): Decoder
       let i = 0;
       while (b[i] < 0x80) i++;
       if (b.length - i < DECIDE_BYTES) { held = b.subarray(i); return b.toString('latin1', 0, i); }
-      return b.toString('latin1', 0, i) + decide(b.subarray(i)).write(b.subarray(i));
+      const rest = b.subarray(i);
+      return b.toString('latin1', 0, i) + decide(rest).write(rest);
     },
     end() {
       if (d) return d.end();

@@ -1,6 +1,6 @@
 /** Runs the built CLI as a user would (a child process), and reads what it wrote. */
 import { spawn } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -96,4 +96,25 @@ export function readReportCsv(dir: string, name: string): Record<string, string>
   const parsed = Papa.parse<Record<string, string>>(text.replace(/^\uFEFF/, ''), { header: true, skipEmptyLines: true });
   assert.deepEqual(parsed.errors, [], `${name} parses cleanly`);
   return parsed.data.map((r) => Object.fromEntries(Object.entries(r).map(([k, v]) => [k, restoreCell(v)])));
+}
+
+/**
+ * A generated contacts CSV, `dir/<name>.csv`: External ID, Name, a distinct US Phone, and
+ * unless `owner` is false an Owner (three of them), then an Extra column holding `extra`
+ * when given; with its mapping, `dir/<name>.yaml`, ending in `mappingTail` (a dedupe section).
+ */
+export function writeContacts(dir: string, name: string, n: number, o: { owner?: boolean; extra?: string; mappingTail?: string } = {}): { input: string; mapping: string } {
+  const owner = o.owner ?? true;
+  const lines = [['External ID', 'Name', 'Phone', ...(owner ? ['Owner'] : []), ...(o.extra !== undefined ? ['Extra'] : [])].join(',')];
+  for (let i = 0; i < n; i++) {
+    const cells = [`C-${i}`, `Person ${i}`, `+1415555${String(i).padStart(4, '0')}`];
+    if (owner) cells.push(`owner${i % 3}@ourco.example`);
+    if (o.extra !== undefined) cells.push(o.extra);
+    lines.push(cells.join(','));
+  }
+  const input = join(dir, `${name}.csv`);
+  writeFileSync(input, lines.join('\n') + '\n');
+  const mapping = join(dir, `${name}.yaml`);
+  writeFileSync(mapping, `fields:\n  id: External ID\n  name: Name\n  phones: Phone\n${owner ? '  owner: Owner\n' : ''}${o.mappingTail ?? ''}`);
+  return { input, mapping };
 }
