@@ -26,7 +26,7 @@ import { createNormalizer } from './transforms/normalize.js';
 import { Deduper, dedupeOptionsFrom, type DedupeStats } from './transforms/dedupe.js';
 import { openSource } from './sources/index.js';
 import type { OpenedSource } from './sources/types.js';
-import { ReportWriter, HTML_SURVIVORS_FILE, type Stage } from './report/writer.js';
+import { ReportWriter, type Stage } from './report/writer.js';
 import { HttpClient } from './loaders/http.js';
 import { createLoader, TARGET_REQUIREMENTS } from './loaders/index.js';
 import type { LoadOutcome, Loader, LoaderContext, TargetName } from './loaders/types.js';
@@ -596,10 +596,10 @@ export async function runImport(o: RunOptions): Promise<RunResult> {
       : report.counts.failed > 0 || deletesIncomplete ? EXIT.ROWS_FAILED : EXIT.OK;
   summary.exitCode = exitCode;
   writeSummaryFile(outDir, summary);
-  // report.html reads the CSVs just closed; the page failing to build must not lose the run's
-  // outcome, which summary.json and the CSVs already hold.
+  // report.html copies the tables of rows the report prepared as it wrote the CSVs just closed;
+  // the page failing to build must not lose the run's outcome, which summary.json and the CSVs hold.
   try {
-    await writeHtmlReport(outDir, summary);
+    await writeHtmlReport(outDir, summary, { prepared: report.preparedTables() });
     summary.files.report = REPORT_FILE;
     writeSummaryFile(outDir, summary);
   } catch (e) {
@@ -607,7 +607,7 @@ export async function runImport(o: RunOptions): Promise<RunResult> {
     rmSync(join(outDir, REPORT_FILE), { force: true });
     o.log.warn('report.html', `report.html not written: ${(e as Error).message}`);
   } finally {
-    rmSync(join(outDir, HTML_SURVIVORS_FILE), { force: true });
+    report.removePreparedTables();
   }
   return { exitCode, outDir, summary, sample, report };
 }

@@ -1,15 +1,14 @@
 /**
  * report.html shows, beside each group of merged rows, the contact they were merged into.
- * The run sets those success.csv lines aside as it writes them, so the page does not parse
- * all of success.csv to find them: the page must hold the same rows as reading success.csv
- * whole would give, and the file set aside must not stay in the report folder.
+ * The run prepares those rows as it writes success.csv (html-rows.ts), so the page does not
+ * parse all of success.csv to find them: the page must hold the same rows as reading
+ * success.csv whole would give, and the side files must not stay in the report folder.
  */
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { writeHtmlReport } from '../pipeline/report/html.js';
-import { HTML_SURVIVORS_FILE } from '../pipeline/report/writer.js';
 import { assertInvariant, readReportCsv, runCli, tempDir } from './helpers/cli.js';
 
 const tmp = tempDir('report-html-survivors-');
@@ -40,7 +39,7 @@ test('two inputs with duplicates: the page\'s kept contacts are the success.csv 
   assert.ok(r.code === 0 || r.code === 1, r.stdout + r.stderr);
   const s = assertInvariant(out);
   assert.ok(s.counts.merged > 100, `enough merges to matter (${s.counts.merged})`);
-  assert.ok(!readdirSync(out).includes(HTML_SURVIVORS_FILE), 'the lines set aside for the page are removed');
+  assert.deepEqual(readdirSync(out).filter((f) => f.startsWith('.report-html-')), [], 'the rows prepared for the page are removed');
 
   // What the page must show: the success.csv rows merged.csv names as kept (file and row).
   const mergedRows = readReportCsv(out, 'merged.csv');
@@ -53,8 +52,7 @@ test('two inputs with duplicates: the page\'s kept contacts are the success.csv 
   const cols: string[] = data.survivors.columns;
   assert.deepEqual(data.survivors.rows.map((row: string[]) => Object.fromEntries(cols.map((c, i) => [c, row[i]]))), expected);
 
-  // The page built again without the side file (success.csv read whole) holds the same data.
+  // The page built again without the prepared tables (success.csv read whole) holds the same data.
   await writeHtmlReport(out, JSON.parse(readFileSync(join(out, 'summary.json'), 'utf8')));
   assert.deepEqual(pageData(out), data);
-  assert.equal(existsSync(join(out, HTML_SURVIVORS_FILE)), false);
 });

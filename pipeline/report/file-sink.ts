@@ -9,7 +9,7 @@
  * before a crash or a kill, up to the last block, and ordering between the report
  * and the target's own side effects stays simple.
  */
-import { closeSync, openSync, writeSync } from 'node:fs';
+import { closeSync, openSync, readSync, writeSync } from 'node:fs';
 import { writeFailed } from '../errors.js';
 
 /** 256 KiB: large enough that syscalls do not show in a profile, small enough for eight open files. */
@@ -56,6 +56,21 @@ export class FileSink {
     if (this.used === 0 || this.fd === undefined || this.failure !== undefined) return;
     this.writeAll(this.buf.subarray(0, this.used));
     this.used = 0;
+  }
+
+  /** Appends the whole content of the file at `path` (read in blocks, never whole). */
+  copyFrom(path: string): void {
+    if (this.failure !== undefined) return;
+    this.flush();
+    const fd = openSync(path, 'r');
+    try {
+      for (let n = readSync(fd, this.buf, 0, this.buf.length, null); n > 0; n = readSync(fd, this.buf, 0, this.buf.length, null)) {
+        this.writeAll(this.buf.subarray(0, n));
+        this.bytes += n;
+      }
+    } finally {
+      closeSync(fd);
+    }
   }
 
   close(): void {

@@ -23,7 +23,10 @@ import Papa from 'papaparse';
 import type { Summary } from './summary.js';
 import { restoreCell } from './csv-safe.js';
 import { CLIENT_SCRIPT } from './html-client.js';
-import { DEFAULT_MAX_ROWS, HTML_SURVIVORS_FILE } from './writer.js';
+import { DEFAULT_MAX_ROWS, type PreparedTables } from './writer.js';
+import { cutCells, DEFAULT_MAX_CELL_CHARS, jsonForScript, type PreparedTable, type TableState } from './html-rows.js';
+
+export { jsonForScript, DEFAULT_MAX_CELL_CHARS };
 
 export const REPORT_FILE = 'report.html';
 
@@ -32,23 +35,16 @@ export interface HtmlReportOptions {
   maxRows?: number;
   /** Longer cells are cut in the page (the CSVs have them whole). */
   maxCellChars?: number;
+  /**
+   * The tables of rows as the run prepared them while writing the CSVs (writer.ts,
+   * html-rows.ts), used when prepared with the same maxRows and maxCellChars; else the CSVs are read.
+   */
+  prepared?: PreparedTables;
 }
 
 export interface HtmlReportInfo {
   path: string;
   tables: Record<string, { total: number; embedded: number }>;
-}
-
-export const DEFAULT_MAX_CELL_CHARS = 1_000;
-
-/** JSON that is inert inside <script>: `</script>`, `<!--` and line separators cannot survive. */
-export function jsonForScript(value: unknown): string {
-  return JSON.stringify(value)
-    .replace(/</g, '\\u003c')
-    .replace(/>/g, '\\u003e')
-    .replace(/&/g, '\\u0026')
-    .replace(/\u2028/g, '\\u2028')
-    .replace(/\u2029/g, '\\u2029');
 }
 
 function sha256Source(text: string): string {
@@ -208,13 +204,11 @@ function readCsv(path: string, onRow: (cells: string[], index: number) => void):
 }
 
 
-interface TableState { total: number; embedded: number; cellsTruncated: boolean }
-
 /**
  * Writes `"name":{"columns":[...],"rows":[...],"total":N,...}` for one CSV, embedding at
  * most maxRows rows; `keep` may skip rows (and then they are not counted).
  */
-async function embedCsv(out: FileSink, name: string, path: string, o: Required<HtmlReportOptions>,
+async function embedCsv(out: FileSink, name: string, path: string, o: { maxRows: number; maxCellChars: number },
   onRow?: (cells: string[], columns: string[]) => boolean): Promise<TableState> {
   const st: TableState = { total: 0, embedded: 0, cellsTruncated: false };
   let columns: string[] = [];
@@ -225,21 +219,29 @@ async function embedCsv(out: FileSink, name: string, path: string, o: Required<H
     if (onRow && !onRow(cells, columns)) return;
     st.total++;
     if (st.embedded >= o.maxRows) return;
-    const cut = cells.map((v) => {
-      if (v.length <= o.maxCellChars) return v;
-      st.cellsTruncated = true;
-      return v.slice(0, o.maxCellChars) + '…';
-    });
-    out.write((st.embedded ? ',' : '') + jsonForScript(cut));
+    out.write((st.embedded ? ',' : '') + jsonForScript(cutCells(cells, o.maxCellChars, st)));
     st.embedded++;
   });
   out.write(`],"columns":${jsonForScript(columns)},"total":${st.total},"cellsTruncated":${st.cellsTruncated}}`);
   return st;
 }
 
-/** Writes <outDir>/report.html from summary.json's content and the CSVs beside it. */
+const NO_ROWS: PreparedTable = { path: '', columns: [], total: 0, embedded: 0, cellsTruncated: false };
+
+/** The same text as embedCsv for a table the run prepared: its rows are copied from the side file. */
+function embedPrepared(out: FileSink, name: string, t: PreparedTable): TableState {
+  out.write(`${jsonForScript(name)}:{"rows":[`);
+  if (t.embedded) out.copyFrom(t.path);
+  out.write(`],"columns":${jsonForScript(t.columns)},"total":${t.total},"cellsTruncated":${t.cellsTruncated}}`);
+  return t;
+}
+
+/**
+ * Writes <outDir>/report.html from summary.json's content and the tables of rows: the ones
+ * the run prepared (opts.prepared), else read from the CSVs beside it.
+ */
 export async function writeHtmlReport(outDir: string, summary: Summary, opts: HtmlReportOptions = {}): Promise<HtmlReportInfo> {
-  const o: Required<HtmlReportOptions> = {
+  const o = {
     maxRows: opts.maxRows ?? DEFAULT_MAX_ROWS,
     maxCellChars: opts.maxCellChars ?? DEFAULT_MAX_CELL_CHARS,
   };
@@ -264,34 +266,40 @@ export async function writeHtmlReport(outDir: string, summary: Summary, opts: Ht
     out.write('\n<noscript><p>The tables of rows need JavaScript; the same rows are in failed.csv and merged.csv.</p></noscript>\n');
 
     out.write(`<script type="application/json" id="report-data">{"maxCellChars":${o.maxCellChars},`);
-    tables.failed = await embedCsv(out, 'failed', join(outDir, 'failed.csv'), o);
-    // Remember which rows others were merged into, to embed only those rows of success.csv.
-    const into = new Set<string>();
-    let mergedSeen = 0;
-    let intoRowAt = -1;
-    let intoFileAt = -1;
-    out.write(',');
-    tables.merged = await embedCsv(out, 'merged', join(outDir, 'merged.csv'), o, (cells, cols) => {
-      // Only groups of embedded rows need their kept contact.
-      if (mergedSeen++ >= o.maxRows) return true;
-      if (intoRowAt < 0) {
-        intoRowAt = cols.indexOf('_merged_into_row');
-        // The kept row's file: _merged_into_file with several inputs (reports before it had only _file).
-        intoFileAt = cols.includes('_merged_into_file') ? cols.indexOf('_merged_into_file') : cols.indexOf('_file');
-      }
-      into.add(`${cells[intoFileAt] ?? ''}\u0000${cells[intoRowAt]}`);
-      return true;
-    });
-    out.write(',');
-    // The rows the run set aside as it wrote them (writer.ts: the file is created with the
-    // first one, for up to DEFAULT_MAX_ROWS merged rows). A folder without it that has merged
-    // rows was written otherwise: success.csv is read whole. Nothing merged: nothing to read
-    // (embedCsv gives an empty table for a missing file).
-    const kept = join(outDir, HTML_SURVIVORS_FILE);
-    const setAside = o.maxRows <= DEFAULT_MAX_ROWS && existsSync(kept);
-    const survivorsFrom = setAside || into.size === 0 ? kept : join(outDir, 'success.csv');
-    tables.survivors = await embedCsv(out, 'survivors', survivorsFrom, { ...o, maxRows: Number.MAX_SAFE_INTEGER },
-      (cells, cols) => into.has(`${cells[cols.indexOf('_file')] ?? ''}\u0000${cells[cols.indexOf('_row')]}`));
+    // The run's own tables (prepared for these limits) are copied; any other folder's are read from its CSVs.
+    const p = opts.prepared;
+    const prepared = p && p.maxRows === o.maxRows && p.maxCellChars === o.maxCellChars ? p : undefined;
+    if (prepared) {
+      tables.failed = embedPrepared(out, 'failed', prepared.failed);
+      out.write(',');
+      tables.merged = embedPrepared(out, 'merged', prepared.merged);
+      out.write(',');
+      tables.survivors = embedPrepared(out, 'survivors', prepared.survivors);
+    } else {
+      tables.failed = await embedCsv(out, 'failed', join(outDir, 'failed.csv'), o);
+      // Remember which rows others were merged into, to embed only those rows of success.csv.
+      const into = new Set<string>();
+      let mergedSeen = 0;
+      let intoRowAt = -1;
+      let intoFileAt = -1;
+      out.write(',');
+      tables.merged = await embedCsv(out, 'merged', join(outDir, 'merged.csv'), o, (cells, cols) => {
+        // Only groups of embedded rows need their kept contact.
+        if (mergedSeen++ >= o.maxRows) return true;
+        if (intoRowAt < 0) {
+          intoRowAt = cols.indexOf('_merged_into_row');
+          // The kept row's file: _merged_into_file with several inputs (reports before it had only _file).
+          intoFileAt = cols.includes('_merged_into_file') ? cols.indexOf('_merged_into_file') : cols.indexOf('_file');
+        }
+        into.add(`${cells[intoFileAt] ?? ''}\u0000${cells[intoRowAt]}`);
+        return true;
+      });
+      out.write(',');
+      // Nothing merged: no kept contacts, and success.csv is not read.
+      tables.survivors = into.size === 0 ? embedPrepared(out, 'survivors', NO_ROWS)
+        : await embedCsv(out, 'survivors', join(outDir, 'success.csv'), { ...o, maxRows: Number.MAX_SAFE_INTEGER },
+          (cells, cols) => into.has(`${cells[cols.indexOf('_file')] ?? ''}\u0000${cells[cols.indexOf('_row')]}`));
+    }
     if (hasDeleted) {
       out.write(',');
       tables.deleted = await embedCsv(out, 'deleted', deleted, o);

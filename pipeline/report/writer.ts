@@ -15,6 +15,7 @@ import { makeDirs } from '../dirs.js';
 import type { LoadOutcome } from '../loaders/types.js';
 import { csvCell, REPORT_COLUMNS } from './csv-safe.js';
 import { CsvFile } from './csv-file.js';
+import { DEFAULT_MAX_CELL_CHARS, HtmlRows, htmlRowsFile, type PreparedTable } from './html-rows.js';
 
 export type Stage = 'read' | 'map' | 'normalize' | 'validate' | 'dedupe' | 'load';
 
@@ -32,13 +33,12 @@ export interface ReportInput {
 /** Rows of each table report.html embeds (failed, merged, deleted; survivors of the merged rows embedded). */
 export const DEFAULT_MAX_ROWS = 100_000;
 
-/**
- * The success.csv lines of the contacts report.html shows as "kept" (those the first
- * DEFAULT_MAX_ROWS rows of merged.csv were merged into), kept aside while the run writes
- * them, so that the page does not parse all of success.csv to find them; removed once the
- * page is written.
- */
-export const HTML_SURVIVORS_FILE = '.report-html-survivors.csv';
+/** report.html's tables of rows, prepared by the run (html-rows.ts). */
+export interface PreparedTables {
+  failed: PreparedTable; merged: PreparedTable; survivors: PreparedTable;
+  /** The limits they were prepared with: a page asked for others reads the CSVs. */
+  maxRows: number; maxCellChars: number;
+}
 
 export class ReportWriter {
   readonly counts: Counts = { read: 0, success: 0, failed: 0, merged: 0, unchanged: 0 };
@@ -56,7 +56,12 @@ export class ReportWriter {
   private readonly failed: CsvFile;
   private readonly merged: CsvFile;
   private readonly unchanged: CsvFile;
-  private readonly survivors: CsvFile;
+  /**
+   * report.html's rows, written as JSON as they settle (html-rows.ts): the first
+   * DEFAULT_MAX_ROWS rows of failed.csv and merged.csv, and the success.csv rows of the
+   * contacts those merged rows were merged into ("kept").
+   */
+  private readonly html: { failed: HtmlRows; merged: HtmlRows; survivors: HtmlRows };
   /** Column layout of the original-columns part of failed.csv / merged.csv. */
   private readonly columns: string[];
   private readonly placement: number[][];
@@ -66,7 +71,8 @@ export class ReportWriter {
   private readonly fileCell: string[];
   private readonly multi: boolean;
 
-  constructor(readonly outDir: string, private readonly input: ReportInput) {
+  /** `htmlMaxRows`: rows of each table report.html embeds (tests set fewer). */
+  constructor(readonly outDir: string, private readonly input: ReportInput, private readonly htmlMaxRows = DEFAULT_MAX_ROWS) {
     makeOutDir(outDir);
     this.multi = input.files.length > 1;
     const first = input.headers[0];
@@ -94,11 +100,16 @@ export class ReportWriter {
     this.fileCell = input.files.map((f) => csvCell(f) + ',');
     const pre = this.multi ? ['_file'] : [];
     const successColumns = [...pre, '_row', 'target_id', 'owner', 'action', 'name', 'phone', 'email', 'merged_rows', 'conflicts', 'notes'];
+    const failedColumns = [...this.columns, ...pre, '_row', '_stage', '_code', '_error', '_hint'];
+    const mergedColumns = [...this.columns, ...pre, '_row', ...(this.multi ? ['_merged_into_file'] : []), '_merged_into_row', '_merged_into_id', '_key', '_by'];
     this.success = new CsvFile(join(outDir, 'success.csv'), successColumns, false);
-    this.survivors = new CsvFile(join(outDir, HTML_SURVIVORS_FILE), successColumns, true);
-    this.failed = new CsvFile(join(outDir, 'failed.csv'), [...this.columns, ...pre, '_row', '_stage', '_code', '_error', '_hint'], false);
-    this.merged = new CsvFile(join(outDir, 'merged.csv'),
-      [...this.columns, ...pre, '_row', ...(this.multi ? ['_merged_into_file'] : []), '_merged_into_row', '_merged_into_id', '_key', '_by'], false);
+    this.failed = new CsvFile(join(outDir, 'failed.csv'), failedColumns, false);
+    this.merged = new CsvFile(join(outDir, 'merged.csv'), mergedColumns, false);
+    this.html = {
+      failed: new HtmlRows(htmlRowsFile(outDir, 'failed'), failedColumns, htmlMaxRows),
+      merged: new HtmlRows(htmlRowsFile(outDir, 'merged'), mergedColumns, htmlMaxRows),
+      survivors: new HtmlRows(htmlRowsFile(outDir, 'survivors'), successColumns, Number.MAX_SAFE_INTEGER),
+    };
     this.unchanged = new CsvFile(join(outDir, 'unchanged.csv'), [...pre, '_row', 'target_id', 'owner', 'name', 'loaded_by_run'], true);
   }
 
@@ -108,7 +119,26 @@ export class ReportWriter {
    * are still counted, so a run that stops on it still adds up.
    */
   onWriteError(handler: (e: unknown) => void) {
-    for (const f of [this.success, this.failed, this.merged, this.unchanged, this.survivors]) f.onError = handler;
+    for (const f of [this.success, this.failed, this.merged, this.unchanged]) f.onError = handler;
+  }
+
+  /**
+   * A failed or merged row's cells as report.html embeds them: the original cells in the
+   * report's column layout (what original() encodes), the _file cell with several inputs,
+   * then `more`.
+   */
+  private pageCells(ref: RowRef, ...more: string[]): string[] {
+    const place = this.placement[ref.file];
+    const values = ref.values;
+    const width = this.columns.length;
+    const out = new Array<string>(width).fill('');
+    for (let i = 0; i < values.length; i++) {
+      const at = place[i];
+      if (at !== undefined && at >= 0) out[at] = values[i] ?? '';
+    }
+    if (this.multi) out.push(this.input.files[ref.file]);
+    for (const m of more) out.push(m);
+    return out;
   }
 
   /**
@@ -157,6 +187,9 @@ export class ReportWriter {
     const ex = (this.examples[code] ??= []);
     if (ex.length < 5) ex.push({ row: ref.row, file: this.input.files[ref.file], message });
     this.failed.writeLine(`${this.original(ref)}${this.pre(ref)}${ref.row},${stage},${code},${csvCell(message)},${csvCell(hintFor(code))}`);
+    const page = this.html.failed;
+    if (page.wants) page.add(this.pageCells(ref, String(ref.row), stage, code, message, hintFor(code)));
+    else page.skip();
   }
 
   private mergedRow(ref: RowRef, into: RowRef, intoId: string, key: string, by: 'pipeline' | 'target') {
@@ -166,6 +199,13 @@ export class ReportWriter {
     this.mergesByKey[k] = (this.mergesByKey[k] ?? 0) + 1;
     // With several inputs the kept row may be in another file than the merged one: both are named.
     this.merged.writeLine(`${this.original(ref)}${this.pre(ref)}${ref.row},${this.pre(into)}${into.row},${csvCell(intoId)},${csvCell(key)},${by}`);
+    const page = this.html.merged;
+    if (page.wants) {
+      const cells = this.multi ? this.pageCells(ref, String(ref.row), this.input.files[into.file]) : this.pageCells(ref, String(ref.row));
+      cells.push(String(into.row), intoId, key, by);
+      page.add(cells);
+    }
+    else page.skip();
   }
 
   /** The outcome of one contact from the loader (or from check / file targets). */
@@ -194,16 +234,21 @@ export class ReportWriter {
           const ref = rec.merged[i].ref;
           mergedRows += (i ? '; ' : '') + `${this.input.files[ref.file]}:${ref.row}`;
         }
-        mergedRows = csvCell(mergedRows);
       } else {
         for (let i = 0; i < rec.merged.length; i++) mergedRows += (i ? ' ' : '') + rec.merged[i].ref.row;
       }
+      const conflicts = describeConflicts(rec);
       const line = `${this.pre(rec.ref)}${rec.ref.row},${csvCell(id)},${csvCell(c.owner ?? '')},${csvCell(o.action ?? 'loaded')},`
-        + `${csvCell(displayName(c))},${csvCell(phones)},${csvCell(c.emails.join(' '))},${mergedRows},`
-        + `${csvCell(describeConflicts(rec))},${csvCell(notes)}`;
+        + `${csvCell(displayName(c))},${csvCell(phones)},${csvCell(c.emails.join(' '))},${this.multi ? csvCell(mergedRows) : mergedRows},`
+        + `${csvCell(conflicts)},${csvCell(notes)}`;
       this.success.writeLine(line);
-      // Its merged rows come next in merged.csv: report.html embeds them if they are within its first rows.
-      if (rec.merged.length && this.counts.merged < DEFAULT_MAX_ROWS) this.survivors.writeLine(line);
+      // Its merged rows come next in merged.csv: the page shows this contact beside them if
+      // the first of them is among the rows it embeds.
+      if (rec.merged.length && this.html.merged.wants) {
+        const pre = this.multi ? [this.input.files[rec.ref.file]] : [];
+        this.html.survivors.add([...pre, String(rec.ref.row), id, c.owner ?? '', o.action ?? 'loaded',
+          displayName(c), phones, c.emails.join(' '), mergedRows, conflicts, notes]);
+      }
     } else if (o.status === 'unchanged') {
       this.counts.unchanged++;
       this.unchanged.writeLine(`${this.pre(rec.ref)}${rec.ref.row},${csvCell(id)},${csvCell(c.owner ?? '')},${csvCell(displayName(c))},${csvCell(o.loadedBy ?? '')}`);
@@ -232,11 +277,31 @@ export class ReportWriter {
   }
 
   flush() {
-    this.success.flush(); this.failed.flush(); this.merged.flush(); this.unchanged.flush(); this.survivors.flush();
+    this.success.flush(); this.failed.flush(); this.merged.flush(); this.unchanged.flush();
   }
 
   close() {
-    this.success.close(); this.failed.close(); this.merged.close(); this.unchanged.close(); this.survivors.close();
+    this.success.close(); this.failed.close(); this.merged.close(); this.unchanged.close();
+    for (const t of Object.values(this.html)) t.close();
+  }
+
+  /**
+   * report.html's tables as the run prepared them (after close()), or undefined when a side
+   * file could not be written: the page is then built from the CSVs.
+   */
+  preparedTables(): PreparedTables | undefined {
+    const { failed, merged, survivors } = this.html;
+    if (failed.broken || merged.broken || survivors.broken) return undefined;
+    // Without merged rows the page's "kept" table has no columns, as when it read no file.
+    return {
+      failed: failed.prepared(), merged: merged.prepared(), survivors: survivors.prepared(merged.state.total ? survivors.columns : []),
+      maxRows: this.htmlMaxRows, maxCellChars: DEFAULT_MAX_CELL_CHARS,
+    };
+  }
+
+  /** Removes the side files of the prepared tables (once the page is written, or not). */
+  removePreparedTables() {
+    for (const t of Object.values(this.html)) t.remove();
   }
 }
 
