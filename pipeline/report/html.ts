@@ -11,8 +11,9 @@
  *  - a Content-Security-Policy meta tag allows that script and the page's style by
  *    their SHA-256 and nothing else (no other script, no network, no inline handlers).
  *
- * The CSVs are read back streaming and the JSON is written as it is read, so a run with
- * 100,000 failed rows never holds them all at once on this side.
+ * The rows never sit in memory all at once: a run's tables are copied from the side files
+ * the report writer prepared as rows settled (html-rows.ts); another folder's CSVs are read
+ * back streaming and the JSON is written as it is read.
  */
 import { createHash } from 'node:crypto';
 import { createReadStream, existsSync } from 'node:fs';
