@@ -21,7 +21,7 @@ import { createBatchProcessor, isEncoded, isRowFailure, type BatchOutcomes, type
 import { Deduper, dedupeOptionsFrom } from '../pipeline/transforms/dedupe.js';
 import type { KeySpec } from '../pipeline/transforms/dedupe-entry.js';
 import { isImportError } from '../pipeline/errors.js';
-import type { SourceRow } from '../pipeline/sources/types.js';
+import { DEFAULT_BATCH_ROWS, type SourceRow } from '../pipeline/sources/types.js';
 
 const MAPPING = join(ROOT, 'test', 'bench', 'mapping.yaml');
 const FIXTURES = join(ROOT, 'test', 'fixtures', 'row-workers');
@@ -49,7 +49,7 @@ test('workers give the in-thread outcomes, batch by batch and row by row, even w
   for await (const rows of want.prep.sources[0].rows()) expected.push(plain(want.inline[0](cellsOf(rows), rowNosOf(rows))));
 
   const { prep, init, inline } = await opened(generated);
-  const pool = new RowPool({ init, inline, workers: 2, startAfterRows: 2000, maxPerWorker: 1 });
+  const pool = new RowPool({ init, inline, workers: 2, startAfterRows: DEFAULT_BATCH_ROWS, maxPerWorker: 1 });
   try {
     // Every batch is dispatched before any result is awaited, so two workers race.
     const pending: PendingBatch[] = [];
@@ -58,7 +58,7 @@ test('workers give the in-thread outcomes, batch by batch and row by row, even w
     for (const b of pending) got.push(plain(await pool.outcomesOf(b)));
 
     assert.equal(pending.length, expected.length);
-    assert.equal(pending[0].outcomes, undefined, 'the first 2,000 rows are processed in-thread (no worker start-up for small inputs)');
+    assert.equal(pending[0].outcomes, undefined, 'the first batch is processed in-thread (no worker start-up for small inputs)');
     assert.ok(pending.slice(1).every((b) => b.outcomes), 'every later batch went to a worker');
     assert.equal(pool.stats.workers, 2);
     assert.equal(pool.stats.workerBatches, expected.length - 1);
@@ -92,7 +92,7 @@ test('a run that dedupes gets its valid rows from workers as dedupe entries byte
   for (const s of want.prep.sources) s.close();
 
   const { prep, init, inline } = await opened(generated, spec);
-  const pool = new RowPool({ init, inline, workers: 2, startAfterRows: 2000, maxPerWorker: 1 });
+  const pool = new RowPool({ init, inline, workers: 2, startAfterRows: DEFAULT_BATCH_ROWS, maxPerWorker: 1 });
   const fromPool = new Deduper(dedupeOptionsFrom(prep.mapping.mapping));
   const fromRecords = new Deduper(dedupeOptionsFrom(prep.mapping.mapping));
   try {

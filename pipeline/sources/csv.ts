@@ -17,7 +17,7 @@ import { normalizeHeaders } from './headers.js';
 import { createDecoder, createDeferredDecoder, detectEncoding, undecidedSample, type Encoding } from './encoding.js';
 import { isToolReport, restoreCell } from '../report/csv-safe.js';
 import { describeContent, sniffFormat } from './workbook-container.js';
-import type { OpenedSource, SourceOptions, SourceRow } from './types.js';
+import { DEFAULT_BATCH_ROWS, type OpenedSource, type SourceOptions, type SourceRow } from './types.js';
 
 const HEAD_BYTES = 64 * 1024;
 const CANDIDATES = [',', ';', '\t', '|'] as const;
@@ -190,7 +190,7 @@ export async function openCsv(file: string, opts: SourceOptions = {}): Promise<O
   const preferTab = /\.(tsv|tab|txt)$/i.test(file);
   const delimiter = opts.delimiter && opts.delimiter !== 'auto' ? opts.delimiter : guessDelimiter(headText, preferTab);
   const headerRow = opts.headerRow ?? 1;
-  const batchSize = opts.batchSize ?? 2000;
+  const batchSize = opts.batchSize ?? DEFAULT_BATCH_ROWS;
   // Read up to the header row from the head sample; a header that does not end within it is refused.
   const headParser = newParser(delimiter);
   const headRaw = createDecoder(enc.encoding).write(head.subarray(enc.bomLength));

@@ -13,7 +13,7 @@ import { ImportError, type Where } from '../errors.js';
 import { normalizeHeaders } from './headers.js';
 import { cellText, isTextCell, type Cell } from './spreadsheet-cells.js';
 import { describeContent, describeZip, sniffFormat, zipDirectory } from './workbook-container.js';
-import type { OpenedSource, SourceOptions, SourceRow } from './types.js';
+import { DEFAULT_BATCH_ROWS, type OpenedSource, type SourceOptions, type SourceRow } from './types.js';
 
 export { sniffFormat } from './workbook-container.js';
 export type { SniffedFormat } from './workbook-container.js';
@@ -254,7 +254,7 @@ export async function openSpreadsheet(path: string, opts: SourceOptions = {}): P
   }
   const headers = normalizeHeaders(rawHeaders);
 
-  const batchSize = Math.max(1, opts.batchSize ?? 2000);
+  const batchSize = Math.max(1, opts.batchSize ?? DEFAULT_BATCH_ROWS);
   const maxCell = opts.maxCellChars ?? MB;
   let released = false;
   let started = false;

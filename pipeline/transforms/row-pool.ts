@@ -90,9 +90,13 @@ export interface RowPoolOptions {
   /** The same batch function per file (made with init.encode), for the rows processed in-thread. */
   inline: BatchProcessor[];
   workers: number;
-  /** Rows processed in-thread before the workers start (default 4,000: two source batches). */
+  /** Rows processed in-thread before the workers start (default 4,000): a small file never starts one. */
   startAfterRows?: number;
-  /** Batches a worker holds at once: one being processed, one queued so it never idles. */
+  /**
+   * Batches a worker holds at once (default 4): one being processed, the others queued so it
+   * never idles while the main thread is busy (a collection, a spill write). Source batches
+   * are small (DEFAULT_BATCH_ROWS), so four of them are ≈ 1,000 rows.
+   */
   maxPerWorker?: number;
   /** Tests point this at a worker that misbehaves. */
   workerUrl?: URL;
@@ -115,7 +119,7 @@ export class RowPool {
 
   constructor(private readonly o: RowPoolOptions) {
     this.startAfter = o.startAfterRows ?? 4000;
-    this.maxPerWorker = o.maxPerWorker ?? 2;
+    this.maxPerWorker = o.maxPerWorker ?? 4;
   }
 
   /**
