@@ -173,3 +173,28 @@ test('a watcher that keeps running loads the file on its own once the target is 
     assert.deepEqual(order.filter((e) => e !== 'file.retry-waiting'), ['file.picked', 'file.retry-later', 'file.picked', 'file.processed']);
   } finally { await emu.close(); t.cleanup(); }
 });
+
+test('credentials the target refuses: the files stay in the inbox and watch stops with exit 3, in --once and when it keeps running', async () => {
+  const t = tempDir();
+  const emu = await startSpokeEmulator(USERS);
+  try {
+    const inbox = inboxWithFile(t.path);
+    copyFileSync(CSV, join(inbox, 'second.csv'));
+    const env = { ...emu.env, SPOKE_CLIENT_SECRET: 'not-the-secret' };
+    const args = ['watch', inbox, '-m', MAPPING, '--target', 'spoke', '--settle', '0.1', '--state', join(t.path, 'state.db'), '--log-format', 'json'];
+    for (const mode of [['--once'], ['--interval', '0.2']]) {
+      const before = folders(join(inbox, 'failed')).length;
+      const r = await runCli([...args, ...mode], { env, timeoutMs: 60_000 });
+      assert.equal(r.code, 3, r.stderr);
+      assert.deepEqual(readdirSync(inbox).filter((n) => n.endsWith('.csv')).sort(), ['contacts.csv', 'second.csv'], 'no file leaves the inbox');
+      const picked = events(r.stderr).filter((e) => e.event === 'file.picked');
+      assert.equal(picked.length, 1, 'watch stops after the first refusal: the next file is not sent the same credentials');
+      const deferred = events(r.stderr).find((e) => e.event === 'file.deferred');
+      assert.match(String(deferred?.msg), /left contacts\.csv in the inbox and stopped watching: AUTH_FAILED: .*SPOKE_CLIENT_SECRET.*Then start watch again/);
+      assert.ok(!String(deferred?.msg).includes('not-the-secret'), 'the secret is not logged');
+      assert.equal(events(r.stderr).at(-1)?.event, 'watch.stopped');
+      assert.equal(folders(join(inbox, 'failed')).length, before + 1, 'the refused run\'s report, without the file');
+    }
+    assert.equal(emu.requests('PUT /phonebooks/:email/contacts').length, 0);
+  } finally { await emu.close(); t.cleanup(); }
+});

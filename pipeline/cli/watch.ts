@@ -5,7 +5,8 @@
  * growing, each by the same runImport as `run`. A finished file moves with its report to
  * processed/<run-id>/ (exit 0 or 1, or skipped as already loaded) or failed/<run-id>/
  * (exit 2 or 3). An interrupted run leaves its file in the inbox, so the next pass resumes it,
- * and so does an outage of the target (TARGET_UNREACHABLE), up to --outage-attempts runs.
+ * and so does an outage of the target (TARGET_UNREACHABLE), up to --outage-attempts runs;
+ * credentials the target refuses leave the file there too and stop watch.
  * One lock per inbox: two watchers never take the same file.
  */
 import type { Argv } from 'yargs';
@@ -44,6 +45,12 @@ const COMMAND_ERRORS = new Set<ErrorCode>(['USAGE', 'MAPPING_NOT_FOUND', 'MAPPIN
  * inbox and runs again after a wait, up to --outage-attempts runs in all, then goes to failed/.
  */
 const OUTAGE_CODES = new Set<ErrorCode>(['TARGET_UNREACHABLE']);
+/**
+ * Credentials the target refused: every later file would be refused the same way, and
+ * sending them again and again can lock the account. The file stays in the inbox (this
+ * run's report goes to failed/) and watch stops, as for a mistake in the command.
+ */
+const CREDENTIAL_CODES = new Set<ErrorCode>(['AUTH_FAILED', 'AUTH_FORBIDDEN']);
 /** In .work/: the files an outage sent back to the inbox, so that a later `watch --once` (cron) knows them. */
 export const OUTAGES_FILE = 'outages.json';
 interface Outage { size: number; mtimeMs: number; runs: number; nextAt: number }
@@ -89,7 +96,7 @@ export function watchCommand(io: Io, done: (code: number) => void) {
 
 interface Candidate { name: string; path: string; size: number; mtimeMs: number }
 interface Seen { size: number; mtimeMs: number; since: number }
-interface FileResult { code: number; interrupted?: boolean; deferred?: boolean }
+interface FileResult { code: number; interrupted?: boolean; deferred?: boolean; stop?: boolean }
 interface Scan { ready: Candidate[]; waiting: number; retrying: number; nextRetryAt: number }
 
 export async function watchInbox(io: Io, a: WatchArgs): Promise<number> {
@@ -181,6 +188,7 @@ class Watcher {
         const r = await this.process(c);
         if (r.deferred) { deferred = true; break; }
         this.worst = Math.max(this.worst, r.code);
+        if (r.stop) return this.worst;
         if (r.interrupted) return this.a.once ? Math.max(this.worst, EXIT.ABORTED) : EXIT.ABORTED;
       }
       if (deferred && this.a.once) return Math.max(this.worst, EXIT.ABORTED);
@@ -313,6 +321,14 @@ class Watcher {
         log.warn('file.interrupted', `interrupted ${c.name}: it stays in the inbox and resumes on the next pass; report so far in ${relative(this.inbox, result.outDir)}/`,
           { file: c.path, runId: s.runId, status, counts: s.counts, exitCode: result.exitCode, report: result.outDir });
         return { code: result.exitCode, interrupted: true };
+      }
+      if (status === 'aborted' && s.abort !== undefined && CREDENTIAL_CODES.has(s.abort.code as ErrorCode)) {
+        this.forgetOutage(c.name);
+        const dir = this.moveReport(c, result.outDir, s.runId, FAILED_DIR);
+        log.error('file.deferred', `left ${c.name} in the inbox and stopped watching: ${s.abort.code}: ${s.abort.message}; ${s.abort.hint} ` +
+          `Then start watch again: the file runs then, and what loaded is not sent again.${dir ? ` This run's report -> ${relative(this.inbox, dir)}/` : ''}`,
+        { file: c.path, runId: s.runId, counts: s.counts, exitCode: result.exitCode, report: dir, abort: s.abort });
+        return { code: result.exitCode, stop: true };
       }
       const outage = status === 'aborted' && s.abort !== undefined && OUTAGE_CODES.has(s.abort.code as ErrorCode);
       const runs = (this.outages[c.name]?.runs ?? 0) + 1;
