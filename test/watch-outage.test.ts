@@ -1,9 +1,10 @@
 /**
- * `watch` and an outage of the target: a run stopped because the target could not be
- * reached (TARGET_UNREACHABLE) leaves its file in the inbox to run again after a wait, up to
- * --outage-attempts runs, each run's report in failed/<run-id>/; the run after the outage
- * loads the file into processed/. The Spoke emulator answers 503 to everything while it is
- * "down" (its token endpoint too), so each run stops on the first request.
+ * `watch` when the target, not the file, is at fault. An outage (TARGET_UNREACHABLE) leaves
+ * the file in the inbox to run again after a wait, up to --outage-attempts runs, each run's
+ * report in failed/<run-id>/; the run after the outage loads the file into processed/. The
+ * Spoke emulator answers 503 to everything while it is "down" (its token endpoint too), so
+ * each run stops on the first request. Refused credentials (AUTH_FAILED) leave the file in
+ * the inbox and stop watch.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
