@@ -7,22 +7,18 @@
  */
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { readdirSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { writeHtmlReport } from '../pipeline/report/html.js';
 import { HtmlRows } from '../pipeline/report/html-rows.js';
 import { ReportWriter } from '../pipeline/report/writer.js';
 import { emptyContact, type ContactRecord, type RowRef } from '../pipeline/contact.js';
 import type { Summary } from '../pipeline/report/summary.js';
-import { assertInvariant, runCli, tempDir } from './helpers/cli.js';
+import { assertInvariant, reportPageData, runFileTarget, tempDir } from './helpers/cli.js';
 
 const tmp = tempDir('report-html-prepared-');
 after(() => tmp.cleanup());
 
-function pageData(dir: string) {
-  const html = readFileSync(join(dir, 'report.html'), 'utf8');
-  return JSON.parse(/<script type="application\/json" id="report-data">([\s\S]*?)<\/script>/.exec(html)![1]);
-}
 const sideFiles = (dir: string) => readdirSync(dir).filter((f) => f.startsWith('.report-html-'));
 
 // Cells a spreadsheet would run, cells that need quoting, text that could close the page's
@@ -32,7 +28,7 @@ const TRICKY = ['=HYPERLINK("http://x")', "'=already", '+cmd', 'a "quoted", cell
 test('a run\'s page holds the same tables as one built by reading its CSVs back, and leaves no side file', async () => {
   // Two inputs with the same header (a _file column); rows repeat across files by email
   // (merges), some emails are broken (failures), and the notes column holds tricky cells.
-  const inputs = [0, 1].map((f) => {
+  const files = [0, 1].map((f) => {
     const lines = ['Name,Email,Notes'];
     for (let i = 0; i < 600; i++) {
       const k = i % 3 === 2 ? 3 * ((i * 7 + f) % 200) : 1000 * (f + 1) + i;
@@ -40,19 +36,14 @@ test('a run\'s page holds the same tables as one built by reading its CSVs back,
       const note = TRICKY[(i + f) % TRICKY.length];
       lines.push(`Person ${k},${email},"${note.replace(/"/g, '""')}"`);
     }
-    const path = join(tmp.path, `part-${f}.csv`);
-    writeFileSync(path, lines.join('\r\n') + '\r\n');
-    return path;
+    return lines;
   });
-  const mapping = join(tmp.path, 'm.yaml');
-  writeFileSync(mapping, 'fields:\n  name: Name\n  emails: Email\n  custom:\n    notes: Notes\ndedupe:\n  keys: [email]\n');
-  const out = join(tmp.path, 'report');
-  const r = await runCli(['run', ...inputs, '-m', mapping, '--target', 'file', '--out', out, '--quiet']);
+  const { out, r } = await runFileTarget(tmp.path, files, 'fields:\n  name: Name\n  emails: Email\n  custom:\n    notes: Notes\ndedupe:\n  keys: [email]\n', '\r\n');
   assert.equal(r.code, 1, r.stdout + r.stderr);
   const s = assertInvariant(out);
   assert.deepEqual(sideFiles(out), [], 'the prepared tables are removed once the page is written');
 
-  const fromRun = pageData(out);
+  const fromRun = reportPageData(out);
   assert.equal(fromRun.failed.total, s.counts.failed);
   assert.equal(fromRun.merged.total, s.counts.merged);
   assert.ok(s.counts.failed > 50 && s.counts.merged > 100, JSON.stringify(s.counts));
@@ -65,10 +56,13 @@ test('a run\'s page holds the same tables as one built by reading its CSVs back,
   // The same folder's page built without the prepared tables: failed.csv, merged.csv and
   // success.csv read back.
   await writeHtmlReport(out, JSON.parse(readFileSync(join(out, 'summary.json'), 'utf8')) as Summary);
-  assert.deepEqual(pageData(out), fromRun);
+  assert.deepEqual(reportPageData(out), fromRun);
 });
 
 const ref = (file: number, row: number, values: string[]): RowRef => ({ file, row, values });
+/** What the page's top part needs of summary.json, for a writer driven by hand. */
+const summaryOf = (w: ReportWriter) => ({ runId: 'r', command: 'run', target: 'file', status: 'completed', counts: w.counts, inputs: [], notes: [], failuresByCode: {}, mergesByKey: {},
+  invariant: { formula: 'read = success + failed + merged + unchanged', holds: true }, mapping: { file: 'm.yaml', sha256: '' }, durationMs: 1, rowsPerSecond: 1, mbPerSecond: 0 }) as unknown as Summary;
 function rec(r: RowRef, email: string, merged: ContactRecord['merged'] = []): ContactRecord {
   return { contact: { ...emptyContact(), name: r.values[0], emails: [email] }, ref: r, merged, conflicts: [], notes: [] };
 }
@@ -84,13 +78,12 @@ test('the page takes its rows from the prepared tables, not from the CSVs', asyn
   w.close();
   const prepared = w.preparedTables();
   assert.ok(prepared, 'every side file was written');
-  const summary = { runId: 'r', command: 'run', target: 'file', status: 'completed', counts: w.counts, inputs: [], notes: [], failuresByCode: {}, mergesByKey: {},
-    invariant: { formula: 'read = success + failed + merged + unchanged', holds: true }, mapping: { file: 'm.yaml', sha256: '' }, durationMs: 1, rowsPerSecond: 1, mbPerSecond: 0 } as unknown as Summary;
+  const summary = summaryOf(w);
 
   await writeHtmlReport(out, summary);
-  const fromCsv = pageData(out);
+  const fromCsv = reportPageData(out);
   await writeHtmlReport(out, summary, { prepared });
-  assert.deepEqual(pageData(out), fromCsv);
+  assert.deepEqual(reportPageData(out), fromCsv);
   assert.deepEqual(fromCsv.failed.rows, [['=bad', 'x', '2', 'normalize', 'EMAIL_INVALID', 'expected an email address, got "x"', fromCsv.failed.rows[0][6]]]);
   assert.deepEqual(fromCsv.merged.rows.map((row: string[]) => row.slice(0, 4)), [['ANN', 'ann@example.com', '5', '3']]);
   assert.deepEqual(fromCsv.survivors.rows.map((row: string[]) => row[0]), ['3'], 'only the contact others were merged into');
@@ -98,7 +91,7 @@ test('the page takes its rows from the prepared tables, not from the CSVs', asyn
   // With the CSVs gone, the prepared tables still give the same page.
   for (const f of ['failed.csv', 'merged.csv', 'success.csv']) rmSync(join(out, f));
   await writeHtmlReport(out, summary, { prepared });
-  assert.deepEqual(pageData(out), fromCsv);
+  assert.deepEqual(reportPageData(out), fromCsv);
   w.removePreparedTables();
   assert.deepEqual(sideFiles(out), []);
 });
@@ -119,17 +112,16 @@ test('past the embedded merged rows, the prepared page keeps only the contacts i
   for (let i = 0; i < 4; i++) w.fail(ref(0, row++, [`bad ${i}`, 'x']), 'normalize', 'EMAIL_INVALID', 'no');
   w.close();
   const prepared = w.preparedTables()!;
-  const summary = { runId: 'r', command: 'run', target: 'file', status: 'completed', counts: w.counts, inputs: [], notes: [], failuresByCode: {}, mergesByKey: {},
-    invariant: { formula: 'read = success + failed + merged + unchanged', holds: true }, mapping: { file: 'm.yaml', sha256: '' }, durationMs: 1, rowsPerSecond: 1, mbPerSecond: 0 } as unknown as Summary;
+  const summary = summaryOf(w);
   await writeHtmlReport(out, summary, { maxRows: 3 });
-  const fromCsv = pageData(out);
+  const fromCsv = reportPageData(out);
   assert.deepEqual([fromCsv.merged.total, fromCsv.merged.rows.length, fromCsv.failed.total, fromCsv.failed.rows.length], [5, 3, 4, 3]);
   assert.deepEqual(fromCsv.survivors.rows.map((r: string[]) => r[0]), ['2', '5']);
   await writeHtmlReport(out, summary, { maxRows: 3, prepared });
-  assert.deepEqual(pageData(out), fromCsv);
+  assert.deepEqual(reportPageData(out), fromCsv);
   // Asked for other limits than it was prepared with, the page reads the CSVs.
   await writeHtmlReport(out, summary, { maxRows: 2, prepared });
-  assert.equal(pageData(out).merged.rows.length, 2);
+  assert.equal(reportPageData(out).merged.rows.length, 2);
   w.removePreparedTables();
 });
 

@@ -6,36 +6,26 @@
  */
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { writeHtmlReport } from '../pipeline/report/html.js';
-import { assertInvariant, readReportCsv, runCli, tempDir } from './helpers/cli.js';
+import { assertInvariant, readReportCsv, reportPageData, runFileTarget, tempDir } from './helpers/cli.js';
 
 const tmp = tempDir('report-html-survivors-');
 after(() => tmp.cleanup());
 
-function pageData(dir: string) {
-  const html = readFileSync(join(dir, 'report.html'), 'utf8');
-  return JSON.parse(/<script type="application\/json" id="report-data">([\s\S]*?)<\/script>/.exec(html)![1]);
-}
-
 test('two inputs with duplicates: the page\'s kept contacts are the success.csv rows others merged into, and the side file is gone', async () => {
   // Two files with the same header, so the report has a _file column; every 4th row repeats
   // a contact of the first file (by email), so some merge across files.
-  const inputs = [0, 1].map((f) => {
+  const files = [0, 1].map((f) => {
     const lines = ['Name,Email,Phone'];
     for (let i = 0; i < 1500; i++) {
       const k = i % 4 === 3 ? 4 * ((i * 37 + f * 11) % 375) : 10_000 * f + i; // dupes: rows 0, 4, 8... of file 0
       lines.push(`Person ${k},person${k}@example.com,+1415555${String(i % 10_000).padStart(4, '0')}`);
     }
-    const path = join(tmp.path, `part-${f}.csv`);
-    writeFileSync(path, lines.join('\n') + '\n');
-    return path;
+    return lines;
   });
-  const mapping = join(tmp.path, 'm.yaml');
-  writeFileSync(mapping, 'fields:\n  name: Name\n  emails: Email\n  phones: Phone\ndedupe:\n  keys: [email]\n');
-  const out = join(tmp.path, 'report');
-  const r = await runCli(['run', ...inputs, '-m', mapping, '--target', 'file', '--out', out, '--quiet']);
+  const { out, r } = await runFileTarget(tmp.path, files, 'fields:\n  name: Name\n  emails: Email\n  phones: Phone\ndedupe:\n  keys: [email]\n');
   assert.ok(r.code === 0 || r.code === 1, r.stdout + r.stderr);
   const s = assertInvariant(out);
   assert.ok(s.counts.merged > 100, `enough merges to matter (${s.counts.merged})`);
@@ -46,7 +36,7 @@ test('two inputs with duplicates: the page\'s kept contacts are the success.csv 
   assert.ok(mergedRows.some((m) => m._file !== m._merged_into_file), 'some rows merged into a row of the other file');
   const into = new Set(mergedRows.map((m) => `${m._merged_into_file}\u0000${m._merged_into_row}`));
   const expected = readReportCsv(out, 'success.csv').filter((row) => into.has(`${row._file}\u0000${row._row}`));
-  const data = pageData(out);
+  const data = reportPageData(out);
   assert.equal(data.survivors.rows.length, expected.length);
   assert.ok(expected.length > 50, `enough kept contacts (${expected.length})`);
   const cols: string[] = data.survivors.columns;
@@ -54,5 +44,5 @@ test('two inputs with duplicates: the page\'s kept contacts are the success.csv 
 
   // The page built again without the prepared tables (success.csv read whole) holds the same data.
   await writeHtmlReport(out, JSON.parse(readFileSync(join(out, 'summary.json'), 'utf8')));
-  assert.deepEqual(pageData(out), data);
+  assert.deepEqual(reportPageData(out), data);
 });

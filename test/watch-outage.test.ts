@@ -30,6 +30,19 @@ function inboxWithFile(root: string): string {
   return inbox;
 }
 
+/** A temp folder with an inbox holding contacts.csv and a Spoke emulator, for one test. */
+async function withSpokeInbox(fn: (x: { root: string; inbox: string; emu: SpokeEmulator }) => Promise<void>) {
+  const t = tempDir();
+  const emu = await startSpokeEmulator(USERS);
+  try {
+    await fn({ root: t.path, inbox: inboxWithFile(t.path), emu });
+  } finally { await emu.close(); t.cleanup(); }
+}
+
+/** `watch` on the inbox into Spoke, each request tried once, JSON log lines; `more` adds options. */
+const watchArgs = (root: string, inbox: string, ...more: string[]) => ['watch', inbox, '-m', MAPPING, '--target', 'spoke', '--settle', '0.1', '--retries', '0',
+  '--state', join(root, 'state.db'), '--log-format', 'json', ...more];
+
 function down(emu: SpokeEmulator) { emu.faults.rate503 = 1; emu.faults.scope = 'all'; }
 function up(emu: SpokeEmulator) { emu.faults.rate503 = 0; }
 
@@ -42,12 +55,8 @@ function makeDue(inbox: string) {
 }
 
 test('watch --once during an outage: the file stays in the inbox, each run\'s report goes to failed/, and the run after the outage loads it', async () => {
-  const t = tempDir();
-  const emu = await startSpokeEmulator(USERS);
-  try {
-    const inbox = inboxWithFile(t.path);
-    const once = (...more: string[]) => runCli(['watch', inbox, '-m', MAPPING, '--target', 'spoke', '--once', '--settle', '0.1', '--retries', '0',
-      '--state', join(t.path, 'state.db'), '--log-format', 'json', ...more], { env: emu.env });
+  await withSpokeInbox(async ({ root, inbox, emu }) => {
+    const once = () => runCli(watchArgs(root, inbox, '--once'), { env: emu.env });
     down(emu);
 
     const r1 = await once();
@@ -96,16 +105,12 @@ test('watch --once during an outage: the file stays in the inbox, each run\'s re
     assert.equal(nonEmptyPhonebooks(emu.state).size > 0, true, 'the contacts reached Spoke');
     assert.equal(existsSync(join(inbox, '.work', 'outages.json')), false, 'nothing left to retry');
     assert.deepEqual(readdirSync(join(inbox, '.work')), []);
-  } finally { await emu.close(); t.cleanup(); }
+  });
 });
 
 test('the last run --outage-attempts allows moves the file to failed/ with its report, as any aborted run', async () => {
-  const t = tempDir();
-  const emu = await startSpokeEmulator(USERS);
-  try {
-    const inbox = inboxWithFile(t.path);
-    const once = () => runCli(['watch', inbox, '-m', MAPPING, '--target', 'spoke', '--once', '--settle', '0.1', '--retries', '0', '--outage-attempts', '2',
-      '--state', join(t.path, 'state.db'), '--log-format', 'json'], { env: emu.env });
+  await withSpokeInbox(async ({ root, inbox, emu }) => {
+    const once = () => runCli(watchArgs(root, inbox, '--once', '--outage-attempts', '2'), { env: emu.env });
     down(emu);
     assert.equal((await once()).code, 3);
     assert.ok(existsSync(join(inbox, 'contacts.csv')));
@@ -121,8 +126,7 @@ test('the last run --outage-attempts allows moves the file to failed/ with its r
 
     // --outage-attempts 1: straight to failed/, as before there were outage retries.
     copyFileSync(CSV, join(inbox, 'again.csv'));
-    const r3 = await runCli(['watch', inbox, '-m', MAPPING, '--target', 'spoke', '--once', '--settle', '0.1', '--retries', '0', '--outage-attempts', '1',
-      '--state', join(t.path, 'state.db')], { env: emu.env });
+    const r3 = await runCli(watchArgs(root, inbox, '--once', '--outage-attempts', '1'), { env: emu.env });
     assert.equal(r3.code, 3, r3.stderr);
     assert.ok(!existsSync(join(inbox, 'again.csv')));
 
@@ -138,17 +142,14 @@ test('the last run --outage-attempts allows moves the file to failed/ with its r
     const bad = await runCli(['watch', inbox, '-m', MAPPING, '--once', '--outage-attempts', '0']);
     assert.equal(bad.code, 2);
     assert.match(bad.stderr, /--outage-attempts must be a whole number of runs, 1 or more, got 0/);
-  } finally { await emu.close(); t.cleanup(); }
+  });
 });
 
 test('a watcher that keeps running loads the file on its own once the target is back', async () => {
-  const t = tempDir();
-  const emu = await startSpokeEmulator(USERS);
-  try {
-    const inbox = inboxWithFile(t.path);
+  await withSpokeInbox(async ({ root, inbox, emu }) => {
     down(emu);
-    const w = spawn(process.execPath, [BIN, 'watch', inbox, '-m', MAPPING, '--target', 'spoke', '--interval', '0.2', '--settle', '0.1', '--retries', '0',
-      '--outage-wait', '0.5', '--state', join(t.path, 'state.db'), '--log-format', 'json'], { cwd: ROOT, env: { PATH: process.env.PATH, HOME: process.env.HOME, ...emu.env } });
+    const w = spawn(process.execPath, [BIN, ...watchArgs(root, inbox, '--interval', '0.2', '--outage-wait', '0.5')],
+      { cwd: ROOT, env: { PATH: process.env.PATH, HOME: process.env.HOME, ...emu.env } });
     let err = '';
     let ended = false;
     w.stderr.on('data', (d) => { err += d; });
@@ -172,20 +173,16 @@ test('a watcher that keeps running loads the file on its own once the target is 
     assert.equal(folders(join(inbox, 'failed')).length, 1, 'the outage run\'s report');
     const order = events(err).map((e) => e.event).filter((e) => String(e).startsWith('file.'));
     assert.deepEqual(order.filter((e) => e !== 'file.retry-waiting'), ['file.picked', 'file.retry-later', 'file.picked', 'file.processed']);
-  } finally { await emu.close(); t.cleanup(); }
+  });
 });
 
 test('credentials the target refuses: the files stay in the inbox and watch stops with exit 3, in --once and when it keeps running', async () => {
-  const t = tempDir();
-  const emu = await startSpokeEmulator(USERS);
-  try {
-    const inbox = inboxWithFile(t.path);
+  await withSpokeInbox(async ({ root, inbox, emu }) => {
     copyFileSync(CSV, join(inbox, 'second.csv'));
     const env = { ...emu.env, SPOKE_CLIENT_SECRET: 'not-the-secret' };
-    const args = ['watch', inbox, '-m', MAPPING, '--target', 'spoke', '--settle', '0.1', '--state', join(t.path, 'state.db'), '--log-format', 'json'];
     for (const mode of [['--once'], ['--interval', '0.2']]) {
       const before = folders(join(inbox, 'failed')).length;
-      const r = await runCli([...args, ...mode], { env, timeoutMs: 60_000 });
+      const r = await runCli(watchArgs(root, inbox, ...mode), { env, timeoutMs: 60_000 });
       assert.equal(r.code, 3, r.stderr);
       assert.deepEqual(readdirSync(inbox).filter((n) => n.endsWith('.csv')).sort(), ['contacts.csv', 'second.csv'], 'no file leaves the inbox');
       const picked = events(r.stderr).filter((e) => e.event === 'file.picked');
@@ -197,5 +194,5 @@ test('credentials the target refuses: the files stay in the inbox and watch stop
       assert.equal(folders(join(inbox, 'failed')).length, before + 1, 'the refused run\'s report, without the file');
     }
     assert.equal(emu.requests('PUT /phonebooks/:email/contacts').length, 0);
-  } finally { await emu.close(); t.cleanup(); }
+  });
 });

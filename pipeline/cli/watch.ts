@@ -19,6 +19,7 @@ import { loadMapping } from '../mapping/load.js';
 import { createLogger, redactSecrets, type Logger } from '../log.js';
 import { EXIT, ImportError, describeWhere, exitCodeFor, isImportError, toImportError, type ErrorCode } from '../errors.js';
 import { acquireLock, describeHolder } from '../state/lock.js';
+import { replaceFile } from '../replace-file.js';
 
 export interface WatchArgs extends Omit<LoadArgs, 'files'> {
   inbox: string;
@@ -152,8 +153,7 @@ class Watcher {
     try {
       if (!Object.keys(this.outages).length) { rmSync(path, { force: true }); return; }
       mkdirSync(this.work, { recursive: true });
-      writeFileSync(`${path}.tmp`, JSON.stringify(this.outages, null, 2) + '\n');
-      renameSync(`${path}.tmp`, path);
+      replaceFile(path, JSON.stringify(this.outages, null, 2) + '\n');
     } catch (e) {
       // This watcher still knows the waits; a later `watch --once` would run those files at once.
       this.log.warn('watch.outages', `could not record the files waiting after an outage in ${path}: ${(e as Error).message}`, { path });
@@ -325,7 +325,7 @@ class Watcher {
       if (status === 'aborted' && s.abort !== undefined && CREDENTIAL_CODES.has(s.abort.code as ErrorCode)) {
         this.forgetOutage(c.name);
         const dir = this.moveReport(c, result.outDir, s.runId, FAILED_DIR);
-        log.error('file.deferred', `left ${c.name} in the inbox and stopped watching: ${s.abort.code}: ${s.abort.message}; ${s.abort.hint} ` +
+        log.error('file.deferred', `left ${c.name} in the inbox and stopped watching: ${s.abort.code}: ${s.abort.message}. ${s.abort.hint} ` +
           `Then start watch again: the file runs then, and what loaded is not sent again.${dir ? ` This run's report -> ${relative(this.inbox, dir)}/` : ''}`,
         { file: c.path, runId: s.runId, counts: s.counts, exitCode: result.exitCode, report: dir, abort: s.abort });
         return { code: result.exitCode, stop: true };
@@ -402,9 +402,7 @@ class Watcher {
       renameSync(c.path, input);
       return { dir, input };
     } catch (e) {
-      this.stuck.add(c.name);
-      this.log.error('file.stuck', `could not move ${c.name} out of the inbox (${(e as Error).message}); it will not be run again until watch restarts`, { file: c.path, report: dir });
-      return undefined;
+      return this.stuckIn(c, e, dir);
     }
   }
 
@@ -425,10 +423,15 @@ class Watcher {
         dir = join(root, `${runId}-${i}`);
       }
     } catch (e) {
-      this.stuck.add(c.name);
-      this.log.error('file.stuck', `could not move ${c.name} out of the inbox (${(e as Error).message}); it will not be run again until watch restarts`, { file: c.path, report: workDir });
-      return undefined;
+      return this.stuckIn(c, e, workDir);
     }
+  }
+
+  /** A file whose report or input could not be moved: this watcher never runs it again. */
+  private stuckIn(c: Candidate, e: unknown, report: string): undefined {
+    this.stuck.add(c.name);
+    this.log.error('file.stuck', `could not move ${c.name} out of the inbox (${(e as Error).message}); it will not be run again until watch restarts`, { file: c.path, report });
+    return undefined;
   }
 }
 

@@ -1,5 +1,5 @@
 /** summary.json: counts per outcome, failure reason and target action; inputs with checksums; timings. */
-import { renameSync, rmSync, writeFileSync } from 'node:fs';
+import { replaceFile } from '../replace-file.js';
 import { join } from 'node:path';
 import type { ReportWriter, Counts, Example } from './writer.js';
 import type { HttpStats } from '../loaders/http.js';
@@ -116,12 +116,9 @@ export function buildSummary(s: SummaryInput): Summary {
  */
 export function writeSummaryFile(outDir: string, summary: object): void {
   const path = join(outDir, 'summary.json');
-  const tmp = join(outDir, '.summary.json.tmp');
   try {
-    writeFileSync(tmp, JSON.stringify(summary, null, 2) + '\n');
-    renameSync(tmp, path);
+    replaceFile(path, JSON.stringify(summary, null, 2) + '\n');
   } catch (e) {
-    try { rmSync(tmp, { force: true }); } catch { /* the error below says what matters */ }
     throw writeFailed(e, path);
   }
 }

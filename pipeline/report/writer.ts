@@ -128,16 +128,21 @@ export class ReportWriter {
    * then `more`.
    */
   private pageCells(ref: RowRef, ...more: string[]): string[] {
+    const out = this.placedCells(ref);
+    if (this.multi) out.push(this.input.files[ref.file]);
+    for (const m of more) out.push(m);
+    return out;
+  }
+
+  /** The row's original cells in the report's column layout, missing ones empty. */
+  private placedCells(ref: RowRef): string[] {
     const place = this.placement[ref.file];
     const values = ref.values;
-    const width = this.columns.length;
-    const out = new Array<string>(width).fill('');
+    const out = new Array<string>(this.columns.length).fill('');
     for (let i = 0; i < values.length; i++) {
       const at = place[i];
       if (at !== undefined && at >= 0) out[at] = values[i] ?? '';
     }
-    if (this.multi) out.push(this.input.files[ref.file]);
-    for (const m of more) out.push(m);
     return out;
   }
 
@@ -163,12 +168,7 @@ export class ReportWriter {
       for (; next < width; next++) line += ',';
       return line;
     }
-    const out = new Array<string>(width).fill('');
-    for (let i = 0; i < values.length; i++) {
-      const at = place[i];
-      if (at !== undefined && at >= 0) out[at] = values[i];
-    }
-    for (const v of out) line += csvCell(v) + ',';
+    for (const v of this.placedCells(ref)) line += csvCell(v) + ',';
     return line;
   }
 

@@ -118,3 +118,26 @@ export function writeContacts(dir: string, name: string, n: number, o: { owner?:
   writeFileSync(mapping, `fields:\n  id: External ID\n  name: Name\n  phones: Phone\n${owner ? '  owner: Owner\n' : ''}${o.mappingTail ?? ''}`);
   return { input, mapping };
 }
+
+/** The data report.html embeds (its tables of rows), as the page's script reads it. */
+export function reportPageData(dir: string) {
+  const html = readFileSync(join(dir, 'report.html'), 'utf8');
+  return JSON.parse(/<script type="application\/json" id="report-data">([\s\S]*?)<\/script>/.exec(html)![1]);
+}
+
+/**
+ * Inputs `dir/part-<i>.csv` (each file's lines joined by `eol`) run with the mapping `yaml`
+ * into the file target, the report in `dir/report`.
+ */
+export async function runFileTarget(dir: string, files: string[][], yaml: string, eol = '\n'): Promise<{ out: string; r: CliResult }> {
+  const inputs = files.map((lines, i) => {
+    const path = join(dir, `part-${i}.csv`);
+    writeFileSync(path, lines.join(eol) + eol);
+    return path;
+  });
+  const mapping = join(dir, 'm.yaml');
+  writeFileSync(mapping, yaml);
+  const out = join(dir, 'report');
+  const r = await runCli(['run', ...inputs, '-m', mapping, '--target', 'file', '--out', out, '--quiet']);
+  return { out, r };
+}
