@@ -38,6 +38,7 @@ import { hostname } from 'node:os';
 import { openStore, resolveStatePath, type Db } from './state/store.js';
 import { LEDGER_SCHEMA, Ledger } from './state/ledger.js';
 import { Incremental, type MirrorOptions, type DeleteSummary } from './incremental.js';
+import { InFlightRecords } from './in-flight.js';
 
 export interface RunOptions {
   command: 'check' | 'run';
@@ -199,7 +200,7 @@ export async function runImport(o: RunOptions): Promise<RunResult> {
     onRetry: (r) => o.log.debug('retry', `retrying ${r.method} ${r.url} in ${r.delayMs} ms (${r.reason})`, { ...r }),
   });
 
-  const inFlight = new Set<ContactRecord>();
+  const inFlight = new InFlightRecords();
   let incremental: Incremental | undefined;
   const settle = (rec: ContactRecord, outcome: LoadOutcome) => {
     if (!inFlight.delete(rec)) {
@@ -542,7 +543,7 @@ export async function runImport(o: RunOptions): Promise<RunResult> {
   }
 
   // Contacts handed to the loader and not confirmed: they did not land (or we cannot know).
-  for (const rec of [...inFlight]) settle(rec, { status: 'failed', code: 'NOT_SENT', error: notSent() });
+  for (const rec of inFlight.values()) settle(rec, { status: 'failed', code: 'NOT_SENT', error: notSent() });
   clearInterval(flusher);
   // The last blocks of the CSVs go to disk here: a full disk now still stops the run as WRITE_FAILED.
   report.close();

@@ -31,9 +31,15 @@ export interface DedupeOptions {
   tmpDir?: string;
   /** Replaceable for tests that force collisions. */
   hash?: (s: string) => number;
-  /** Records per emitted batch. */
+  /** Records per emitted batch (default DEFAULT_RESULT_BATCH). */
   batchSize?: number;
 }
+
+/**
+ * Records per batch results() hands out. Measured on the bench's 200k rows with the second
+ * phase's garbage collection traced: 500 promoted 79-86 MB, 100 and 50 about 20 MB.
+ */
+export const DEFAULT_RESULT_BATCH = 100;
 
 export function dedupeOptionsFrom(m: Mapping): DedupeOptions {
   return { keys: m.dedupe.keys, scope: m.dedupe.scope, rules: m.dedupe.rules, idFrom: m.dedupe.idFrom };
@@ -187,7 +193,9 @@ export class Deduper {
     }
     this.clusterCount = clusters;
     this.linked = true;
-    const batchSize = this.opts.batchSize ?? 500;
+    // Small batches: a batch's records live until the loader has taken the last of them, and
+    // 500 of them outlived young-generation collections and were promoted (issue #11).
+    const batchSize = this.opts.batchSize ?? DEFAULT_RESULT_BATCH;
     let batch: ContactRecord[] = [];
     for (let i = 0; i < n; i++) {
       if (p.get(i) < 0) continue;

@@ -95,7 +95,10 @@ export function createFileLoader(ctx: LoaderContext): Loader {
     const list = owners.get(owner);
     if (!list?.length) return;
     spoke!.writeJson(`{"method":"PUT","path":${jsonString(spokeContactsPath(owner))},"body":{"contacts":[${list.join(',')}]}}`);
-    owners.set(owner, []);
+    // Emptied, not replaced: a list that lived long enough to reach the old generation would,
+    // once dropped, still point at its strings until the next full collection, and the young
+    // collections would copy and promote them (issue #11).
+    list.length = 0;
   };
   /** The row goes to the chunk being filled (opened with its header on its first row). */
   const chunkRow = (line: string) => {
