@@ -66,6 +66,22 @@ describe('same answers as the reference', () => {
     }), { numRuns: 8000, seed: 11 });
   });
 
+  test('numbers with an extension: every label, separator and digit count around the library\'s limits', () => {
+    // What phone.ts reads itself (plain number + " x12", " ext. 12", ";ext=12"...) and what
+    // it must leave to the library (commas, dashes, a trailing "#", other labels, too many digits).
+    const main = fc.constantFrom('415 555 2671', '(415) 555-2671', '+44 20 7946 0958', '020 7946 0958', '+1-604-906-3547',
+      '305.783.8022', '030 901820', '+33 1 42 68 53 00', '1 (702) 240 7802', '12', '+999 123 4567', '555 0123 4567 8901 2345');
+    const before = fc.constantFrom('', ' ', '  ', ',', ' ,', '\t', '\u00a0', ', ');
+    const label = fc.constantFrom('x', 'X', 'ext', 'Ext', 'EXT', 'extn', 'xt', 'extension', 'Extension', 'extensión', '#', '~', 'int',
+      'anexo', ';ext=', ',,', ';', ',', 'ｘ', 'e x t', 'ex');
+    const after = fc.constantFrom('', '.', ':', ' ', '. ', ': ', '-', ' - ', '.-', '..');
+    const country = fc.option(fc.constantFrom('US', 'GB', 'DE', 'FR', 'CA', 'IN', 'AU', 'BR', 'JP'), { nil: undefined });
+    fc.assert(fc.property(main, before, label, after, fc.integer({ min: 1, max: 24 }), fc.constantFrom('', '#', ' '), country,
+      (m, b, l, a, n, end, c) => {
+        same(`${m}${b}${l}${a}${'123456789'.repeat(3).slice(0, n)}${end}`, c as CountryCode | undefined);
+      }), { numRuns: 6000, seed: 13 });
+  });
+
   test('random numbers built to be near-valid: calling codes, trunk and international prefixes, separators', () => {
     const prefix = fc.constantFrom('+', '00', '011', '0011', '', '0', '+ ', '(+', '1 ', '8');
     const code = fc.constantFrom(...COUNTRIES.map((c) => getCountryCallingCode(c)));
