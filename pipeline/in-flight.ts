@@ -13,7 +13,7 @@
  */
 import type { ContactRecord } from './contact.js';
 
-/** The record's slot, kept on the record itself so that finding it needs no hash table. */
+/** The record's slot, kept on the record itself so that finding it needs no hash table (a record is in one register at a time). */
 const SLOT = Symbol('in-flight slot');
 type Slotted = ContactRecord & { [SLOT]?: number };
 
@@ -23,13 +23,16 @@ export class InFlightRecords {
   private readonly order: number[] = [];
   private readonly free: number[] = [];
   private added = 0;
-  private live = 0;
 
-  get size(): number { return this.live; }
+  /** Every slot not on the free list holds a record. */
+  get size(): number { return this.recs.length - this.free.length; }
 
-  has(rec: ContactRecord): boolean {
+  has(rec: ContactRecord): boolean { return this.slotOf(rec) !== undefined; }
+
+  /** The record's slot while it is in flight (a slot it left may hold another record by now). */
+  private slotOf(rec: ContactRecord): number | undefined {
     const s = (rec as Slotted)[SLOT];
-    return s !== undefined && this.recs[s] === rec;
+    return s !== undefined && this.recs[s] === rec ? s : undefined;
   }
 
   /** Adds the record (once: adding it again changes nothing, as with a Set). */
@@ -39,16 +42,14 @@ export class InFlightRecords {
     this.recs[s] = rec;
     this.order[s] = this.added++;
     (rec as Slotted)[SLOT] = s;
-    this.live++;
   }
 
   /** Removes the record; false when it was not in flight. */
   delete(rec: ContactRecord): boolean {
-    if (!this.has(rec)) return false;
-    const s = (rec as Slotted)[SLOT]!;
+    const s = this.slotOf(rec);
+    if (s === undefined) return false;
     this.recs[s] = undefined;
     this.free.push(s);
-    this.live--;
     return true;
   }
 

@@ -27,7 +27,6 @@ import { CLIENT_SCRIPT } from './html-client.js';
 import { DEFAULT_MAX_ROWS, type PreparedTables } from './writer.js';
 import { cutCells, DEFAULT_MAX_CELL_CHARS, jsonForScript, type PreparedTable, type TableState } from './html-rows.js';
 
-export { jsonForScript, DEFAULT_MAX_CELL_CHARS };
 
 export const REPORT_FILE = 'report.html';
 

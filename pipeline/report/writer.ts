@@ -201,11 +201,11 @@ export class ReportWriter {
     this.merged.writeLine(`${this.original(ref)}${this.pre(ref)}${ref.row},${this.pre(into)}${into.row},${csvCell(intoId)},${csvCell(key)},${by}`);
     const page = this.html.merged;
     if (page.wants) {
-      const cells = this.multi ? this.pageCells(ref, String(ref.row), this.input.files[into.file]) : this.pageCells(ref, String(ref.row));
+      const cells = this.pageCells(ref, String(ref.row));
+      if (this.multi) cells.push(this.input.files[into.file]);
       cells.push(String(into.row), intoId, key, by);
       page.add(cells);
-    }
-    else page.skip();
+    } else page.skip();
   }
 
   /** The outcome of one contact from the loader (or from check / file targets). */

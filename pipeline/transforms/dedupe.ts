@@ -39,7 +39,7 @@ export interface DedupeOptions {
  * Records per batch results() hands out. Measured on the bench's 200k rows with the second
  * phase's garbage collection traced: 500 promoted 79-86 MB, 100 and 50 about 20 MB.
  */
-export const DEFAULT_RESULT_BATCH = 100;
+const DEFAULT_RESULT_BATCH = 100;
 
 export function dedupeOptionsFrom(m: Mapping): DedupeOptions {
   return { keys: m.dedupe.keys, scope: m.dedupe.scope, rules: m.dedupe.rules, idFrom: m.dedupe.idFrom };

@@ -311,8 +311,9 @@ const isDigit = (c: number) => c >= 48 && c <= 57;
 // separator) and reads what is left exactly as it reads that text alone, so the number is
 // the plain text's and the extension the digits (phone-fast-identity.test.ts holds both
 // to the library). The bench's 6,020 such numbers in 200k rows took 16-19 µs each through
-// the library and take 1.6-2.8 µs here; a CRM's office numbers often carry one. Anything else (commas, dashes, other digits,
-// a trailing "#", more digits than the library's limit for the label) goes to the library.
+// the library and take 1.6-2.8 µs here; a CRM's office numbers often carry one. Anything
+// else (commas, dashes, non-ASCII digits, a trailing "#", more digits than the library's
+// limit for the label) goes to the library.
 const EXT_LABELLED = /^(.*\d) *(?:(ext(?:ension|n)?)|x|#)[.:]? *(\d+)$/i;
 const EXT_RFC3966 = /^(.*\d);ext=(\d{1,20})$/;
 /** The library's longest extension after an explicit label ("ext", "extension") and after "x" or "#". */
