@@ -32,7 +32,7 @@ import { createLoader, TARGET_REQUIREMENTS } from './loaders/index.js';
 import type { LoadOutcome, Loader, LoaderContext, TargetName } from './loaders/types.js';
 import type { Logger } from './log.js';
 import { redactSecrets } from './log.js';
-import { buildSummary, writeSummaryFile, type Summary } from './report/summary.js';
+import { buildSummary, writeSummaryFile, type Summary, type Timings } from './report/summary.js';
 import { writeHtmlReport, REPORT_FILE } from './report/html.js';
 import { hostname } from 'node:os';
 import { openStore, resolveStatePath, type Db } from './state/store.js';
@@ -165,6 +165,8 @@ function unmappedTargetField(m: LoadedMapping['mapping'], target: TargetName): s
 export async function runImport(o: RunOptions): Promise<RunResult> {
   const started = new Date();
   const t0 = performance.now();
+  /** When reading began and ended, and loading ended (summary.json's timings). */
+  const marks: { readFrom?: number; readTo?: number; loadTo?: number } = {};
   const prep = await prepare(o);
   const { mapping, sources, compiled } = prep;
   const m = mapping.mapping;
@@ -382,6 +384,7 @@ export async function runImport(o: RunOptions): Promise<RunResult> {
     });
 
     const totalBytes = sources.reduce((a, s) => a + s.info.bytes, 0);
+    marks.readFrom = performance.now();
     let doneBytes = 0;
     for (let fi = 0; fi < sources.length; fi++) {
       const src = sources[fi];
@@ -488,6 +491,7 @@ export async function runImport(o: RunOptions): Promise<RunResult> {
     // Every row is through the per-row stages: the worker threads' memory goes back before
     // dedupe hands out its results (the run's peak is at the end of reading).
     await pool.close();
+    marks.readTo = performance.now();
     if (dedupe && status === 'completed') {
       let batches = 0;
       for await (const batch of dedupe.results()) {
@@ -511,6 +515,7 @@ export async function runImport(o: RunOptions): Promise<RunResult> {
       stateNotes.push(`--mirror: nothing was deleted, because the run did not read every row (${status})`);
     }
     await closeLoader();
+    marks.loadTo = performance.now();
   } catch (e) {
     if (isImportError(e) && e.kind === 'usage' && report.counts.read === 0) {
       // A usage error found before any row (a header-only file, a property missing): nothing was sent.
@@ -526,6 +531,7 @@ export async function runImport(o: RunOptions): Promise<RunResult> {
     // while the run was stopping is success, and one the file target wrote is in its file.
     // What close() throws now (the abort it was told of) is not news: the first reason stands.
     await closeLoader().catch(() => undefined);
+    marks.loadTo = performance.now();
   } finally {
     // Workers hold the event loop: terminated on every way out (done, aborted, a bug).
     await rowPool?.close();
@@ -573,6 +579,7 @@ export async function runImport(o: RunOptions): Promise<RunResult> {
   const durationMs = performance.now() - t0;
   const summary = buildSummary({
     runId, command: o.command, target: o.target, dryRun: o.dryRun, started, durationMs,
+    timings: timingsOf(t0, marks, t0 + durationMs),
     inputs: inputsInfo, mapping: { file: mapping.path, sha256: mapping.sha256 }, report, status,
     abort: abortError ? { code: abortError.code, message: redactSecrets(abortError.message, o.env), hint: abortError.hint } : undefined,
     http: o.command === 'run' && o.target !== 'file' ? http.stats : undefined,
@@ -611,6 +618,24 @@ export async function runImport(o: RunOptions): Promise<RunResult> {
     report.removePreparedTables();
   }
   return { exitCode, outDir, summary, sample, report };
+}
+
+/**
+ * summary.json's timings from the moments the run passed. A moment it never reached (it
+ * stopped before) is taken as the next one it did, so that phase counts 0. Each moment is
+ * rounded once, so the phases add up to durationMs exactly.
+ */
+export function timingsOf(t0: number, marks: { readFrom?: number; readTo?: number; loadTo?: number }, end: number): Timings {
+  const loadTo = marks.loadTo ?? end;
+  const readTo = marks.readTo ?? loadTo;
+  const readFrom = marks.readFrom ?? readTo;
+  const ms = (t: number) => Math.round(t - t0);
+  return {
+    openMs: ms(readFrom),
+    readMs: ms(readTo) - ms(readFrom),
+    loadMs: ms(loadTo) - ms(readTo),
+    finishMs: ms(end) - ms(loadTo),
+  };
 }
 
 /** Ends a source early when the run is interrupted (SIGINT/SIGTERM): the batch in flight finishes. */

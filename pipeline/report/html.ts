@@ -132,6 +132,10 @@ export function renderStatic(s: Summary): string {
     ['throughput', `${n(s.rowsPerSecond)} rows/s, ${s.mbPerSecond} MB/s`],
     ['target', `${s.target}${s.dryRun ? ' (dry run)' : ''}`], ['mapping', `${s.mapping.file}`], ['mapping sha256', s.mapping.sha256],
   ];
+  if (s.timings) {
+    const t = s.timings;
+    meta.splice(3, 0, ['time spent', `opening ${secondsText(t.openMs)}, reading ${secondsText(t.readMs)}, after reading ${secondsText(t.loadMs)}, finishing ${secondsText(t.finishMs)}`]);
+  }
   if (s.exitCode !== undefined) meta.push(['exit code', String(s.exitCode)]);
   for (const [k, v] of meta) out.push(`<dt>${h(k)}</dt><dd>${h(v)}</dd>`);
   out.push('</dl><table id="inputs"><thead><tr><th>input</th><th>format</th><th>bytes</th><th>rows</th><th>encoding</th><th>sha256</th></tr></thead><tbody>');

@@ -14,6 +14,18 @@ export interface InputInfo {
   skipped?: { reason: string; runId: string; loadedAt: string; report: string };
 }
 
+/** Where a run's time went, in milliseconds: the four add up to durationMs. */
+export interface Timings {
+  /** Before the first row: inputs opened, the mapping compiled, the state store and the target opened (credentials checked). */
+  openMs: number;
+  /** Every row read through map, normalize and validate. A run that does not dedupe loads as it reads. */
+  readMs: number;
+  /** After the last row: dedupe's results handed to the target, the target's last answers, --mirror's deletes. */
+  loadMs: number;
+  /** Rows never sent accounted for, the report's CSVs closed, the state store updated (report.html comes after). */
+  finishMs: number;
+}
+
 export interface Summary {
   tool: 'contact-import';
   runId: string;
@@ -24,6 +36,7 @@ export interface Summary {
   startedAt: string;
   finishedAt: string;
   durationMs: number;
+  timings?: Timings;
   rowsPerSecond: number;
   mbPerSecond: number;
   inputs: InputInfo[];
@@ -54,7 +67,7 @@ export interface Summary {
 
 export interface SummaryInput {
   runId: string; command: 'check' | 'run'; target: string; dryRun: boolean; started: Date; durationMs: number;
-  inputs: InputInfo[]; mapping: { file: string; sha256: string }; report: ReportWriter; status: Summary['status'];
+  timings?: Timings; inputs: InputInfo[]; mapping: { file: string; sha256: string }; report: ReportWriter; status: Summary['status'];
   abort?: Summary['abort']; http?: HttpStats; dedupe?: DedupeStats;
 }
 
@@ -81,6 +94,7 @@ export function buildSummary(s: SummaryInput): Summary {
     startedAt: s.started.toISOString(),
     finishedAt: new Date(s.started.getTime() + s.durationMs).toISOString(),
     durationMs: Math.round(s.durationMs),
+    timings: s.timings,
     rowsPerSecond: Math.round(r.counts.read / secs),
     mbPerSecond: Math.round((bytes / 1e6 / secs) * 100) / 100,
     inputs: s.inputs,

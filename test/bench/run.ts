@@ -128,7 +128,7 @@ function toolSummary(outDir: string): Record<string, unknown> | undefined {
   const s = JSON.parse(readFileSync(f, 'utf8')) as Record<string, unknown> & { failuresByCode?: Record<string, { count: number }> };
   const failures: Record<string, number> = {};
   for (const [code, v] of Object.entries(s.failuresByCode ?? {})) failures[code] = v.count;
-  return { status: s.status, durationMs: s.durationMs, counts: s.counts, invariant: s.invariant, failuresByCode: failures, mergesByKey: s.mergesByKey, dedupe: s.dedupe };
+  return { status: s.status, durationMs: s.durationMs, timings: s.timings, counts: s.counts, invariant: s.invariant, failuresByCode: failures, mergesByKey: s.mergesByKey, dedupe: s.dedupe };
 }
 
 // ---------------------------------------------------------------- sections
@@ -345,8 +345,11 @@ if (rr) {
 if (x && isFigures(x.sheetjs) && isFigures(x.check)) out.push(`xlsx check / SheetJS:  wall ×${round(x.check.wallS / x.sheetjs.wallS)}, peak RSS ×${round(x.check.peakRssMb / x.sheetjs.peakRssMb)}`);
 const tool = record.tool as Outcome | undefined;
 if (isFigures(tool) && tool.detail) {
-  const d = tool.detail as { counts?: Record<string, number>; invariant?: { holds: boolean } };
+  const d = tool.detail as { counts?: Record<string, number>; invariant?: { holds: boolean }; timings?: Record<string, number> };
   if (d.counts) out.push(`tool counts: ${Object.entries(d.counts).map(([k, v]) => `${k} ${v.toLocaleString('en-US')}`).join(', ')}; invariant ${d.invariant?.holds ? 'holds' : 'BROKEN'}`);
+  // Where the tool's time went, by its own summary.json: reading (the row worker's phase) and after reading (one thread).
+  const t = d.timings;
+  if (t) out.push(`tool phases: open ${(t.openMs / 1000).toFixed(2)} s, read ${(t.readMs / 1000).toFixed(2)} s, after reading ${(t.loadMs / 1000).toFixed(2)} s, finish ${(t.finishMs / 1000).toFixed(2)} s (summary.json timings)`);
 }
 const p = record.phones as PhoneAgreement | { skipped: string } | { error: string } | undefined;
 if (p) {
