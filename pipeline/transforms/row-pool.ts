@@ -66,7 +66,10 @@ const MAX_WORKERS = 64;
  *   (4-13% faster on a busier machine), at 244-253 MB peak RSS against 215-223 MB;
  * - two workers ran 38.8-39.4 s against 42.7-49.5 s with one, but at 292-305 MB, over the
  *   256 MB the issue allows at 1M rows: a choice left to the user. With source batches of
- *   250 rows (DEFAULT_BATCH_ROWS): 30.8-32.3 s at 260-264 MB against 33.6-35.1 s at 230 MB.
+ *   250 rows (DEFAULT_BATCH_ROWS): 30.8-32.3 s at 260-264 MB against 33.6-35.1 s at 230 MB;
+ *   in session 13, four alternating rounds, 23.1-25.1 s at 256-262 MB against 24.6-29.0 s at
+ *   227-235 MB (the main thread's young generation alone is 32 MB then, and only node's
+ *   command line can cap it).
  * Without dedupe, contacts still come back as objects, so such a run stays in-thread unless asked.
  */
 export function workerCount(env: NodeJS.ProcessEnv, run: { dedupes: boolean }): number {
