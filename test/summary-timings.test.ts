@@ -8,12 +8,13 @@ import assert from 'node:assert/strict';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { timingsOf } from '../pipeline/run.js';
+import type { Timings } from '../pipeline/report/summary.js';
 import { runCli, tempDir, writeContacts } from './helpers/cli.js';
 
 const tmp = tempDir('summary-timings-');
 after(() => tmp.cleanup());
 
-const total = (t: Record<string, number>) => t.openMs + t.readMs + t.loadMs + t.finishMs;
+const total = (t: Timings) => t.openMs + t.readMs + t.loadMs + t.finishMs;
 
 test('timingsOf: each moment rounded once, so the phases add up to the rounded duration', () => {
   // Three phases of 10.4 ms: rounded one by one they would make 30 ms of a 31 ms run.
@@ -43,7 +44,7 @@ test('a run that dedupes: summary.json times reading and what follows it, adding
   assert.equal(r.code, 0, r.stderr);
   const s = JSON.parse(readFileSync(join(out, 'summary.json'), 'utf8'));
   assert.ok(s.counts.merged > 1000, `merged ${s.counts.merged}`);
-  const t = s.timings as Record<string, number>;
+  const t = s.timings as Timings;
   assert.deepEqual(Object.keys(t), ['openMs', 'readMs', 'loadMs', 'finishMs']);
   for (const [k, v] of Object.entries(t)) assert.ok(Number.isInteger(v) && v >= 0, `${k} = ${v}`);
   assert.equal(total(t), s.durationMs);
