@@ -165,8 +165,7 @@ function unmappedTargetField(m: LoadedMapping['mapping'], target: TargetName): s
 export async function runImport(o: RunOptions): Promise<RunResult> {
   const started = new Date();
   const t0 = performance.now();
-  /** When reading began and ended, and loading ended (summary.json's timings). */
-  const marks: { readFrom?: number; readTo?: number; loadTo?: number } = {};
+  const marks: RunMarks = {};
   const prep = await prepare(o);
   const { mapping, sources, compiled } = prep;
   const m = mapping.mapping;
@@ -620,12 +619,15 @@ export async function runImport(o: RunOptions): Promise<RunResult> {
   return { exitCode, outDir, summary, sample, report };
 }
 
+/** When a run began and ended reading, and ended loading (performance.now()): summary.json's timings. */
+export interface RunMarks { readFrom?: number; readTo?: number; loadTo?: number }
+
 /**
  * summary.json's timings from the moments the run passed. A moment it never reached (it
  * stopped before) is taken as the next one it did, so that phase counts 0. Each moment is
  * rounded once, so the phases add up to durationMs exactly.
  */
-export function timingsOf(t0: number, marks: { readFrom?: number; readTo?: number; loadTo?: number }, end: number): Timings {
+export function timingsOf(t0: number, marks: RunMarks, end: number): Timings {
   const loadTo = marks.loadTo ?? end;
   const readTo = marks.readTo ?? loadTo;
   const readFrom = marks.readFrom ?? readTo;
