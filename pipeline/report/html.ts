@@ -142,7 +142,7 @@ export function renderStatic(s: Summary): string {
   for (const i of s.inputs) {
     const fmt = [i.format, i.delimiter ? `delimiter ${JSON.stringify(i.delimiter)}` : '', i.sheet ? `sheet ${i.sheet}` : '', i.headerRow > 1 ? `header row ${i.headerRow}` : '']
       .filter(Boolean).join(', ');
-    out.push(`<tr><td>${h(i.file)}</td><td>${h(fmt)}</td><td>${h(n(i.bytes))}</td><td>${h(n(i.rows))}</td><td>${h(i.encoding ?? '')}</td><td>${h(i.sha256)}</td></tr>`);
+    out.push(`<tr><td>${h(i.file)}</td><td>${h(fmt)}</td><td>${h(n(i.bytes))}</td><td>${h(n(i.rows))}</td><td>${h(i.encoding ?? '')}</td><td>${h(i.sha256 ?? 'not taken: the run stopped before reading it whole')}</td></tr>`);
   }
   out.push('</tbody></table>');
   if (s.notes.length) {

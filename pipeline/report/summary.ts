@@ -8,8 +8,10 @@ import type { DedupeStats } from '../transforms/dedupe.js';
 import type { DeleteSummary } from '../incremental.js';
 
 export interface InputInfo {
-  file: string; format: string; bytes: number; sha256: string; encoding?: string; delimiter?: string;
-  sheet?: string; headerRow: number; rows: number;
+  file: string; format: string; bytes: number;
+  /** Absent when the run stopped before reading the input whole (summary.json's notes say so). */
+  sha256?: string;
+  encoding?: string; delimiter?: string; sheet?: string; headerRow: number; rows: number;
   /** Not read: the state store says this target already loaded this file (same sha256). */
   skipped?: { reason: string; runId: string; loadedAt: string; report: string };
 }
