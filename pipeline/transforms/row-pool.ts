@@ -254,10 +254,14 @@ export class RowPool {
  * the entry; the built code (dist/) starts the .js entry directly.
  */
 function spawnWorker(url: URL, init: RowPoolInit): Worker {
-  // A worker keeps nothing between batches, so a small young generation costs little: on the
-  // bench's 1M-row file 12 MB ran as fast as 16 MB (44.8 s vs 44.1 s) for 22 MB less peak
-  // RSS; 8 MB spent a quarter of the worker's time collecting.
-  const options = { workerData: init, resourceLimits: { maxYoungGenerationSizeMb: 12 } };
+  // The worker's young generation (issue #11, bench's 1M-row file). With batches of 2,000 rows
+  // 12 MB ran as fast as 16 MB (44.8 s vs 44.1 s) for 22 MB less peak RSS, and 8 MB spent a
+  // quarter of the worker's time collecting. Since batches are 250 rows (DEFAULT_BATCH_ROWS)
+  // little survives a collection, and fewer collections pay: 24 MB against 12, six alternating
+  // rounds, faster in all six (23.7-30.1 s against 25.1-31.1 s), the worker's collections
+  // 205-240 ms against 275-361 ms per 200k rows, peak RSS 237-242 MB against 224-232 MB
+  // (5M rows: 436 MB). 32 MB reached 252-258 MB.
+  const options = { workerData: init, resourceLimits: { maxYoungGenerationSizeMb: 24 } };
   if (!url.pathname.endsWith('.ts')) return new Worker(url, options);
   const tsx = import.meta.resolve('tsx/esm/api');
   const boot = `import(${JSON.stringify(tsx)}).then((api) => { api.register(); return import(${JSON.stringify(url.href)}); })`;
