@@ -519,7 +519,6 @@ export async function runImport(o: RunOptions): Promise<RunResult> {
       stateNotes.push(`--mirror: nothing was deleted, because the run did not read every row (${status})`);
     }
     await closeLoader();
-    marks.loadTo = performance.now();
   } catch (e) {
     if (isImportError(e) && e.kind === 'usage' && report.counts.read === 0) {
       // A usage error found before any row (a header-only file, a property missing): nothing was sent.
@@ -535,8 +534,9 @@ export async function runImport(o: RunOptions): Promise<RunResult> {
     // while the run was stopping is success, and one the file target wrote is in its file.
     // What close() throws now (the abort it was told of) is not news: the first reason stands.
     await closeLoader().catch(() => undefined);
-    marks.loadTo = performance.now();
   } finally {
+    // The loader is closed on every way here: what follows is finishing.
+    marks.loadTo = performance.now();
     // Workers hold the event loop: terminated on every way out (done, aborted, a bug).
     await rowPool?.close();
     for (const s of sources) s.close();

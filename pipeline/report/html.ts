@@ -21,12 +21,11 @@ import { FileSink } from './file-sink.js';
 import { join } from 'node:path';
 import escapeHtml from 'escape-html';
 import Papa from 'papaparse';
-import type { Summary } from './summary.js';
+import type { Summary, Timings } from './summary.js';
 import { restoreCell } from './csv-safe.js';
 import { CLIENT_SCRIPT } from './html-client.js';
 import { DEFAULT_MAX_ROWS, type PreparedTables } from './writer.js';
 import { cutCells, DEFAULT_MAX_CELL_CHARS, jsonForScript, type PreparedTable, type TableState } from './html-rows.js';
-
 
 export const REPORT_FILE = 'report.html';
 
@@ -108,6 +107,10 @@ function secondsText(ms: number): string {
   return ms < 10_000 ? `${(ms / 1000).toFixed(2)} s` : `${(ms / 1000).toFixed(1)} s`;
 }
 
+function timeSpent(t: Timings): string {
+  return `opening ${secondsText(t.openMs)}, reading ${secondsText(t.readMs)}, after reading ${secondsText(t.loadMs)}, finishing ${secondsText(t.finishMs)}`;
+}
+
 /** Everything above the tables, as escaped HTML. */
 export function renderStatic(s: Summary): string {
   const c = s.counts;
@@ -129,13 +132,10 @@ export function renderStatic(s: Summary): string {
   out.push('<section id="run"><h2>Run</h2><dl>');
   const meta: [string, string][] = [
     ['started', s.startedAt], ['finished', s.finishedAt], ['duration', secondsText(s.durationMs)],
+    ...(s.timings ? [['time spent', timeSpent(s.timings)] as [string, string]] : []),
     ['throughput', `${n(s.rowsPerSecond)} rows/s, ${s.mbPerSecond} MB/s`],
     ['target', `${s.target}${s.dryRun ? ' (dry run)' : ''}`], ['mapping', `${s.mapping.file}`], ['mapping sha256', s.mapping.sha256],
   ];
-  if (s.timings) {
-    const t = s.timings;
-    meta.splice(3, 0, ['time spent', `opening ${secondsText(t.openMs)}, reading ${secondsText(t.readMs)}, after reading ${secondsText(t.loadMs)}, finishing ${secondsText(t.finishMs)}`]);
-  }
   if (s.exitCode !== undefined) meta.push(['exit code', String(s.exitCode)]);
   for (const [k, v] of meta) out.push(`<dt>${h(k)}</dt><dd>${h(v)}</dd>`);
   out.push('</dl><table id="inputs"><thead><tr><th>input</th><th>format</th><th>bytes</th><th>rows</th><th>encoding</th><th>sha256</th></tr></thead><tbody>');
