@@ -385,6 +385,7 @@ export async function runImport(o: RunOptions): Promise<RunResult> {
       init: { mapping: m, files: sources.map((s) => ({ file: s.info.file, headers: s.info.headers })), mappingFile: mapping.path, encode: keySpec },
       inline: compiled.map((c, fi) => createBatchProcessor(m, c, fi, keySpec)),
       workers: workerCount(o.env, { dedupes: Boolean(dedupe) }),
+      help: true,
     });
 
     const totalBytes = sources.reduce((a, s) => a + s.info.bytes, 0);

@@ -136,6 +136,60 @@ test('a run that dedupes gets its valid rows from workers as dedupe entries byte
   }
 });
 
+test('with help, a batch that finds every worker full is processed in this thread: byte-identical entries, in order, the workers still taking the others', async () => {
+  const probe = await opened(generated);
+  const spec: KeySpec = { keys: probe.prep.mapping.mapping.dedupe.keys, scope: probe.prep.mapping.mapping.dedupe.scope };
+  for (const s of probe.prep.sources) s.close();
+  const want = await opened(generated, spec);
+  const expected: EncodedOutcomes[] = [];
+  for await (const rows of want.prep.sources[0].rows()) expected.push(encoded(want.inline[0](cellsOf(rows), rowNosOf(rows))));
+  for (const s of want.prep.sources) s.close();
+
+  const { prep, init, inline } = await opened(generated, spec);
+  const pool = new RowPool({ init, inline, workers: 1, startAfterRows: DEFAULT_BATCH_ROWS, maxPerWorker: 1, help: true });
+  try {
+    // Nothing is awaited between batches, so the worker's one slot is taken while the next
+    // batches are read: those cannot wait for it and are processed here.
+    const pending: PendingBatch[] = [];
+    for await (const b of pool.ahead(0, prep.sources[0].rows())) pending.push(b);
+    assert.equal(pending.length, expected.length);
+    assert.ok(pending.slice(1).every((b) => b.outcomes), 'every batch after the first has its outcomes under way or done');
+    assert.ok(pool.stats.workerBatches >= 1, 'the worker took a batch');
+    assert.ok(pool.stats.helpedBatches >= 1, 'this thread took the batches the full worker could not');
+    assert.equal(pool.stats.workerBatches + pool.stats.helpedBatches, expected.length - 1, 'every batch after the first went to the worker or was processed here');
+    for (let i = 0; i < pending.length; i++) {
+      const got = encoded(await pool.outcomesOf(pending[i]));
+      assert.deepEqual(got.failed, expected[i].failed, `batch ${i}: the same rows failed`);
+      assert.deepEqual(got.failures, expected[i].failures);
+      assert.deepEqual(got.failedValues, expected[i].failedValues);
+      assert.ok(Buffer.from(got.records.bytes).equals(Buffer.from(expected[i].records.bytes)), `batch ${i}: entries byte-identical`);
+      assert.deepEqual([...got.records.hashes], [...expected[i].records.hashes]);
+    }
+    assert.equal(pool.stats.inlineBatches, 1, 'only the first batch waited for no worker at all');
+  } finally {
+    await pool.close();
+    for (const s of prep.sources) s.close();
+  }
+});
+
+test('with help, a batch whose in-thread processing throws rejects its own outcomes, in order, like a worker failure', async () => {
+  const { prep, init } = await opened(generated);
+  let calls = 0;
+  const throwing = () => { calls++; throw new TypeError('bug in a row stage'); };
+  const pool = new RowPool({ init, inline: [throwing], workers: 1, startAfterRows: 0, maxPerWorker: 1, help: true });
+  try {
+    const pending: PendingBatch[] = [];
+    for await (const b of pool.ahead(0, prep.sources[0].rows())) { pending.push(b); if (pending.length === 3) break; }
+    assert.equal(calls, 2, 'the first batch went to the worker, the next two were processed here');
+    assert.ok(plain(await pool.outcomesOf(pending[0])).length > 0);
+    await assert.rejects(pool.outcomesOf(pending[1]) as Promise<BatchOutcomes>, /bug in a row stage/);
+    await assert.rejects(pool.outcomesOf(pending[2]) as Promise<BatchOutcomes>, /bug in a row stage/);
+  } finally {
+    await pool.close();
+    for (const s of prep.sources) s.close();
+  }
+});
+
 test('a batch that throws part-way leaves nothing behind: the next batch holds its own entries only (each row is encoded as it is made)', async () => {
   const probe = await opened(generated);
   const spec: KeySpec = { keys: probe.prep.mapping.mapping.dedupe.keys, scope: probe.prep.mapping.mapping.dedupe.scope };

@@ -1,6 +1,6 @@
 /**
  * Runs the per-row stages (map -> normalize -> validate, see rows.ts) on worker threads,
- * so that the main thread only reads the file, dedupes and writes. Phone parsing costs
+ * so that the main thread mostly reads the file, dedupes and writes. Phone parsing costs
  * ≈ 20 µs a number and dominates the pipeline; it parallelizes perfectly.
  *
  * Order: `ahead()` yields one PendingBatch per source batch, in file order, each holding
@@ -8,9 +8,10 @@
  * and failures leave in exactly the order the in-thread code gives.
  *
  * Back-pressure: a batch is handed to a worker only when some worker has fewer than
- * `maxPerWorker` batches in flight; until then `ahead()` stops pulling from the source.
- * Beyond those, only the stream buffers between the stages hold batches, as they hold
- * raw batches without workers.
+ * `maxPerWorker` batches in flight; until then `ahead()` stops pulling from the source,
+ * or, with `help`, processes the batch in this thread and pulls the next. Beyond those,
+ * only the stream buffers between the stages hold batches, as they hold raw batches
+ * without workers.
  *
  * Start-up: a worker takes tens of milliseconds to start and load the phone metadata,
  * so the first `startAfterRows` rows are processed in the main thread and small files
@@ -44,7 +45,10 @@ export type RowPoolResponse =
 export interface PendingBatch {
   file: number;
   rows: SourceRow[];
-  /** Outcomes of the rows without a read error, in order; absent when the batch is processed in-thread. */
+  /**
+   * Outcomes of the rows without a read error, in order: from a worker, or already computed
+   * here (`help`); absent when the batch is to be processed in-thread (before the workers start).
+   */
   outcomes?: Promise<BatchOutcomes>;
   // In a run that dedupes, the rows of a batch sent to a worker keep their numbers and read
   // errors but not their cells (see ahead()): the outcomes bring back those of failed rows.
@@ -97,11 +101,18 @@ export interface RowPoolOptions {
   /** Rows processed in-thread before the workers start (default 4,000): a small file never starts one. */
   startAfterRows?: number;
   /**
-   * Batches a worker holds at once (default 4): one being processed, the others queued so it
-   * never idles while the main thread is busy (a collection, a spill write). Source batches
-   * are small (DEFAULT_BATCH_ROWS), so four of them are ≈ 1,000 rows.
+   * Batches a worker holds at once (default 8): one being processed, the others queued so it
+   * never idles while the main thread is busy (a collection, a spill write, a batch of its
+   * own with `help`). Source batches are small (DEFAULT_BATCH_ROWS), so eight of them are
+   * ≈ 2,000 rows.
    */
   maxPerWorker?: number;
+  /**
+   * When every worker holds maxPerWorker batches, process the next batch in this thread
+   * instead of waiting (run.ts sets it). The outcomes and their order are the same; the
+   * thread that reads stops idling while the workers catch up (issue #11, see workerCount).
+   */
+  help?: boolean;
   /** Tests point this at a worker that misbehaves. */
   workerUrl?: URL;
 }
@@ -118,12 +129,12 @@ export class RowPool {
   private broken: Error | undefined;
   private closing = false;
   private waiters: { resolve(): void; reject(e: Error): void }[] = [];
-  /** For the tests and the summary: batches processed by workers and in-thread. */
-  readonly stats = { workers: 0, workerBatches: 0, inlineBatches: 0 };
+  /** For the tests: batches processed by workers, in-thread before they started, and in-thread while they were full. */
+  readonly stats = { workers: 0, workerBatches: 0, inlineBatches: 0, helpedBatches: 0 };
 
   constructor(private readonly o: RowPoolOptions) {
     this.startAfter = o.startAfterRows ?? 4000;
-    this.maxPerWorker = o.maxPerWorker ?? 4;
+    this.maxPerWorker = o.maxPerWorker ?? 8;
   }
 
   /**
@@ -137,6 +148,13 @@ export class RowPool {
       if (!useWorkers) { yield { file, rows }; continue; }
       const { cells, rowNos } = readable(rows);
       if (!cells.length) { yield { file, rows }; continue; }
+      if (this.o.help && !this.broken && !this.closing && !this.leastBusy()) {
+        // Every worker already holds maxPerWorker batches: rather than wait for one, this
+        // thread processes the batch now, while the workers go on with theirs.
+        this.stats.helpedBatches++;
+        yield { file, rows, outcomes: processedNow(() => this.o.inline[file](cells, rowNos)) };
+        continue;
+      }
       await this.freeSlot();
       const outcomes = this.dispatch(file, rows, cells, rowNos);
       // Encoded outcomes bring back the cells of the rows that fail, which are all the main
@@ -266,6 +284,15 @@ function spawnWorker(url: URL, init: RowPoolInit): Worker {
   const tsx = import.meta.resolve('tsx/esm/api');
   const boot = `import(${JSON.stringify(tsx)}).then((api) => { api.register(); return import(${JSON.stringify(url.href)}); })`;
   return new Worker(boot, { ...options, eval: true });
+}
+
+/** A batch's outcomes computed now, as the promise a worker's would be (a bug in them rejects it). */
+function processedNow(process: () => BatchOutcomes): Promise<BatchOutcomes> {
+  let p: Promise<BatchOutcomes>;
+  try { p = Promise.resolve(process()); } catch (e) { p = Promise.reject(e as Error); }
+  // The consumer may stop before awaiting it (the run failed elsewhere): not an unhandled rejection.
+  p.catch(() => {});
+  return p;
 }
 
 /** The cells and row numbers of the rows without a read error: what the per-row stages get. */
