@@ -73,7 +73,10 @@ const MAX_WORKERS = 64;
  *   250 rows (DEFAULT_BATCH_ROWS): 30.8-32.3 s at 260-264 MB against 33.6-35.1 s at 230 MB;
  *   in session 13, four alternating rounds, 23.1-25.1 s at 256-262 MB against 24.6-29.0 s at
  *   227-235 MB (the main thread's young generation alone is 32 MB then, and only node's
- *   command line can cap it).
+ *   command line can cap it);
+ * - since the main thread processes batches itself when the worker is full (`help`, session
+ *   14), one worker keeps both cores busy: two ran 22.2 and 23.1 s (reading 11.6 s) at 271-272
+ *   MB against 22.5 and 20.7 s (reading 10.4-10.8 s) at 237-238 MB with one.
  * Without dedupe, contacts still come back as objects, so such a run stays in-thread unless asked.
  */
 export function workerCount(env: NodeJS.ProcessEnv, run: { dedupes: boolean }): number {
