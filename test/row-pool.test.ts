@@ -38,6 +38,25 @@ async function opened(file: string, encode?: KeySpec) {
   return { prep, init, inline: prep.compiled.map((c, fi) => createBatchProcessor(m, c, fi, encode)) };
 }
 
+/** The bench mapping's dedupe keys and scope, as run.ts hands them to the pool. */
+async function keySpecOf(file: string): Promise<KeySpec> {
+  const { prep } = await opened(file);
+  for (const s of prep.sources) s.close();
+  const d = prep.mapping.mapping.dedupe;
+  return { keys: d.keys, scope: d.scope };
+}
+
+/** A batch's entries from the pool are the in-thread ones: failures, their cells, bytes, ends, hashes, codes. */
+function assertSameEntries(got: EncodedOutcomes, want: EncodedOutcomes, i: number) {
+  assert.deepEqual(got.failed, want.failed, `batch ${i}: the same rows failed`);
+  assert.deepEqual(got.failures, want.failures, `batch ${i}: with the same failures`);
+  assert.deepEqual(got.failedValues, want.failedValues, `batch ${i}: and the failed rows' cells, for failed.csv`);
+  assert.ok(Buffer.from(got.records.bytes).equals(Buffer.from(want.records.bytes)), `batch ${i}: entries byte-identical`);
+  assert.deepEqual([...got.records.ends], [...want.records.ends]);
+  assert.deepEqual([...got.records.hashes], [...want.records.hashes]);
+  assert.deepEqual([...got.records.codes], [...want.records.codes]);
+}
+
 const cellsOf = (rows: SourceRow[]) => rows.filter((r) => !r.error).map((r) => r.values);
 const rowNosOf = (rows: SourceRow[]) => rows.filter((r) => !r.error).map((r) => r.row);
 const plain = (o: BatchOutcomes): RowOutcome[] => { assert.ok(!isEncoded(o)); return o; };
@@ -76,9 +95,7 @@ test('workers give the in-thread outcomes, batch by batch and row by row, even w
 });
 
 test('a run that dedupes gets its valid rows from workers as dedupe entries byte-identical to the in-thread ones, and they dedupe as the records do', async () => {
-  const probe = await opened(generated);
-  const spec: KeySpec = { keys: probe.prep.mapping.mapping.dedupe.keys, scope: probe.prep.mapping.mapping.dedupe.scope };
-  for (const s of probe.prep.sources) s.close();
+  const spec = await keySpecOf(generated);
   const want = await opened(generated, spec);
   const expected: EncodedOutcomes[] = [];
   const records: RowOutcome[][] = [];
@@ -102,14 +119,8 @@ test('a run that dedupes gets its valid rows from workers as dedupe entries byte
     for (let i = 0; i < pending.length; i++) {
       const got = encoded(await pool.outcomesOf(pending[i]));
       const want = expected[i];
-      assert.deepEqual(got.failed, want.failed, `batch ${i}: the same rows failed`);
-      assert.deepEqual(got.failures, want.failures, `batch ${i}: with the same failures`);
-      assert.deepEqual(got.failedValues, want.failedValues, `batch ${i}: and the failed rows' cells, for failed.csv`);
+      assertSameEntries(got, want, i);
       assert.deepEqual(got.failedValues, want.failed.map((k) => cellsOf(rowsOf[i])[k]));
-      assert.ok(Buffer.from(got.records.bytes).equals(Buffer.from(want.records.bytes)), `batch ${i}: entries byte-identical`);
-      assert.deepEqual([...got.records.ends], [...want.records.ends]);
-      assert.deepEqual([...got.records.hashes], [...want.records.hashes]);
-      assert.deepEqual([...got.records.codes], [...want.records.codes]);
       assert.equal(got.records.ends.length + got.failed.length, cellsOf(rowsOf[i]).length, `batch ${i}: every row is a record or a failure`);
       fromPool.addBatch(got.records);
       // The same rows through the record API (as tests and API callers add them).
@@ -137,9 +148,7 @@ test('a run that dedupes gets its valid rows from workers as dedupe entries byte
 });
 
 test('with help, a batch that finds every worker full is processed in this thread: byte-identical entries, in order, the workers still taking the others', async () => {
-  const probe = await opened(generated);
-  const spec: KeySpec = { keys: probe.prep.mapping.mapping.dedupe.keys, scope: probe.prep.mapping.mapping.dedupe.scope };
-  for (const s of probe.prep.sources) s.close();
+  const spec = await keySpecOf(generated);
   const want = await opened(generated, spec);
   const expected: EncodedOutcomes[] = [];
   for await (const rows of want.prep.sources[0].rows()) expected.push(encoded(want.inline[0](cellsOf(rows), rowNosOf(rows))));
@@ -158,12 +167,7 @@ test('with help, a batch that finds every worker full is processed in this threa
     assert.ok(pool.stats.helpedBatches >= 1, 'this thread took the batches the full worker could not');
     assert.equal(pool.stats.workerBatches + pool.stats.helpedBatches, expected.length - 1, 'every batch after the first went to the worker or was processed here');
     for (let i = 0; i < pending.length; i++) {
-      const got = encoded(await pool.outcomesOf(pending[i]));
-      assert.deepEqual(got.failed, expected[i].failed, `batch ${i}: the same rows failed`);
-      assert.deepEqual(got.failures, expected[i].failures);
-      assert.deepEqual(got.failedValues, expected[i].failedValues);
-      assert.ok(Buffer.from(got.records.bytes).equals(Buffer.from(expected[i].records.bytes)), `batch ${i}: entries byte-identical`);
-      assert.deepEqual([...got.records.hashes], [...expected[i].records.hashes]);
+      assertSameEntries(encoded(await pool.outcomesOf(pending[i])), expected[i], i);
     }
     assert.equal(pool.stats.inlineBatches, 1, 'only the first batch waited for no worker at all');
   } finally {
@@ -191,9 +195,7 @@ test('with help, a batch whose in-thread processing throws rejects its own outco
 });
 
 test('a batch that throws part-way leaves nothing behind: the next batch holds its own entries only (each row is encoded as it is made)', async () => {
-  const probe = await opened(generated);
-  const spec: KeySpec = { keys: probe.prep.mapping.mapping.dedupe.keys, scope: probe.prep.mapping.mapping.dedupe.scope };
-  for (const s of probe.prep.sources) s.close();
+  const spec = await keySpecOf(generated);
   const { prep, inline } = await opened(generated, spec);
   try {
     let first: SourceRow[] | undefined;
