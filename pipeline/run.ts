@@ -24,6 +24,8 @@ import { decodeRecords } from './transforms/dedupe-entry.js';
 import { createValidator } from './transforms/validate.js';
 import { createNormalizer } from './transforms/normalize.js';
 import { Deduper, dedupeOptionsFrom, type DedupeStats } from './transforms/dedupe.js';
+import { SEG, SEGMENTS, SingletonRenderer, type RenderedChunk } from './transforms/singleton-render.js';
+import type { FileLoader } from './loaders/file/loader.js';
 import { openSource } from './sources/index.js';
 import type { OpenedSource } from './sources/types.js';
 import { ReportWriter, type Stage } from './report/writer.js';
@@ -92,6 +94,9 @@ async function sha256File(path: string): Promise<string> {
 }
 
 /** Why --mirror deletes nothing on a target without a ledger of what it loaded. */
+/** Result batches whose contacts are with the payload worker before the oldest is written (loadRendered). */
+const RENDER_AHEAD = 4;
+
 const NO_MIRROR: Partial<Record<TargetName, string>> = {
   talkdesk: 'Talkdesk\'s contact sync (what the bridge serves) can add and update contacts but has no way to remove one',
   file: 'the file target only writes payloads',
@@ -334,6 +339,12 @@ export async function runImport(o: RunOptions): Promise<RunResult> {
     // The whole batch first: merged records from dedupe are new objects, and if the loader
     // aborts part-way through, the rest of the batch must still be reported NOT_SENT.
     for (const rec of records) inFlight.add(rec);
+    await send(records);
+    o.onProgress?.(readProgress());
+    return chain.none;
+  };
+  /** Hands records already in flight to the loader (or settles them for `check`). */
+  const send = async (records: ContactRecord[]) => {
     for (const rec of records) {
       // Stopped (a report file the disk refused): nothing more is sent; the rest are NOT_SENT.
       if (abortError) break;
@@ -358,8 +369,6 @@ export async function runImport(o: RunOptions): Promise<RunResult> {
       if (!loader) settle(rec, { status: 'success', action: 'would-load', targetId: rec.contact.id });
       else await loader.write(rec);
     }
-    o.onProgress?.(readProgress());
-    return chain.none;
   };
   // --mirror: a row that failed (a bad phone, a missing field) is still in the file; the
   // contact it names must not be deleted. Failed rows are rebuilt here, as far as they go,
@@ -369,6 +378,71 @@ export async function runImport(o: RunOptions): Promise<RunResult> {
     const partial = createNormalizer(m);
     mirrorWatch = (fi, values) => incremental!.sawFailed(partial(compiled[fi].map(values)).contact);
   }
+  /**
+   * The second phase of a run into the file target, with the contacts that merged with
+   * nothing (handed out raw by dedupe) rendered by a worker while this thread merges the
+   * clusters; everything is written in the order of dedupe's results, as the loop over
+   * results() below writes it. Every record handed out ends settled, in flight (NOT_SENT
+   * at the end) or, for a raw one not yet written, in dedupe's unsent().
+   */
+  const loadRendered = async (dedupe: Deduper, fileLoader: FileLoader) => {
+    const renderer = new SingletonRenderer({
+      init: { spillPath: dedupe.spillPath, plan: fileLoader.plan, fileCell: report.successFileCells() },
+      payloadOf: (i) => dedupe.payloadOf(i),
+    });
+    const pending: { items: (ContactRecord | number)[]; chunk: Promise<RenderedChunk> | undefined }[] = [];
+    const view = (b: Uint8Array, at: number, size: number) => (size ? b.subarray(at, at + size - 1) : undefined);
+    const apply = async (items: (ContactRecord | number)[], rendered: Promise<RenderedChunk> | undefined) => {
+      const records = items.filter((x): x is ContactRecord => typeof x !== 'number');
+      for (const rec of records) inFlight.add(rec);
+      const chunk = rendered && await rendered;
+      let k = 0;
+      let at = 0;
+      let from = 0;
+      for (let i = 0; i < items.length; i++) {
+        const id = items[i];
+        if (typeof id !== 'number') continue;
+        if (from < i) await send(items.slice(from, i) as ContactRecord[]);
+        from = i + 1;
+        if (abortError) return; // the rest stays in flight or unsent: NOT_SENT
+        const sizes = chunk!.sizes.subarray(k * SEGMENTS, (k + 1) * SEGMENTS);
+        const seg = (s: number) => { const v = view(chunk!.bytes, at, sizes[s]); if (sizes[s]) at += sizes[s] - 1; return v; };
+        fileLoader.writeRendered({ owner: chunk!.owners[k], spoke: seg(SEG.spoke), samespace: seg(SEG.samespace), genesys: seg(SEG.genesys), talkdesk: seg(SEG.talkdesk) });
+        report.settleRendered(seg(SEG.success)!, 'written');
+        dedupe.sent(id);
+        k++;
+      }
+      if (from < items.length) await send(items.slice(from) as ContactRecord[]);
+      o.onProgress?.(readProgress());
+    };
+    try {
+      let batches = 0;
+      for await (const items of dedupe.resultItems(true)) {
+        const ids: number[] = [];
+        for (const x of items) if (typeof x === 'number') ids.push(x);
+        let chunk: Promise<RenderedChunk> | undefined;
+        if (ids.length) {
+          const starts = new Float64Array(ids.length);
+          const ends = new Float64Array(ids.length);
+          for (let k = 0; k < ids.length; k++) [starts[k], ends[k]] = dedupe.entryRange(ids[k]);
+          chunk = renderer.render(ids, starts, ends);
+        }
+        pending.push({ items, chunk });
+        // A few chunks ahead keep the worker busy while this thread merges the next clusters.
+        while (pending.length > RENDER_AHEAD) { const b = pending.shift()!; await apply(b.items, b.chunk); }
+        // As the loop over results() below: let progress and signals through now and then.
+        if (++batches % 4 === 0) await new Promise((r) => setImmediate(r));
+        if (abortCtl.signal.aborted) break;
+      }
+      while (pending.length && !abortCtl.signal.aborted) { const b = pending.shift()!; await apply(b.items, b.chunk); }
+      if (abortCtl.signal.aborted && !abortError) status = 'interrupted';
+    } finally {
+      // Batches never applied (the run stopped): their merged contacts end NOT_SENT.
+      for (const b of pending) for (const x of b.items) if (typeof x !== 'number') inFlight.add(x);
+      await renderer.close();
+    }
+  };
+
   let rowPool: RowPool | undefined;
   try {
     if (loader && !allSkipped && !(incremental && ledger!.size > 0)) await ensureOpen();
@@ -497,7 +571,12 @@ export async function runImport(o: RunOptions): Promise<RunResult> {
     // dedupe hands out its results (the run's peak is at the end of reading).
     await pool.close();
     marks.readTo = performance.now();
-    if (dedupe && status === 'completed') {
+    if (dedupe && status === 'completed' && loader?.target === 'file' && pool.stats.workers > 0 && !o.sample && !incremental
+      && loader.requiredFields.length === 0) {
+      // The contacts that merged with nothing are rendered on a worker (transforms/singleton-render.ts).
+      if (!opening) await ensureOpen();
+      await loadRendered(dedupe, loader as FileLoader);
+    } else if (dedupe && status === 'completed') {
       let batches = 0;
       for await (const batch of dedupe.results()) {
         await toTarget(batch);

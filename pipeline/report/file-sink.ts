@@ -52,6 +52,18 @@ export class FileSink {
     this.bytes += n;
   }
 
+  /** Bytes already encoded (UTF-8), copied as they are. */
+  writeBytes(b: Uint8Array): void {
+    if (this.failure !== undefined) return;
+    if (this.used + b.length > this.buf.length) {
+      this.flush();
+      if (b.length > this.buf.length) { this.writeAll(b); this.bytes += b.length; return; }
+    }
+    this.buf.set(b, this.used);
+    this.used += b.length;
+    this.bytes += b.length;
+  }
+
   flush(): void {
     if (this.used === 0 || this.fd === undefined || this.failure !== undefined) return;
     this.writeAll(this.buf.subarray(0, this.used));

@@ -177,6 +177,9 @@ export class ReportWriter {
     return this.multi ? this.fileCell[ref.file] : '';
   }
 
+  /** With several inputs, each input's _file cell and its comma, as success.csv rows start; else undefined. */
+  successFileCells(): string[] | undefined { return this.multi ? [...this.fileCell] : undefined; }
+
   /** A row was read from a source (call once per row, before its outcome). */
   rowRead(n = 1) { this.counts.read += n; }
 
@@ -223,31 +226,14 @@ export class ReportWriter {
     const id = o.targetId ?? c.id ?? '';
     if (o.status === 'success') {
       this.counts.success++;
-      const notes = !o.notes?.length ? rec.notes.join('; ')
-        : rec.notes.length ? `${rec.notes.join('; ')}; ${o.notes.join('; ')}` : o.notes.join('; ');
-      let phones = '';
-      for (let i = 0; i < c.phones.length; i++) phones += (i ? ' ' : '') + c.phones[i].e164 + (c.phones[i].ext ? ` x${c.phones[i].ext}` : '');
-      let mergedRows = '';
-      if (this.multi) {
-        // With several inputs a row number alone is ambiguous: each entry names its file.
-        for (let i = 0; i < rec.merged.length; i++) {
-          const ref = rec.merged[i].ref;
-          mergedRows += (i ? '; ' : '') + `${this.input.files[ref.file]}:${ref.row}`;
-        }
-      } else {
-        for (let i = 0; i < rec.merged.length; i++) mergedRows += (i ? ' ' : '') + rec.merged[i].ref.row;
-      }
-      const conflicts = describeConflicts(rec);
-      const line = `${this.pre(rec.ref)}${rec.ref.row},${csvCell(id)},${csvCell(c.owner ?? '')},${csvCell(o.action ?? 'loaded')},`
-        + `${csvCell(displayName(c))},${csvCell(phones)},${csvCell(c.emails.join(' '))},${this.multi ? csvCell(mergedRows) : mergedRows},`
-        + `${csvCell(conflicts)},${csvCell(notes)}`;
-      this.success.writeLine(line);
+      const f = successFields(rec, o, this.multi ? this.input.files : undefined);
+      this.success.writeLine(successLine(rec, o, f, this.multi ? this.fileCell : undefined));
       // Its merged rows come next in merged.csv: the page shows this contact beside them if
       // the first of them is among the rows it embeds.
       if (rec.merged.length && this.html.merged.wants) {
         const pre = this.multi ? [this.input.files[rec.ref.file]] : [];
-        this.html.survivors.add([...pre, String(rec.ref.row), id, c.owner ?? '', o.action ?? 'loaded',
-          displayName(c), phones, c.emails.join(' '), mergedRows, conflicts, notes]);
+        this.html.survivors.add([...pre, String(rec.ref.row), f.id, c.owner ?? '', o.action ?? 'loaded',
+          displayName(c), f.phones, c.emails.join(' '), f.mergedRows, f.conflicts, f.notes]);
       }
     } else if (o.status === 'unchanged') {
       this.counts.unchanged++;
@@ -262,6 +248,17 @@ export class ReportWriter {
       if (this.conflictExamples.length < 50) this.conflictExamples.push({ row: rec.ref.row, ...cf });
     }
     if (o.notes?.length && o.status !== 'success') for (const n of o.notes) this.noteOnce(n);
+  }
+
+  /**
+   * A contact the file target took whose success.csv row was rendered elsewhere (the second
+   * phase's singleton renderer: a contact that merged with nothing, no conflicts, action
+   * `action`): `line` is that row, line end included, as successLine() gives it.
+   */
+  settleRendered(line: Uint8Array, action: string) {
+    this.targetActions[action] = (this.targetActions[action] ?? 0) + 1;
+    this.counts.success++;
+    this.success.writeBytes(line);
   }
 
   private readonly seenNotes = new Set<string>();
@@ -316,4 +313,39 @@ function makeOutDir(outDir: string) {
 /** "company: kept "Acme" over "ACME Inc"; title: kept ..." */
 export function describeConflicts(rec: ContactRecord): string {
   return rec.conflicts.map((c) => `${c.field}: kept ${JSON.stringify(c.chosen)} over ${c.rejected.map((r) => JSON.stringify(r)).join(', ')}`).join('; ');
+}
+
+/** The cells of a success.csv row that take work to build (report.html's "kept" table repeats them). */
+export interface SuccessFields { id: string; phones: string; mergedRows: string; conflicts: string; notes: string }
+
+/** `files`: the inputs' display paths when the run has several (merged_rows then names each row's file). */
+export function successFields(rec: ContactRecord, o: LoadOutcome, files: readonly string[] | undefined): SuccessFields {
+  const c = rec.contact;
+  const notes = !o.notes?.length ? rec.notes.join('; ')
+    : rec.notes.length ? `${rec.notes.join('; ')}; ${o.notes.join('; ')}` : o.notes.join('; ');
+  let phones = '';
+  for (let i = 0; i < c.phones.length; i++) phones += (i ? ' ' : '') + c.phones[i].e164 + (c.phones[i].ext ? ` x${c.phones[i].ext}` : '');
+  let mergedRows = '';
+  if (files) {
+    // With several inputs a row number alone is ambiguous: each entry names its file.
+    for (let i = 0; i < rec.merged.length; i++) {
+      const ref = rec.merged[i].ref;
+      mergedRows += (i ? '; ' : '') + `${files[ref.file]}:${ref.row}`;
+    }
+  } else {
+    for (let i = 0; i < rec.merged.length; i++) mergedRows += (i ? ' ' : '') + rec.merged[i].ref.row;
+  }
+  return { id: o.targetId ?? c.id ?? '', phones, mergedRows, conflicts: describeConflicts(rec), notes };
+}
+
+/**
+ * A contact's success.csv row, without its line end. `fileCell`: with several inputs, each
+ * input's _file cell and its comma (csvCell of its display path + ','). A pure function, so
+ * that the singleton renderer (another thread) writes the very row the report would.
+ */
+export function successLine(rec: ContactRecord, o: LoadOutcome, f: SuccessFields, fileCell: readonly string[] | undefined): string {
+  const c = rec.contact;
+  return `${fileCell ? fileCell[rec.ref.file] : ''}${rec.ref.row},${csvCell(f.id)},${csvCell(c.owner ?? '')},${csvCell(o.action ?? 'loaded')},`
+    + `${csvCell(displayName(c))},${csvCell(f.phones)},${csvCell(c.emails.join(' '))},${fileCell ? csvCell(f.mergedRows) : f.mergedRows},`
+    + `${csvCell(f.conflicts)},${csvCell(f.notes)}`;
 }

@@ -57,6 +57,13 @@ export class Spill {
   }
 
   get size(): number { return this.count; }
+  get path(): string { return join(this.dir, 'records.bin'); }
+
+  /** Record i's entry in the file: [start, end). */
+  range(i: number): [number, number] { return [this.offsets.get(i), this.offsets.get(i + 1)]; }
+
+  /** Every entry to disk (for a reader of the file on another thread). */
+  flushAll(): void { if (this.bufUsed) this.flush(); }
   get offsetBytes(): number { return this.offsets.bytes; }
 
   /** Appends the entry at [start, end) of `from`; returns its record number. */

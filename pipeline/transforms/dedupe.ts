@@ -170,11 +170,23 @@ export class Deduper {
    * in batches. Call once, after the last add().
    */
   async *results(): AsyncGenerator<ContactRecord[]> {
+    for await (const items of this.resultItems(false)) yield items as ContactRecord[];
+  }
+
+  /**
+   * As results(), but with `raw`, a record that merged with nothing is handed out as its
+   * record number, not decoded: its entry is at entryRange() of spillPath, and the caller
+   * renders it elsewhere and calls sent() once its outcome is written (until then an abort
+   * reports it through unsent()). Call once, after the last add().
+   */
+  async *resultItems(raw: boolean): AsyncGenerator<(ContactRecord | number)[]> {
     if (this.drained) throw new Error('internal error: dedupe results read twice');
     this.drained = true;
     this.dropTable();
     const n = this.spill.size;
     this.emitted = new Uint8Array(n);
+    // Another thread reads the file: every entry goes to disk first.
+    if (raw) this.spill.flushAll();
     // Members of each cluster as a linked list in row order (next[i]). Every parent first
     // points straight at its root; then `parent` is reused for the lists: a root holds its
     // list's tail, a member -1. Roots come before their members, so one ascending pass
@@ -196,12 +208,13 @@ export class Deduper {
     // Small batches: a batch's records live until the loader has taken the last of them, and
     // 500 of them outlived young-generation collections and were promoted (issue #11).
     const batchSize = this.opts.batchSize ?? DEFAULT_RESULT_BATCH;
-    let batch: ContactRecord[] = [];
+    let batch: (ContactRecord | number)[] = [];
     for (let i = 0; i < n; i++) {
       if (p.get(i) < 0) continue;
-      let out: ContactRecord;
+      let out: ContactRecord | number;
       if (next[i] < 0) {
-        out = decodePayload(this.spill.read(i, true));
+        if (raw) out = i;
+        else { out = decodePayload(this.spill.read(i, true)); this.emitted[i] = 1; }
       } else {
         const ids: number[] = [];
         for (let m = i; m >= 0; m = next[m]) ids.push(m);
@@ -211,12 +224,23 @@ export class Deduper {
         out = mergeMembers(members, { rules: this.opts.rules, idFrom: this.opts.idFrom });
         for (const m of ids) this.emitted[m] = 1;
       }
-      this.emitted[i] = 1;
       batch.push(out);
       if (batch.length >= batchSize) { const b = batch; batch = []; yield b; }
     }
     if (batch.length) yield batch;
   }
+
+  /** The spill file, for a reader on another thread (complete once resultItems(true) has started). */
+  get spillPath(): string { return this.spill.path; }
+
+  /** Where record i's entry is in the spill file: [start, end). */
+  entryRange(i: number): [number, number] { return this.spill.range(i); }
+
+  /** Record i's payload (dedupe-entry.ts), read here. */
+  payloadOf(i: number): string { return this.spill.read(i, true); }
+
+  /** A record handed out raw by resultItems(true) is written: an abort no longer reports it. */
+  sent(i: number): void { this.emitted![i] = 1; }
 
   /** How record m joined its cluster, as merged.csv shows it. */
   private keyOf(m: number, recs: Map<number, ContactRecord>): string {

@@ -89,11 +89,16 @@ export function workerCount(env: NodeJS.ProcessEnv, run: { dedupes: boolean }): 
   return Number(t);
 }
 
-/** The worker entry beside this module: .js when built (dist/), .ts when run through tsx. */
-export function defaultWorkerUrl(): URL {
-  const js = new URL('./row-worker.js', import.meta.url);
+/** A worker entry beside this module (`name` without extension): .js when built (dist/), .ts when run through tsx. */
+export function workerEntryUrl(name: string): URL {
+  const js = new URL(`./${name}.js`, import.meta.url);
   if (existsSync(fileURLToPath(js))) return js;
-  return new URL('./row-worker.ts', import.meta.url);
+  return new URL(`./${name}.ts`, import.meta.url);
+}
+
+/** The row worker's entry. */
+export function defaultWorkerUrl(): URL {
+  return workerEntryUrl('row-worker');
 }
 
 export interface RowPoolOptions {
@@ -274,7 +279,7 @@ export class RowPool {
  * thread does not inherit tsx's loader on Node 20, so it registers it before importing
  * the entry; the built code (dist/) starts the .js entry directly.
  */
-function spawnWorker(url: URL, init: RowPoolInit): Worker {
+export function spawnWorker(url: URL, init: unknown): Worker {
   // The worker's young generation (issue #11, bench's 1M-row file). With batches of 2,000 rows
   // 12 MB ran as fast as 16 MB (44.8 s vs 44.1 s) for 22 MB less peak RSS, and 8 MB spent a
   // quarter of the worker's time collecting. Since batches are 250 rows (DEFAULT_BATCH_ROWS)

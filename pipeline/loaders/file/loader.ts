@@ -11,16 +11,16 @@ import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import type { ContactRecord } from '../../contact.js';
 import { TARGET_REQUIREMENTS, type Loader, type LoaderContext } from '../types.js';
-import { spokeContact, spokeContactJson, spokeContactsPath } from '../spoke/payload.js';
-import { mapAttributes, samespaceRow } from '../samespace/payload.js';
-import { columnPlan } from '../samespace/plan.js';
+import { spokeContactsPath } from '../spoke/payload.js';
+import { mapAttributes } from '../samespace/payload.js';
 import { DEFAULT_CHUNK_SIZE } from '../samespace/loader.js';
 import { SPOKE_DEFAULT_BATCH_SIZE } from '../spoke/loader.js';
-import { genesysContactBodyJson } from '../genesys/payload.js';
-import { talkdeskContactJson } from '../talkdesk/payload.js';
 import { jsonString } from '../json.js';
 import { FileSink } from '../../report/file-sink.js';
 import { writeFailed } from '../../errors.js';
+import { fileRenderPlan, renderFileContact, samespaceChunkHeader, writtenOutcome, type FileRenderPlan } from './render.js';
+
+export { FILE_TARGET_FORMATS, samespaceChunkCsv, samespaceChunkHeader, samespaceCsvCell, samespaceCsvLine } from './render.js';
 
 /**
  * One JSON document per line. The per-contact payloads arrive already serialized
@@ -28,59 +28,42 @@ import { writeFailed } from '../../errors.js';
  * per contact); the rare envelope objects go through JSON.stringify.
  */
 class JsonLines {
-  private readonly sink: FileSink;
+  readonly sink: FileSink;
   constructor(path: string) { this.sink = new FileSink(path); }
   write(obj: unknown) { this.sink.write(JSON.stringify(obj) + '\n'); }
   writeJson(json: string) { this.sink.write(json + '\n'); }
   close() { this.sink.close(); }
 }
 
-// Papa.unparse's quoting with its defaults (quotes: false, delimiter ",", quoteChar '"'):
-// a cell is quoted when it holds CR, LF, a quote, a BOM or the delimiter, or starts or
-// ends with a space. The chunk rows are encoded one by one with it instead of keeping
-// 5,000 row arrays for one Papa.unparse call; file-loader-samespace-csv.test.ts pins it
-// to Papa.unparse.
-const PAPA_QUOTE = /[\r\n"\ufeff,]/;
+/**
+ * One contact's payload lines rendered elsewhere as UTF-8 (the second phase's singleton
+ * renderer, from renderFileContact): `spoke` without a line end (it joins its owner's
+ * batch), the others with theirs; absent where the contact is not in that file.
+ */
+export interface RenderedPayloads { owner: string; spoke?: Uint8Array; samespace?: Uint8Array; genesys?: Uint8Array; talkdesk?: Uint8Array }
 
-export function samespaceCsvCell(v: string): string {
-  if (v === '') return v;
-  return PAPA_QUOTE.test(v) || v.charCodeAt(0) === 32 || v.charCodeAt(v.length - 1) === 32 ? `"${v.replace(/"/g, '""')}"` : v;
+/** The file target's loader, which also takes contacts rendered elsewhere. */
+export interface FileLoader extends Loader {
+  readonly plan: FileRenderPlan;
+  /** A contact whose lines were rendered elsewhere: written in its place; the caller settles it. */
+  writeRendered(r: RenderedPayloads): void;
 }
 
-/** A chunk's header line, line end included (the chunk's rows follow, each samespaceCsvLine + CRLF). */
-export function samespaceChunkHeader(fields: readonly string[]): string {
-  return samespaceCsvLine(fields) + '\r\n';
-}
-
-/** One chunk as Papa.unparse({ fields, data: rows }, { newline: '\r\n' }) + '\r\n' writes it, rows given encoded. */
-export function samespaceChunkCsv(fields: readonly string[], lines: readonly string[]): string {
-  return samespaceChunkHeader(fields) + lines.map((l) => l + '\r\n').join('');
-}
-
-export function samespaceCsvLine(cells: readonly string[]): string {
-  let out = '';
-  for (let i = 0; i < cells.length; i++) out += (i ? ',' : '') + samespaceCsvCell(cells[i]);
-  return out;
-}
-
-export const FILE_TARGET_FORMATS = ['spoke', 'samespace', 'genesys', 'talkdesk'] as const;
-
-export function createFileLoader(ctx: LoaderContext): Loader {
+export function createFileLoader(ctx: LoaderContext): FileLoader {
   const dir = join(ctx.outDir, 'payloads');
   // The CLI accepts only FILE_TARGET_FORMATS (yargs choices, like --target).
-  const wanted = new Set<string>((ctx.options.flags.formats as string[] | undefined) ?? FILE_TARGET_FORMATS);
+  const plan = fileRenderPlan(ctx.mapping, ctx.options.flags.formats as string[] | undefined);
   const spokeBatch = ctx.options.batchSize ?? ctx.mapping.targets.spoke?.batchSize ?? SPOKE_DEFAULT_BATCH_SIZE;
   const chunkSize = ctx.options.batchSize ?? ctx.mapping.targets.samespace?.chunkSize ?? DEFAULT_CHUNK_SIZE;
-  // The same columns the samespace loader uploads: only properties the mapping feeds.
-  const cols = columnPlan(ctx.mapping);
+  const cols = plan.cols;
   const moduleName = ctx.mapping.targets.samespace?.module ?? 'Contacts';
 
   let spoke: JsonLines | undefined;
   let samespace: JsonLines | undefined;
   let genesys: JsonLines | undefined;
   let talkdesk: JsonLines | undefined;
-  /** Per owner: the contacts of the batch being filled, as JSON text. */
-  const owners = new Map<string, string[]>();
+  /** Per owner: the contacts of the batch being filled, as JSON text (or its UTF-8, rendered elsewhere). */
+  const owners = new Map<string, (string | Uint8Array)[]>();
   /**
    * The samespace chunk being filled: its file, written row by row (a chunk's 5,000 lines
    * held until it was full all outlived the young generation), and its row count.
@@ -94,21 +77,34 @@ export function createFileLoader(ctx: LoaderContext): Loader {
   const flushOwner = (owner: string) => {
     const list = owners.get(owner);
     if (!list?.length) return;
-    spoke!.writeJson(`{"method":"PUT","path":${jsonString(spokeContactsPath(owner))},"body":{"contacts":[${list.join(',')}]}}`);
+    const sink = spoke!.sink;
+    sink.write(`{"method":"PUT","path":${jsonString(spokeContactsPath(owner))},"body":{"contacts":[`);
+    for (let i = 0; i < list.length; i++) {
+      const c = list[i];
+      if (i) sink.write(',');
+      if (typeof c === 'string') sink.write(c); else sink.writeBytes(c);
+    }
+    sink.write(']}}\n');
     // Emptied, not replaced: a list that lived long enough to reach the old generation would,
     // once dropped, still point at its strings until the next full collection, and the young
     // collections would copy and promote them (issue #11).
     list.length = 0;
   };
-  /** The row goes to the chunk being filled (opened with its header on its first row). */
-  const chunkRow = (line: string) => {
+  /** The chunk being filled (opened with its header on its first row). */
+  const chunk = () => {
     if (!chunkFile) {
       chunkNo++;
       chunkFile = new FileSink(join(dir, 'samespace', chunkName()));
       chunkFile.write(samespaceChunkHeader(cols.map((c) => c.key)));
     }
-    chunkFile.write(line + '\r\n');
-    if (++chunkRows >= chunkSize) flushChunk();
+    return chunkFile;
+  };
+  const chunkRowDone = () => { if (++chunkRows >= chunkSize) flushChunk(); };
+  const spokeContact = (owner: string, json: string | Uint8Array) => {
+    let list = owners.get(owner);
+    if (!list) owners.set(owner, (list = []));
+    list.push(json);
+    if (list.length >= spokeBatch) flushOwner(owner);
   };
   const flushChunk = () => {
     if (!chunkFile) return;
@@ -128,42 +124,33 @@ export function createFileLoader(ctx: LoaderContext): Loader {
 
   return {
     target: 'file',
+    plan,
     requiredFields: TARGET_REQUIREMENTS.file.fields,
     async open() {
       try {
-        mkdirSync(wanted.has('samespace') ? join(dir, 'samespace') : dir, { recursive: true });
+        mkdirSync(plan.samespace ? join(dir, 'samespace') : dir, { recursive: true });
       } catch (e) {
         throw writeFailed(e, dir, 'the payload folder');
       }
-      if (wanted.has('spoke')) spoke = new JsonLines(join(dir, 'spoke.jsonl'));
-      if (wanted.has('samespace')) samespace = new JsonLines(join(dir, 'samespace.jsonl'));
-      if (wanted.has('genesys')) genesys = new JsonLines(join(dir, 'genesys.jsonl'));
-      if (wanted.has('talkdesk')) talkdesk = new JsonLines(join(dir, 'talkdesk.jsonl'));
+      if (plan.spoke) spoke = new JsonLines(join(dir, 'spoke.jsonl'));
+      if (plan.samespace) samespace = new JsonLines(join(dir, 'samespace.jsonl'));
+      if (plan.genesys) genesys = new JsonLines(join(dir, 'genesys.jsonl'));
+      if (plan.talkdesk) talkdesk = new JsonLines(join(dir, 'talkdesk.jsonl'));
     },
     async write(rec: ContactRecord) {
       const c = rec.contact;
-      const notes: string[] = [];
-      if (spoke) {
-        if (c.owner && c.id) {
-          const p = spokeContact(c);
-          let list = owners.get(c.owner);
-          if (!list) owners.set(c.owner, (list = []));
-          list.push(spokeContactJson(p.contact));
-          if (list.length >= spokeBatch) flushOwner(c.owner);
-          for (const n of p.notes) notes.push(n);
-        } else {
-          notes.push(`not in spoke.jsonl: Spoke needs ${[!c.id && 'id', !c.owner && 'owner'].filter(Boolean).join(' and ')}`);
-        }
-      }
-      if (samespace) {
-        chunkRow(samespaceCsvLine(samespaceRow(c, cols)));
-      }
-      if (genesys) {
-        if (c.phones.length) genesys.writeJson(`{"method":"POST","path":"/contacts","body":${genesysContactBodyJson(c)}}`);
-        else notes.push('not in genesys.jsonl: Genesys needs a phone number');
-      }
-      if (talkdesk) talkdesk.writeJson(talkdeskContactJson(c));
-      ctx.settle(rec, { status: 'success', action: 'written', targetId: c.id, notes: notes.length ? notes : undefined });
+      const r = renderFileContact(c, plan);
+      if (r.spoke !== undefined) spokeContact(r.owner, r.spoke);
+      if (r.samespace !== undefined) { chunk().write(r.samespace + '\r\n'); chunkRowDone(); }
+      if (r.genesys !== undefined) genesys!.writeJson(r.genesys);
+      if (r.talkdesk !== undefined) talkdesk!.writeJson(r.talkdesk);
+      ctx.settle(rec, writtenOutcome(c.id, r.notes));
+    },
+    writeRendered(r: RenderedPayloads) {
+      if (r.spoke) spokeContact(r.owner, r.spoke);
+      if (r.samespace) { chunk().writeBytes(r.samespace); chunkRowDone(); }
+      if (r.genesys) genesys!.sink.writeBytes(r.genesys);
+      if (r.talkdesk) talkdesk!.sink.writeBytes(r.talkdesk);
     },
     async close() {
       if (spoke) { for (const o of owners.keys()) flushOwner(o); spoke.close(); }

@@ -1,0 +1,211 @@
+/**
+ * The second phase of a run that dedupes into the file target, spread over two threads
+ * (issue #11). After the last row is read, most contacts merged with nothing (about 80% of
+ * the bench's rows): what the run writes for such a contact, its four payload lines and its
+ * success.csv row, depends on that contact alone. A worker renders them straight from the
+ * dedupe spill (it reads the file itself, so the contact is parsed on one side only) into
+ * UTF-8 bytes in transferred memory; the main thread goes on merging the clusters, then
+ * copies each chunk's bytes into the files in the order of the results.
+ *
+ * Same bytes either way: the worker calls the functions the file target and the report
+ * call (renderFileContact, successFields, successLine). When the worker already holds
+ * `maxPending` chunks the main thread renders the next chunk itself with the same function
+ * (as the row pool's `help`), so neither thread waits for the other for long.
+ */
+import { closeSync, openSync, readSync } from 'node:fs';
+import type { Worker } from 'node:worker_threads';
+import { spawnWorker, workerEntryUrl } from './row-pool.js';
+import { decodePayload, payloadStart } from './dedupe-entry.js';
+import { renderFileContact, writtenOutcome, type FileRenderPlan } from '../loaders/file/render.js';
+import { successFields, successLine } from '../report/writer.js';
+
+/** What the worker receives once (workerData): plain data. */
+export interface SingletonRenderInit {
+  /** The dedupe spill (records.bin), complete on disk. */
+  spillPath: string;
+  plan: FileRenderPlan;
+  /** With several inputs, each input's _file cell and its comma (success.csv); else undefined. */
+  fileCell?: string[];
+}
+
+/** Parts rendered per contact, in this order. */
+export const SEGMENTS = 5;
+export const SEG = { spoke: 0, samespace: 1, genesys: 2, talkdesk: 3, success: 4 } as const;
+
+/**
+ * A chunk of contacts, rendered: their bytes back to back, and per contact SEGMENTS sizes
+ * (spoke JSON without a line end; the Samespace row, Genesys and Talkdesk lines and the
+ * success.csv row with theirs), each the byte length + 1, or 0 where the contact has none.
+ */
+export interface RenderedChunk {
+  bytes: Uint8Array;
+  sizes: Uint32Array;
+  /** Each contact's owner (its Spoke phonebook). */
+  owners: string[];
+}
+
+/**
+ * Renders `count` contacts, the k-th from its spill payload `payloadOf(k)` (dedupe-entry.ts).
+ * A contact here merged with nothing: its record has no merged rows and no conflicts.
+ */
+export function renderChunk(count: number, payloadOf: (k: number) => string, init: Omit<SingletonRenderInit, 'spillPath'>): RenderedChunk {
+  const sizes = new Uint32Array(count * SEGMENTS);
+  const owners = new Array<string>(count);
+  let buf = Buffer.allocUnsafe(Math.max(64 * 1024, count * 2048));
+  let used = 0;
+  const put = (s: string | undefined, end: string, at: number) => {
+    if (s === undefined) return;
+    const text = end ? s + end : s;
+    // A UTF-16 code unit is at most 3 UTF-8 bytes.
+    if (used + text.length * 3 > buf.length) {
+      const bigger = Buffer.allocUnsafe(Math.max(buf.length * 2, used + text.length * 3));
+      buf.copy(bigger, 0, 0, used);
+      buf = bigger;
+    }
+    const n = buf.write(text, used);
+    used += n;
+    sizes[at] = n + 1;
+  };
+  for (let k = 0; k < count; k++) {
+    const rec = decodePayload(payloadOf(k));
+    const r = renderFileContact(rec.contact, init.plan);
+    const o = writtenOutcome(rec.contact.id, r.notes);
+    owners[k] = r.owner;
+    const at = k * SEGMENTS;
+    put(r.spoke, '', at + SEG.spoke);
+    put(r.samespace, '\r\n', at + SEG.samespace);
+    put(r.genesys, '\n', at + SEG.genesys);
+    put(r.talkdesk, '\n', at + SEG.talkdesk);
+    put(successLine(rec, o, successFields(rec, o, undefined), init.fileCell), '\r\n', at + SEG.success);
+  }
+  // A copy the size of the bytes: the spare room is not kept alive while the chunk waits.
+  return { bytes: Uint8Array.prototype.slice.call(buf, 0, used) as Uint8Array, sizes, owners };
+}
+
+/**
+ * Reads entries of the spill file in ascending order, from a window of the file:
+ * the worker's side of Spill.read(i, true).
+ */
+export class SpillFileReader {
+  private readonly fd: number;
+  private window = Buffer.alloc(0);
+  private windowAt = 0;
+
+  constructor(path: string) { this.fd = openSync(path, 'r'); }
+
+  /** The payload of the entry at [start, end) of the file. */
+  payload(start: number, end: number): string {
+    if (start < this.windowAt || end > this.windowAt + this.window.length) {
+      const size = Math.max(end - start, 4 << 20);
+      if (this.window.length < size) this.window = Buffer.allocUnsafe(size);
+      let got = 0;
+      while (got < size) {
+        const n = readSync(this.fd, this.window, got, size - got, start + got);
+        if (n === 0) break;
+        got += n;
+      }
+      if (got < end - start) throw new Error(`dedupe spill: entry at ${start}-${end} is past the end of the file (${start + got})`);
+      this.windowAt = start;
+    }
+    const at = start - this.windowAt;
+    return this.window.toString('utf8', payloadStart(this.window, at), end - this.windowAt);
+  }
+
+  close() { closeSync(this.fd); }
+}
+
+export interface RenderRequest { id: number; starts: Float64Array; ends: Float64Array }
+export type RenderResponse = { id: number; chunk: RenderedChunk; error?: undefined } | { id: number; chunk?: undefined; error: { message: string; stack?: string } };
+
+export interface SingletonRendererOptions {
+  init: SingletonRenderInit;
+  /** The main thread's way to the same payloads (Spill.read), for the chunks it renders itself. */
+  payloadOf: (id: number) => string;
+  /** Chunks the worker holds before the main thread renders the next itself (default 4). */
+  maxPending?: number;
+  /** Tests point this at a worker that misbehaves. */
+  workerUrl?: URL;
+}
+
+interface Task { resolve(c: RenderedChunk): void; reject(e: Error): void }
+
+export class SingletonRenderer {
+  private readonly worker: Worker;
+  private readonly tasks = new Map<number, Task>();
+  private nextId = 1;
+  private broken: Error | undefined;
+  private closed = false;
+  /** For the tests: chunks rendered by the worker and by the main thread. */
+  readonly stats = { workerChunks: 0, helpedChunks: 0 };
+
+  constructor(private readonly o: SingletonRendererOptions) {
+    this.worker = spawnWorker(o.workerUrl ?? workerEntryUrl('singleton-worker'), o.init);
+    this.worker.on('message', (res: RenderResponse) => this.onResponse(res));
+    this.worker.on('error', (e) => this.fail(`the payload worker thread failed: ${e?.message ?? String(e)}`, e));
+    this.worker.on('exit', (code) => { if (!this.closed) this.fail(`the payload worker thread exited unexpectedly (exit code ${code})`); });
+    this.worker.unref();
+  }
+
+  /**
+   * The contacts of spill records `ids` (entries at [starts[k], ends[k]) of the file),
+   * rendered: by the worker, or here when it is busy or broken.
+   */
+  render(ids: readonly number[], starts: Float64Array, ends: Float64Array): Promise<RenderedChunk> {
+    if (this.broken) return rejected(this.broken);
+    if (this.tasks.size >= (this.o.maxPending ?? 4)) {
+      this.stats.helpedChunks++;
+      try {
+        return Promise.resolve(renderChunk(ids.length, (k) => this.o.payloadOf(ids[k]), this.o.init));
+      } catch (e) {
+        return rejected(e as Error);
+      }
+    }
+    const id = this.nextId++;
+    const p = new Promise<RenderedChunk>((resolve, reject) => this.tasks.set(id, { resolve, reject }));
+    p.catch(() => {}); // the run may stop before awaiting it: not an unhandled rejection
+    if (this.tasks.size === 1) this.worker.ref();
+    this.stats.workerChunks++;
+    const req: RenderRequest = { id, starts, ends };
+    this.worker.postMessage(req, [starts.buffer as ArrayBuffer, ends.buffer as ArrayBuffer]);
+    return p;
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    const err = new Error('the payload worker was closed before this chunk was rendered');
+    for (const t of this.tasks.values()) t.reject(err);
+    this.tasks.clear();
+    await this.worker.terminate();
+  }
+
+  private onResponse(res: RenderResponse) {
+    const task = this.tasks.get(res.id);
+    if (!task) return;
+    this.tasks.delete(res.id);
+    if (!this.tasks.size) this.worker.unref();
+    if (res.error) {
+      const e = new Error(`the payload worker failed: ${res.error.message}`);
+      if (res.error.stack) e.stack = `${e.message}\n    (in the payload worker) ${res.error.stack}`;
+      this.broken ??= e;
+      task.reject(e);
+    } else {
+      task.resolve(res.chunk);
+    }
+  }
+
+  private fail(message: string, cause?: Error) {
+    const n = this.tasks.size;
+    const e = new Error(`${message}; ${n} chunk${n === 1 ? '' : 's'} of contacts ${n === 1 ? 'was' : 'were'} not written, so the run stops`);
+    if (cause?.stack) e.stack = `${e.message}\n    (in the payload worker) ${cause.stack}`;
+    this.broken ??= e;
+    for (const t of this.tasks.values()) t.reject(e);
+    this.tasks.clear();
+  }
+}
+
+function rejected(e: Error): Promise<RenderedChunk> {
+  const p = Promise.reject(e);
+  p.catch(() => {});
+  return p;
+}

@@ -1,0 +1,194 @@
+/**
+ * The second phase's payload worker (pipeline/transforms/singleton-render.ts): the contacts
+ * that merged with nothing are rendered on a worker thread byte for byte as the main thread
+ * renders them; a worker that breaks fails the chunks it held with a clear message; and a
+ * run stopped in the second phase still gives every row one outcome, the contacts reported
+ * written being exactly those in the payload files.
+ */
+import { test, after, before } from 'node:test';
+import assert from 'node:assert/strict';
+import { readdirSync, readFileSync, statSync } from 'node:fs';
+import { join, sep } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { ROOT, runCli, tempDir, assertInvariant, readReportCsv } from './helpers/cli.js';
+import { writeCsv } from './bench/generate.js';
+import { prepare, runImport } from '../pipeline/run.js';
+import { silentLogger } from '../pipeline/log.js';
+import { createBatchProcessor, isEncoded } from '../pipeline/transforms/rows.js';
+import { Deduper, dedupeOptionsFrom } from '../pipeline/transforms/dedupe.js';
+import { decodePayload } from '../pipeline/transforms/dedupe-entry.js';
+import { renderChunk, SEG, SEGMENTS, SingletonRenderer, type RenderedChunk, type SingletonRenderInit } from '../pipeline/transforms/singleton-render.js';
+import { fileRenderPlan, renderFileContact, writtenOutcome } from '../pipeline/loaders/file/render.js';
+import { successFields, successLine } from '../pipeline/report/writer.js';
+
+const MAPPING = join(ROOT, 'test', 'bench', 'mapping.yaml');
+const FIXTURES = join(ROOT, 'test', 'fixtures', 'payload-workers');
+const tmp = tempDir('singleton-render-');
+after(() => tmp.cleanup());
+
+const generated = join(tmp.path, 'generated-3000-seed9.csv');
+before(() => { writeCsv(generated, 3000, 9); });
+
+/** The generated rows deduped (as run.ts feeds dedupe); the ids of the records that merged with nothing, and their entries. */
+async function singletons() {
+  const prep = await prepare({ inputs: [generated], mappingPath: MAPPING });
+  const m = prep.mapping.mapping;
+  const process = createBatchProcessor(m, prep.compiled[0], 0, { keys: m.dedupe.keys, scope: m.dedupe.scope });
+  const dedupe = new Deduper({ ...dedupeOptionsFrom(m), tmpDir: tmp.path });
+  try {
+    for await (const rows of prep.sources[0].rows()) {
+      const ok = rows.filter((r) => !r.error);
+      const out = process(ok.map((r) => r.values), ok.map((r) => r.row));
+      assert.ok(isEncoded(out));
+      dedupe.addBatch(out.records);
+    }
+  } finally {
+    for (const s of prep.sources) s.close();
+  }
+  const ids: number[] = [];
+  let merged = 0;
+  for await (const items of dedupe.resultItems(true)) for (const x of items) if (typeof x === 'number') ids.push(x); else merged++;
+  assert.ok(ids.length > 1500 && merged > 100, `most records merged with nothing, some did (${ids.length} / ${merged})`);
+  const init: SingletonRenderInit = { spillPath: dedupe.spillPath, plan: fileRenderPlan(m, undefined) };
+  return { dedupe, ids, init };
+}
+
+/** The chunk's k-th contact, segment s, as text (undefined where it has none). */
+function segment(c: RenderedChunk, k: number, s: number): string | undefined {
+  let at = 0;
+  for (let i = 0; i < k * SEGMENTS + s; i++) if (c.sizes[i]) at += c.sizes[i] - 1;
+  const size = c.sizes[k * SEGMENTS + s];
+  return size ? Buffer.from(c.bytes.subarray(at, at + size - 1)).toString('utf8') : undefined;
+}
+
+const rangesOf = (dedupe: Deduper, ids: number[]) => {
+  const starts = new Float64Array(ids.length);
+  const ends = new Float64Array(ids.length);
+  ids.forEach((id, k) => { [starts[k], ends[k]] = dedupe.entryRange(id); });
+  return { starts, ends };
+};
+
+test('a chunk holds, per contact, what the file target and success.csv write for it, line ends included', async () => {
+  const { dedupe, ids, init } = await singletons();
+  try {
+    const some = ids.slice(0, 300);
+    const chunk = renderChunk(some.length, (k) => dedupe.payloadOf(some[k]), init);
+    let spokeLess = 0;
+    some.forEach((id, k) => {
+      const rec = decodePayload(dedupe.payloadOf(id));
+      const r = renderFileContact(rec.contact, init.plan);
+      const o = writtenOutcome(rec.contact.id, r.notes);
+      assert.equal(chunk.owners[k], rec.contact.owner ?? '');
+      assert.equal(segment(chunk, k, SEG.spoke), r.spoke, `contact ${k}: Spoke JSON, no line end (it joins its owner's batch)`);
+      assert.equal(segment(chunk, k, SEG.samespace), `${r.samespace}\r\n`);
+      assert.equal(segment(chunk, k, SEG.genesys), r.genesys === undefined ? undefined : `${r.genesys}\n`);
+      assert.equal(segment(chunk, k, SEG.talkdesk), `${r.talkdesk}\n`);
+      assert.equal(segment(chunk, k, SEG.success), `${successLine(rec, o, successFields(rec, o, undefined), undefined)}\r\n`);
+      if (r.spoke === undefined) spokeLess++;
+    });
+    // The generated rows include contacts without a phone (no Genesys line) and with notes.
+    assert.ok(some.some((_id, k) => segment(chunk, k, SEG.genesys) === undefined), 'a contact without a phone has no Genesys line');
+    assert.ok(some.some((_id, k) => /not sent to Spoke/.test(segment(chunk, k, SEG.success)!)), 'a payload note reaches the success.csv row');
+    assert.ok(spokeLess < some.length);
+  } finally {
+    dedupe.close();
+  }
+});
+
+test('the worker renders byte for byte what the main thread renders, and the main thread renders the chunks the worker has no room for', async () => {
+  const { dedupe, ids, init } = await singletons();
+  const renderer = new SingletonRenderer({ init, payloadOf: (i) => dedupe.payloadOf(i), maxPending: 1 });
+  try {
+    const parts: number[][] = [];
+    for (let i = 0; i < ids.length; i += 200) parts.push(ids.slice(i, i + 200));
+    // Asked all at once: the worker takes one chunk at a time, this thread renders while it is busy.
+    const got = await Promise.all(parts.map((p) => { const r = rangesOf(dedupe, p); return renderer.render(p, r.starts, r.ends); }));
+    assert.ok(renderer.stats.workerChunks > 0 && renderer.stats.helpedChunks > 0, JSON.stringify(renderer.stats));
+    parts.forEach((p, i) => {
+      const want = renderChunk(p.length, (k) => dedupe.payloadOf(p[k]), init);
+      assert.ok(Buffer.from(got[i].bytes).equals(Buffer.from(want.bytes)), `chunk ${i}: bytes`);
+      assert.deepEqual([...got[i].sizes], [...want.sizes], `chunk ${i}: sizes`);
+      assert.deepEqual(got[i].owners, want.owners, `chunk ${i}: owners`);
+    });
+    // And once the worker is idle again, it takes the next chunk.
+    const before = renderer.stats.workerChunks;
+    const r = rangesOf(dedupe, parts[0]);
+    const again = await renderer.render(parts[0], r.starts, r.ends);
+    assert.equal(renderer.stats.workerChunks, before + 1);
+    assert.ok(Buffer.from(again.bytes).equals(Buffer.from(got[0].bytes)));
+  } finally {
+    await renderer.close();
+    dedupe.close();
+  }
+});
+
+for (const [fixture, message] of [
+  ['exits-on-first-chunk.mjs', /^the payload worker thread exited unexpectedly \(exit code 7\); 1 chunk of contacts was not written, so the run stops$/],
+  ['answers-with-error.mjs', /^the payload worker failed: cannot read properties of undefined \(reading 'e164'\)$/],
+] as const) test(`a payload worker that breaks (${fixture}): its chunk fails with a message that says so, and so does every later one`, async () => {
+  const { dedupe, ids, init } = await singletons();
+  const renderer = new SingletonRenderer({ init, payloadOf: (i) => dedupe.payloadOf(i), workerUrl: pathToFileURL(join(FIXTURES, fixture)) });
+  try {
+    const r = rangesOf(dedupe, ids.slice(0, 10));
+    await assert.rejects(renderer.render(ids.slice(0, 10), r.starts, r.ends), (e: Error) => message.test(e.message));
+    const r2 = rangesOf(dedupe, ids.slice(10, 20));
+    await assert.rejects(renderer.render(ids.slice(10, 20), r2.starts, r2.ends), (e: Error) => message.test(e.message), 'a broken worker is not asked again');
+  } finally {
+    await renderer.close();
+    dedupe.close();
+  }
+});
+
+// Stopped while the second phase is under way, with the payload worker (workers 1) and
+// without it (0): every row read has one outcome, and what success.csv calls written is
+// exactly what the payload files hold.
+for (const workers of ['1', '0']) for (const how of ['interrupted', 'a bug'] as const) {
+  test(`${how} in the second phase (CONTACT_IMPORT_WORKERS=${workers}): every row accounted for, the payload files hold exactly the contacts reported written`, async () => {
+    const file = join(tmp.path, 'second-phase-9000.csv');
+    writeCsv(file, 9000, 4);
+    const out = join(tmp.path, `second-phase-${workers}-${how.replace(' ', '-')}`);
+    const ctl = new AbortController();
+    let readAll = 0;
+    const r = await runImport({
+      command: 'run', inputs: [file], mappingPath: MAPPING, target: 'file', dryRun: false, outDir: out,
+      env: { CONTACT_IMPORT_WORKERS: workers }, log: silentLogger, signal: ctl.signal,
+      onProgress: (p) => {
+        if (p.rows !== 9000 || ++readAll !== 20) return;
+        // Some contacts are written by now, most are not.
+        if (how === 'a bug') throw new TypeError('cannot read properties of undefined (reading \'e164\')');
+        ctl.abort();
+      },
+    });
+    assert.equal(r.exitCode, 3);
+    const s = assertInvariant(out);
+    assert.equal(s.status, how === 'a bug' ? 'aborted' : 'interrupted');
+    assert.equal(s.counts.read, 9000);
+    assert.ok(s.counts.success > 300, `some contacts were written (${s.counts.success})`);
+    const notSent = readReportCsv(out, 'failed.csv').filter((f) => f._code === 'NOT_SENT');
+    assert.ok(notSent.length > 1000, `the rest is NOT_SENT (${notSent.length})`);
+    assert.equal(readReportCsv(out, 'success.csv').length, s.counts.success);
+    const payloads = join(out, 'payloads');
+    const jsonl = (f: string) => readFileSync(join(payloads, f), 'utf8').split('\n').filter(Boolean);
+    assert.equal(jsonl('talkdesk.jsonl').length, s.counts.success, 'talkdesk.jsonl holds every contact reported written, and no other');
+    const inSpoke = jsonl('spoke.jsonl').reduce((a, l) => a + JSON.parse(l).body.contacts.length, 0);
+    const spokeNoted = readReportCsv(out, 'success.csv').filter((row) => /not in spoke\.jsonl/.test(row.notes)).length;
+    assert.equal(inSpoke, s.counts.success - spokeNoted, 'spoke.jsonl: every contact written but those noted as left out');
+  });
+}
+
+test('--formats with the payload worker: the same report and payload files as without it', async () => {
+  const file = join(tmp.path, 'formats-6000.csv');
+  writeCsv(file, 6000, 8);
+  const outs: string[] = [];
+  for (const w of ['1', '0']) {
+    const out = join(tmp.path, `formats-w${w}`);
+    const r = await runCli(['run', file, '--mapping', MAPPING, '--formats', 'spoke', 'samespace', '--out', out, '--quiet'], { env: { CONTACT_IMPORT_WORKERS: w } });
+    assert.equal(r.code, 1, `workers=${w}: some generated rows fail, so exit 1\n${r.stderr}`);
+    outs.push(out);
+  }
+  const files = (dir: string) => (readdirSync(dir, { recursive: true }) as string[]).map((f) => f.split(sep).join('/'))
+    .filter((f) => /\.(csv|jsonl)$/.test(f) && statSync(join(dir, f)).isFile()).sort();
+  assert.deepEqual(files(outs[0]), files(outs[1]));
+  assert.ok(files(outs[0]).includes('payloads/spoke.jsonl') && !files(outs[0]).includes('payloads/genesys.jsonl'), files(outs[0]).join(' '));
+  for (const f of files(outs[0])) assert.ok(readFileSync(join(outs[0], f)).equals(readFileSync(join(outs[1], f))), `${f} differs with and without the payload worker`);
+});
