@@ -251,6 +251,8 @@ export async function openCsv(file: string, opts: SourceOptions = {}): Promise<O
     let row = 0;
     let batch: SourceRow[] = [];
     let sawBad = false;
+    // Whether any text read so far held a NUL (a cell with one fails).
+    let sawNul = false;
     let dataRows = 0;
     // Skip mode: a row longer than maxRow; we drop its text and follow its quotes by papaparse's
     // rule (quoteState) to find its end where papaparse would, so that a quote found never to
@@ -287,17 +289,20 @@ export async function openCsv(file: string, opts: SourceOptions = {}): Promise<O
           r.error = undefined;
         }
       }
+      let chars = 0;
       if (!r.error) {
         // A row that fits in one read chunk never reaches the carry check in feed(), so the
         // row cap is applied here too: the same limit whatever the chunk size.
-        let chars = values.length - 1;
+        chars = values.length - 1;
         for (const v of values) chars += v.length;
         if (chars > maxRow) {
           r.error = new ImportError('ROW_TOO_LARGE', `row has ${chars} characters, more than the row cap of ${maxRow} (--max-row-kb)`, { file, row });
           r.values = values.map((x) => (x.length > 200 ? x.slice(0, 200) + '…' : x));
         }
       }
-      if (!r.error) {
+      // Cell by cell only when a cell can fail: one longer than the cap (the row is), or text
+      // read so far held a replacement character or a NUL (issue #11: 13 checks a row otherwise).
+      if (!r.error && (chars > maxCell || sawBad || sawNul)) {
         for (let i = 0; i < values.length; i++) {
           const v = values[i];
           if (v.length > maxCell) {
@@ -490,6 +495,7 @@ export async function openCsv(file: string, opts: SourceOptions = {}): Promise<O
           }
           const text = decoder.write(chunk as Buffer);
           if (!sawBad && text.includes('\uFFFD')) sawBad = true;
+          if (!sawNul && text.includes('\u0000')) sawNul = true;
           feed(text, false);
           // One chunk can hold many rows: hand them on in batches of batchSize, keep the rest.
           while (batch.length >= batchSize) yield batch.splice(0, batchSize);
@@ -497,6 +503,7 @@ export async function openCsv(file: string, opts: SourceOptions = {}): Promise<O
         if (pass === 0) digest = hasher.digest('hex');
         const tail = decoder.end();
         if (tail.includes('\uFFFD')) sawBad = true;
+        if (tail.includes('\u0000')) sawNul = true;
         readAgain = false;
         end(tail);
         if (!readAgain) break;
