@@ -391,13 +391,15 @@ export async function runImport(o: RunOptions): Promise<RunResult> {
       payloadOf: (i) => dedupe.payloadOf(i),
     });
     const pending: { items: (ContactRecord | number)[]; chunk: Promise<RenderedChunk> | undefined }[] = [];
-    const view = (b: Uint8Array, at: number, size: number) => (size ? b.subarray(at, at + size - 1) : undefined);
+    /** Where the parts of the contact being written are in its chunk's bytes: [start, end) pairs, -1 when absent. */
+    const at = new Float64Array(2 * SEGMENTS);
     const apply = async (items: (ContactRecord | number)[], rendered: Promise<RenderedChunk> | undefined) => {
       const records = items.filter((x): x is ContactRecord => typeof x !== 'number');
       for (const rec of records) inFlight.add(rec);
       const chunk = rendered && await rendered;
+      const bytes = chunk && Buffer.from(chunk.bytes.buffer, chunk.bytes.byteOffset, chunk.bytes.byteLength);
       let k = 0;
-      let at = 0;
+      let pos = 0;
       let from = 0;
       for (let i = 0; i < items.length; i++) {
         const id = items[i];
@@ -405,10 +407,13 @@ export async function runImport(o: RunOptions): Promise<RunResult> {
         if (from < i) await send(items.slice(from, i) as ContactRecord[]);
         from = i + 1;
         if (abortError) return; // the rest stays in flight or unsent: NOT_SENT
-        const sizes = chunk!.sizes.subarray(k * SEGMENTS, (k + 1) * SEGMENTS);
-        const seg = (s: number) => { const v = view(chunk!.bytes, at, sizes[s]); if (sizes[s]) at += sizes[s] - 1; return v; };
-        fileLoader.writeRendered({ owner: chunk!.owners[k], spoke: seg(SEG.spoke), samespace: seg(SEG.samespace), genesys: seg(SEG.genesys), talkdesk: seg(SEG.talkdesk) });
-        report.settleRendered(seg(SEG.success)!, 'written');
+        for (let s = 0; s < SEGMENTS; s++) {
+          const size = chunk!.sizes[k * SEGMENTS + s];
+          if (size) { at[2 * s] = pos; pos += size - 1; at[2 * s + 1] = pos; } else at[2 * s] = -1;
+        }
+        // The first four parts are the payloads, in the order writeRendered() takes them (SEG).
+        fileLoader.writeRendered(chunk!.owners[k], bytes!, at);
+        report.settleRendered(bytes!, at[2 * SEG.success], at[2 * SEG.success + 1], 'written');
         dedupe.sent(id);
         k++;
       }

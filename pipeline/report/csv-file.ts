@@ -41,12 +41,12 @@ export class CsvFile {
   /** One row already encoded with csvCell, cells joined by commas, without its line end. */
   writeLine(line: string) { this.put(line + '\r\n'); }
   write(cells: string[]) { this.put(csvLine(cells)); }
-  /** One row already encoded as UTF-8 bytes, line end included. */
-  writeBytes(line: Uint8Array) {
+  /** One row already encoded as UTF-8, line end included: [start, end) of `b`. */
+  writeBytes(b: Buffer, start: number, end: number) {
     this.rows++;
     const sink = this.sink ?? this.open();
     if (!sink) return;
-    try { sink.writeBytes(line); } catch (e) { this.failed(e); }
+    try { sink.writeBytes(b, start, end); } catch (e) { this.failed(e); }
   }
   /** One row, line end included: counted whether or not the disk takes it. */
   private put(text: string) {

@@ -52,16 +52,17 @@ export class FileSink {
     this.bytes += n;
   }
 
-  /** Bytes already encoded (UTF-8), copied as they are. */
-  writeBytes(b: Uint8Array): void {
+  /** Bytes already encoded (UTF-8), [start, end) of `b`, copied as they are. */
+  writeBytes(b: Buffer, start = 0, end = b.length): void {
     if (this.failure !== undefined) return;
-    if (this.used + b.length > this.buf.length) {
+    const n = end - start;
+    if (this.used + n > this.buf.length) {
       this.flush();
-      if (b.length > this.buf.length) { this.writeAll(b); this.bytes += b.length; return; }
+      if (n > this.buf.length) { this.writeAll(b.subarray(start, end)); this.bytes += n; return; }
     }
-    this.buf.set(b, this.used);
-    this.used += b.length;
-    this.bytes += b.length;
+    b.copy(this.buf, this.used, start, end);
+    this.used += n;
+    this.bytes += n;
   }
 
   flush(): void {

@@ -253,12 +253,12 @@ export class ReportWriter {
   /**
    * A contact the file target took whose success.csv row was rendered elsewhere (the second
    * phase's singleton renderer: a contact that merged with nothing, no conflicts, action
-   * `action`): `line` is that row, line end included, as successLine() gives it.
+   * `action`): [start, end) of `b` is that row, line end included, as successLine() gives it.
    */
-  settleRendered(line: Uint8Array, action: string) {
+  settleRendered(b: Buffer, start: number, end: number, action: string) {
     this.targetActions[action] = (this.targetActions[action] ?? 0) + 1;
     this.counts.success++;
-    this.success.writeBytes(line);
+    this.success.writeBytes(b, start, end);
   }
 
   private readonly seenNotes = new Set<string>();

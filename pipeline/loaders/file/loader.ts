@@ -35,18 +35,17 @@ class JsonLines {
   close() { this.sink.close(); }
 }
 
-/**
- * One contact's payload lines rendered elsewhere as UTF-8 (the second phase's singleton
- * renderer, from renderFileContact): `spoke` without a line end (it joins its owner's
- * batch), the others with theirs; absent where the contact is not in that file.
- */
-export interface RenderedPayloads { owner: string; spoke?: Uint8Array; samespace?: Uint8Array; genesys?: Uint8Array; talkdesk?: Uint8Array }
 
 /** The file target's loader, which also takes contacts rendered elsewhere. */
 export interface FileLoader extends Loader {
   readonly plan: FileRenderPlan;
-  /** A contact whose lines were rendered elsewhere: written in its place; the caller settles it. */
-  writeRendered(r: RenderedPayloads): void;
+  /**
+   * A contact whose payload lines were rendered elsewhere (the second phase's singleton renderer,
+   * from renderFileContact), as UTF-8 in `b`: `at` holds [start, end) pairs for Spoke (without a
+   * line end: it joins its owner's batch), Samespace, Genesys and Talkdesk (with theirs), in that
+   * order, a start of -1 where the contact is not in that file. The caller settles it.
+   */
+  writeRendered(owner: string, b: Buffer, at: ArrayLike<number>): void;
 }
 
 export function createFileLoader(ctx: LoaderContext): FileLoader {
@@ -63,7 +62,7 @@ export function createFileLoader(ctx: LoaderContext): FileLoader {
   let genesys: JsonLines | undefined;
   let talkdesk: JsonLines | undefined;
   /** Per owner: the contacts of the batch being filled, as JSON text (or its UTF-8, rendered elsewhere). */
-  const owners = new Map<string, (string | Uint8Array)[]>();
+  const owners = new Map<string, (string | Buffer)[]>();
   /**
    * The samespace chunk being filled: its file, written row by row (a chunk's 5,000 lines
    * held until it was full all outlived the young generation), and its row count.
@@ -100,7 +99,7 @@ export function createFileLoader(ctx: LoaderContext): FileLoader {
     return chunkFile;
   };
   const chunkRowDone = () => { if (++chunkRows >= chunkSize) flushChunk(); };
-  const spokeContact = (owner: string, json: string | Uint8Array) => {
+  const spokeContact = (owner: string, json: string | Buffer) => {
     let list = owners.get(owner);
     if (!list) owners.set(owner, (list = []));
     list.push(json);
@@ -146,11 +145,12 @@ export function createFileLoader(ctx: LoaderContext): FileLoader {
       if (r.talkdesk !== undefined) talkdesk!.writeJson(r.talkdesk);
       ctx.settle(rec, writtenOutcome(c.id, r.notes));
     },
-    writeRendered(r: RenderedPayloads) {
-      if (r.spoke) spokeContact(r.owner, r.spoke);
-      if (r.samespace) { chunk().writeBytes(r.samespace); chunkRowDone(); }
-      if (r.genesys) genesys!.sink.writeBytes(r.genesys);
-      if (r.talkdesk) talkdesk!.sink.writeBytes(r.talkdesk);
+    writeRendered(owner: string, b: Buffer, at: ArrayLike<number>) {
+      // The Spoke part waits in its owner's batch: a view of the buffer, which it keeps alive until then.
+      if (at[0] >= 0) spokeContact(owner, b.subarray(at[0], at[1]));
+      if (at[2] >= 0) { chunk().writeBytes(b, at[2], at[3]); chunkRowDone(); }
+      if (at[4] >= 0) genesys!.sink.writeBytes(b, at[4], at[5]);
+      if (at[6] >= 0) talkdesk!.sink.writeBytes(b, at[6], at[7]);
     },
     async close() {
       if (spoke) { for (const o of owners.keys()) flushOwner(o); spoke.close(); }
