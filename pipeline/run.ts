@@ -93,10 +93,10 @@ async function sha256File(path: string): Promise<string> {
   return h.digest('hex');
 }
 
-/** Why --mirror deletes nothing on a target without a ledger of what it loaded. */
 /** Result batches whose contacts are with the payload worker before the oldest is written (loadRendered). */
 const RENDER_AHEAD = 4;
 
+/** Why --mirror deletes nothing on a target without a ledger of what it loaded. */
 const NO_MIRROR: Partial<Record<TargetName, string>> = {
   talkdesk: 'Talkdesk\'s contact sync (what the bridge serves) can add and update contacts but has no way to remove one',
   file: 'the file target only writes payloads',

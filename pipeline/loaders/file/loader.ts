@@ -35,7 +35,6 @@ class JsonLines {
   close() { this.sink.close(); }
 }
 
-
 /** The file target's loader, which also takes contacts rendered elsewhere. */
 export interface FileLoader extends Loader {
   readonly plan: FileRenderPlan;
@@ -99,7 +98,8 @@ export function createFileLoader(ctx: LoaderContext): FileLoader {
     return chunkFile;
   };
   const chunkRowDone = () => { if (++chunkRows >= chunkSize) flushChunk(); };
-  const spokeContact = (owner: string, json: string | Buffer) => {
+  /** A contact's Spoke JSON joins its owner's batch, which is written once full. */
+  const toOwnerBatch = (owner: string, json: string | Buffer) => {
     let list = owners.get(owner);
     if (!list) owners.set(owner, (list = []));
     list.push(json);
@@ -139,7 +139,7 @@ export function createFileLoader(ctx: LoaderContext): FileLoader {
     async write(rec: ContactRecord) {
       const c = rec.contact;
       const r = renderFileContact(c, plan);
-      if (r.spoke !== undefined) spokeContact(r.owner, r.spoke);
+      if (r.spoke !== undefined) toOwnerBatch(r.owner, r.spoke);
       if (r.samespace !== undefined) { chunk().write(r.samespace + '\r\n'); chunkRowDone(); }
       if (r.genesys !== undefined) genesys!.writeJson(r.genesys);
       if (r.talkdesk !== undefined) talkdesk!.writeJson(r.talkdesk);
@@ -147,7 +147,7 @@ export function createFileLoader(ctx: LoaderContext): FileLoader {
     },
     writeRendered(owner: string, b: Buffer, at: ArrayLike<number>) {
       // The Spoke part waits in its owner's batch: a view of the buffer, which it keeps alive until then.
-      if (at[0] >= 0) spokeContact(owner, b.subarray(at[0], at[1]));
+      if (at[0] >= 0) toOwnerBatch(owner, b.subarray(at[0], at[1]));
       if (at[2] >= 0) { chunk().writeBytes(b, at[2], at[3]); chunkRowDone(); }
       if (at[4] >= 0) genesys!.sink.writeBytes(b, at[4], at[5]);
       if (at[6] >= 0) talkdesk!.sink.writeBytes(b, at[6], at[7]);
