@@ -387,7 +387,7 @@ export async function runImport(o: RunOptions): Promise<RunResult> {
    */
   const loadRendered = async (dedupe: Deduper, fileLoader: FileLoader) => {
     const renderer = new SingletonRenderer({
-      init: { spillPath: dedupe.spillPath, plan: fileLoader.plan, fileCell: report.successFileCells() },
+      init: { spillPath: dedupe.spillPath, plan: fileLoader.plan, fileCell: report.successFileCells(), files: sources.map((src) => src.info.file) },
       payloadOf: (i) => dedupe.payloadOf(i),
     });
     const pending: { items: (ContactRecord | number)[]; chunk: Promise<RenderedChunk> | undefined }[] = [];

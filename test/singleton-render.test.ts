@@ -49,7 +49,7 @@ async function singletons() {
   let merged = 0;
   for await (const items of dedupe.resultItems(true)) for (const x of items) if (typeof x === 'number') ids.push(x); else merged++;
   assert.ok(ids.length > 1500 && merged > 100, `most records merged with nothing, some did (${ids.length} / ${merged})`);
-  const init: SingletonRenderInit = { spillPath: dedupe.spillPath, plan: fileRenderPlan(m, undefined) };
+  const init: SingletonRenderInit = { spillPath: dedupe.spillPath, plan: fileRenderPlan(m, undefined), files: [generated] };
   return { dedupe, ids, init };
 }
 
@@ -118,6 +118,19 @@ test('the worker renders byte for byte what the main thread renders, and the mai
     assert.ok(Buffer.from(again.bytes).equals(Buffer.from(got[0].bytes)));
   } finally {
     await renderer.close();
+    dedupe.close();
+  }
+});
+
+test('a contact whose rendering throws (a bug) stops the chunk with an error naming its file and row', async () => {
+  const { dedupe, ids, init } = await singletons();
+  try {
+    // A record as dedupe-entry.ts encodes it, but with phones that are not a list: the bug's stand-in.
+    const broken = `${JSON.stringify([{ id: 'C-1', owner: 'ann@ourco.example', name: 'Ann', phones: null, emails: [], websites: [], custom: {} }, 0, 7, [], null])}\n[]`;
+    const payloads = [dedupe.payloadOf(ids[0]), broken];
+    assert.throws(() => renderChunk(2, (k) => payloads[k], init),
+      (e: Error) => e.message.startsWith(`writing the contact of ${generated} row 7 failed: `) && e instanceof Error);
+  } finally {
     dedupe.close();
   }
 });

@@ -160,7 +160,7 @@ export class RowPool {
         // Every worker already holds maxPerWorker batches: rather than wait for one, this
         // thread processes the batch now, while the workers go on with theirs.
         this.stats.helpedBatches++;
-        yield { file, rows, outcomes: processedNow(() => this.o.inline[file](cells, rowNos)) };
+        yield { file, rows, outcomes: processedNow(() => this.inThread(file, cells, rowNos)) };
         continue;
       }
       await this.freeSlot();
@@ -177,7 +177,28 @@ export class RowPool {
     if (b.outcomes) return b.outcomes;
     this.stats.inlineBatches++;
     const { cells, rowNos } = readable(b.rows);
-    return this.o.inline[b.file](cells, rowNos);
+    return this.inThread(b.file, cells, rowNos);
+  }
+
+  /**
+   * A batch processed in this thread. A throw (a bug in map/normalize/validate) names the
+   * file and row, as a worker's does: the rows are run again one by one to find it.
+   */
+  private inThread(file: number, cells: string[][], rowNos: number[]): BatchOutcomes {
+    const process = this.o.inline[file];
+    try {
+      return process(cells, rowNos);
+    } catch (e) {
+      const err = e as Error;
+      let at = -1;
+      for (let i = 0; i < cells.length && at < 0; i++) {
+        try { process([cells[i]], [rowNos[i]]); } catch { at = i; }
+      }
+      const where = at < 0 ? `a batch of ${this.o.init.files[file].file}` : `${this.o.init.files[file].file} row ${rowNos[at]}`;
+      const named = new Error(`processing ${where} failed: ${err?.message ?? String(e)}`);
+      if (err?.stack) named.stack = `${named.message}\n    (in this thread) ${err.stack}`;
+      throw named;
+    }
   }
 
   /** Stops every worker; batches still in flight fail (the run is over or failing). Idempotent. */

@@ -26,6 +26,8 @@ export interface SingletonRenderInit {
   plan: FileRenderPlan;
   /** With several inputs, each input's _file cell and its comma (success.csv); else undefined. */
   fileCell?: string[];
+  /** Each input's display path, to name the row of a contact whose rendering throws (a bug). */
+  files: string[];
 }
 
 /** Parts rendered per contact, in this order. */
@@ -68,15 +70,23 @@ export function renderChunk(count: number, payloadOf: (k: number) => string, ini
   };
   for (let k = 0; k < count; k++) {
     const rec = decodePayload(payloadOf(k));
-    const r = renderFileContact(rec.contact, init.plan);
-    const o = writtenOutcome(rec.contact.id, r.notes);
-    owners[k] = r.owner;
-    const at = k * SEGMENTS;
-    put(r.spoke, '', at + SEG.spoke);
-    put(r.samespace, '\r\n', at + SEG.samespace);
-    put(r.genesys, '\n', at + SEG.genesys);
-    put(r.talkdesk, '\n', at + SEG.talkdesk);
-    put(successLine(rec, o, successFields(rec, o, undefined), init.fileCell), '\r\n', at + SEG.success);
+    try {
+      const r = renderFileContact(rec.contact, init.plan);
+      const o = writtenOutcome(rec.contact.id, r.notes);
+      owners[k] = r.owner;
+      const at = k * SEGMENTS;
+      put(r.spoke, '', at + SEG.spoke);
+      put(r.samespace, '\r\n', at + SEG.samespace);
+      put(r.genesys, '\n', at + SEG.genesys);
+      put(r.talkdesk, '\n', at + SEG.talkdesk);
+      put(successLine(rec, o, successFields(rec, o, undefined), init.fileCell), '\r\n', at + SEG.success);
+    } catch (e) {
+      // A bug: the run stops on it, naming the contact's row, as a row worker's failure does.
+      const err = e as Error;
+      const named = new Error(`writing the contact of ${init.files[rec.ref.file]} row ${rec.ref.row} failed: ${err?.message ?? String(e)}`);
+      if (err?.stack) named.stack = `${named.message}\n    ${err.stack}`;
+      throw named;
+    }
   }
   // A copy the size of the bytes: the spare room is not kept alive while the chunk waits.
   return { bytes: Uint8Array.prototype.slice.call(buf, 0, used) as Uint8Array, sizes, owners };
