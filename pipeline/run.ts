@@ -389,6 +389,7 @@ export async function runImport(o: RunOptions): Promise<RunResult> {
     const renderer = new SingletonRenderer({
       init: { spillPath: dedupe.spillPath, plan: fileLoader.plan, fileCell: report.successFileCells(), files: sources.map((src) => src.info.file) },
       payloadOf: (i) => dedupe.payloadOf(i),
+      onWorkerLost: (message) => o.log.warn('run.payload-worker', `${message}; the main thread writes the rest of the contacts`),
     });
     const pending: { items: (ContactRecord | number)[]; chunk: Promise<RenderedChunk> | undefined }[] = [];
     /** Where the parts of the contact being written are in its chunk's bytes: [start, end) pairs, -1 when absent. */

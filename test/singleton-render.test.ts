@@ -135,12 +135,37 @@ test('a contact whose rendering throws (a bug) stops the chunk with an error nam
   }
 });
 
-for (const [fixture, message] of [
-  ['exits-on-first-chunk.mjs', /^the payload worker thread exited unexpectedly \(exit code 7\); 1 chunk of contacts was not written, so the run stops$/],
-  ['answers-with-error.mjs', /^the payload worker failed: cannot read properties of undefined \(reading 'e164'\)$/],
-] as const) test(`a payload worker that breaks (${fixture}): its chunk fails with a message that says so, and so does every later one`, async () => {
+test('a payload worker that dies: the chunks it held and every later one are rendered in the main thread, byte for byte, and the caller is told once', async () => {
   const { dedupe, ids, init } = await singletons();
-  const renderer = new SingletonRenderer({ init, payloadOf: (i) => dedupe.payloadOf(i), workerUrl: pathToFileURL(join(FIXTURES, fixture)) });
+  const lost: string[] = [];
+  const renderer = new SingletonRenderer({
+    init, payloadOf: (i) => dedupe.payloadOf(i), workerUrl: pathToFileURL(join(FIXTURES, 'exits-on-first-chunk.mjs')),
+    onWorkerLost: (m) => lost.push(m),
+  });
+  try {
+    const parts = [ids.slice(0, 50), ids.slice(50, 100), ids.slice(100, 150)];
+    const got = await Promise.all(parts.map((p) => { const r = rangesOf(dedupe, p); return renderer.render(p, r.starts, r.ends); }));
+    const later = rangesOf(dedupe, ids.slice(150, 200));
+    got.push(await renderer.render(ids.slice(150, 200), later.starts, later.ends));
+    parts.push(ids.slice(150, 200));
+    parts.forEach((p, i) => {
+      const want = renderChunk(p.length, (k) => dedupe.payloadOf(p[k]), init);
+      assert.ok(Buffer.from(got[i].bytes).equals(Buffer.from(want.bytes)), `chunk ${i}: bytes`);
+      assert.deepEqual([...got[i].sizes], [...want.sizes]);
+    });
+    assert.deepEqual(lost, ['the payload worker thread exited unexpectedly (exit code 7)']);
+    assert.equal(renderer.stats.workerChunks, 3, 'the three chunks asked at once went to the worker');
+    assert.equal(renderer.stats.helpedChunks, 4, 'they, and the one asked after it died, were rendered here');
+  } finally {
+    await renderer.close();
+    dedupe.close();
+  }
+});
+
+test('a payload worker with a bug (it answers with an error): its chunk fails with a message that says so, and so does every later one', async () => {
+  const { dedupe, ids, init } = await singletons();
+  const renderer = new SingletonRenderer({ init, payloadOf: (i) => dedupe.payloadOf(i), workerUrl: pathToFileURL(join(FIXTURES, 'answers-with-error.mjs')) });
+  const message = /^the payload worker failed: cannot read properties of undefined \(reading 'e164'\)$/;
   try {
     const r = rangesOf(dedupe, ids.slice(0, 10));
     await assert.rejects(renderer.render(ids.slice(0, 10), r.starts, r.ends), (e: Error) => message.test(e.message));

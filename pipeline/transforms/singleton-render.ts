@@ -135,15 +135,19 @@ export interface SingletonRendererOptions {
   maxPending?: number;
   /** Tests point this at a worker that misbehaves. */
   workerUrl?: URL;
+  /** The worker thread stopped (it exited or crashed): from then on this thread renders every chunk. */
+  onWorkerLost?: (message: string) => void;
 }
 
-interface Task { resolve(c: RenderedChunk): void; reject(e: Error): void }
+interface Task { ids: readonly number[]; resolve(c: RenderedChunk): void; reject(e: Error): void }
 
 export class SingletonRenderer {
   private readonly worker: Worker;
   private readonly tasks = new Map<number, Task>();
   private nextId = 1;
   private broken: Error | undefined;
+  /** Why the worker is gone, once it is. */
+  private lost: string | undefined;
   private closed = false;
   /** For the tests: chunks rendered by the worker and by the main thread. */
   readonly stats = { workerChunks: 0, helpedChunks: 0 };
@@ -151,27 +155,24 @@ export class SingletonRenderer {
   constructor(private readonly o: SingletonRendererOptions) {
     this.worker = spawnWorker(o.workerUrl ?? workerEntryUrl('singleton-worker'), o.init);
     this.worker.on('message', (res: RenderResponse) => this.onResponse(res));
-    this.worker.on('error', (e) => this.fail(`the payload worker thread failed: ${e?.message ?? String(e)}`, e));
-    this.worker.on('exit', (code) => { if (!this.closed) this.fail(`the payload worker thread exited unexpectedly (exit code ${code})`); });
+    this.worker.on('error', (e) => this.lose(`the payload worker thread failed: ${e?.message ?? String(e)}`));
+    this.worker.on('exit', (code) => { if (!this.closed) this.lose(`the payload worker thread exited unexpectedly (exit code ${code})`); });
     this.worker.unref();
   }
 
   /**
    * The contacts of spill records `ids` (entries at [starts[k], ends[k]) of the file),
-   * rendered: by the worker, or here when it is busy or broken.
+   * rendered: by the worker, or here when it is busy or gone. A chunk the worker answered with
+   * an error (a bug) fails, and so does every later one.
    */
   render(ids: readonly number[], starts: Float64Array, ends: Float64Array): Promise<RenderedChunk> {
     if (this.broken) return rejected(this.broken);
-    if (this.tasks.size >= (this.o.maxPending ?? 4)) {
+    if (this.lost || this.tasks.size >= (this.o.maxPending ?? 4)) {
       this.stats.helpedChunks++;
-      try {
-        return Promise.resolve(renderChunk(ids.length, (k) => this.o.payloadOf(ids[k]), this.o.init));
-      } catch (e) {
-        return rejected(e as Error);
-      }
+      return this.here(ids);
     }
     const id = this.nextId++;
-    const p = new Promise<RenderedChunk>((resolve, reject) => this.tasks.set(id, { resolve, reject }));
+    const p = new Promise<RenderedChunk>((resolve, reject) => this.tasks.set(id, { ids, resolve, reject }));
     p.catch(() => {}); // the run may stop before awaiting it: not an unhandled rejection
     if (this.tasks.size === 1) this.worker.ref();
     this.stats.workerChunks++;
@@ -204,13 +205,29 @@ export class SingletonRenderer {
     }
   }
 
-  private fail(message: string, cause?: Error) {
-    const n = this.tasks.size;
-    const e = new Error(`${message}; ${n} chunk${n === 1 ? '' : 's'} of contacts ${n === 1 ? 'was' : 'were'} not written, so the run stops`);
-    if (cause?.stack) e.stack = `${e.message}\n    (in the payload worker) ${cause.stack}`;
-    this.broken ??= e;
-    for (const t of this.tasks.values()) t.reject(e);
+  /** A chunk rendered in this thread, as the promise the worker's answer would be. */
+  private here(ids: readonly number[]): Promise<RenderedChunk> {
+    try {
+      return Promise.resolve(renderChunk(ids.length, (k) => this.o.payloadOf(ids[k]), this.o.init));
+    } catch (e) {
+      return rejected(e as Error);
+    }
+  }
+
+  /**
+   * The worker stopped (killed for its memory, a crash): the chunks it held are rendered here,
+   * in order, and so is every later one. The run goes on; the caller is told once.
+   */
+  private lose(message: string) {
+    if (this.lost) return;
+    this.lost = message;
+    this.o.onWorkerLost?.(message);
+    const tasks = [...this.tasks.values()];
     this.tasks.clear();
+    for (const t of tasks) {
+      this.stats.helpedChunks++;
+      this.here(t.ids).then(t.resolve, t.reject);
+    }
   }
 }
 
