@@ -295,7 +295,8 @@ export async function runImport(o: RunOptions): Promise<RunResult> {
   }
   const db = state?.db;
   const ledger = state?.ledger;
-  const stateNotes: string[] = [...(state?.notes ?? [])];
+  /** What summary.json's notes say about this run beyond its rows: the state store's, skipped inputs, --mirror, unhashed inputs. */
+  const runNotes: string[] = [...(state?.notes ?? [])];
   if (ledger && db && loader?.identify && loader.destination) {
     incremental = new Incremental(db, ledger, runId, loader, { dryRun: o.dryRun, mirror: o.mirror, redact: (x) => redactSecrets(x, o.env) });
   }
@@ -308,7 +309,7 @@ export async function runImport(o: RunOptions): Promise<RunResult> {
       const prior = ledger.fileLoaded(sha);
       if (!prior) continue;
       skipped.set(fi, { sha256: sha, prior: { runId: prior.runId, loadedAt: prior.loadedAt, report: prior.report } });
-      stateNotes.push(`${sources[fi].info.file} was already loaded into ${o.target} (${ledger.destination}) by run ${prior.runId} on ${prior.loadedAt} `
+      runNotes.push(`${sources[fi].info.file} was already loaded into ${o.target} (${ledger.destination}) by run ${prior.runId} on ${prior.loadedAt} `
         + `(report: ${prior.report}); it was not read again. Use --force to load it anyway.`);
       o.log.info('file.skipped', `${sources[fi].info.file}: already loaded by run ${prior.runId} on ${prior.loadedAt}; skipped (--force to load it again)`,
         { file: sources[fi].info.file, sha256: sha, loadedBy: prior.runId, loadedAt: prior.loadedAt });
@@ -595,14 +596,14 @@ export async function runImport(o: RunOptions): Promise<RunResult> {
     }
     if (o.mirror && status === 'completed') {
       if (!incremental) {
-        stateNotes.push(`--mirror: nothing was deleted: ${NO_MIRROR[o.target] ?? `the ${o.target} target keeps no record of contacts to delete`}`);
+        runNotes.push(`--mirror: nothing was deleted: ${NO_MIRROR[o.target] ?? `the ${o.target} target keeps no record of contacts to delete`}`);
       } else if (skipped.size) {
-        stateNotes.push('--mirror: nothing was deleted, because an input was skipped as already loaded and its contacts were not read (use --force to read it)');
+        runNotes.push('--mirror: nothing was deleted, because an input was skipped as already loaded and its contacts were not read (use --force to read it)');
       } else {
         deletes = await incremental.mirror(join(outDir, 'deleted.csv'), ensureOpen);
       }
     } else if (o.mirror && incremental) {
-      stateNotes.push(`--mirror: nothing was deleted, because the run did not read every row (${status})`);
+      runNotes.push(`--mirror: nothing was deleted, because the run did not read every row (${status})`);
     }
     await closeLoader();
   } catch (e) {
@@ -669,7 +670,7 @@ export async function runImport(o: RunOptions): Promise<RunResult> {
   for (let fi = inputsInfo.length; fi < sources.length; fi++) inputsInfo.push(inputInfo(sources[fi], await checksumOf(sources[fi], abortCtl.signal.aborted), 0));
   const unhashed = inputsInfo.filter((i) => i.sha256 === undefined);
   if (unhashed.length) {
-    stateNotes.push(`no sha256 for ${unhashed.map((i) => i.file).join(', ')}: the run stopped before reading ${unhashed.length === 1 ? 'it' : 'them'} to the end, and hashing the rest would only have delayed the stop`);
+    runNotes.push(`no sha256 for ${unhashed.map((i) => i.file).join(', ')}: the run stopped before reading ${unhashed.length === 1 ? 'it' : 'them'} to the end, and hashing the rest would only have delayed the stop`);
   }
   const durationMs = performance.now() - t0;
   const summary = buildSummary({
@@ -692,7 +693,7 @@ export async function runImport(o: RunOptions): Promise<RunResult> {
     summary.deletes = deletes;
     summary.files.deleted = 'deleted.csv';
   }
-  summary.notes.push(...stateNotes.map((n) => redactSecrets(n, o.env)));
+  summary.notes.push(...runNotes.map((n) => redactSecrets(n, o.env)));
   const deletesIncomplete = Boolean(deletes && (deletes.guarded.length || deletes.failed || deletes.notAttempted));
   const exitCode = status === 'aborted' ? EXIT.ABORTED
     : status === 'interrupted' ? EXIT.ABORTED
