@@ -429,9 +429,7 @@ export async function runImport(o: RunOptions): Promise<RunResult> {
         for (const x of items) if (typeof x === 'number') ids.push(x);
         let chunk: Promise<RenderedChunk> | undefined;
         if (ids.length) {
-          const starts = new Float64Array(ids.length);
-          const ends = new Float64Array(ids.length);
-          for (let k = 0; k < ids.length; k++) [starts[k], ends[k]] = dedupe.entryRange(ids[k]);
+          const { starts, ends } = dedupe.entryRanges(ids);
           chunk = renderer.render(ids, starts, ends);
         }
         pending.push({ items, chunk });

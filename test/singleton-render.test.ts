@@ -61,13 +61,6 @@ function segment(c: RenderedChunk, k: number, s: number): string | undefined {
   return size ? Buffer.from(c.bytes.subarray(at, at + size - 1)).toString('utf8') : undefined;
 }
 
-const rangesOf = (dedupe: Deduper, ids: number[]) => {
-  const starts = new Float64Array(ids.length);
-  const ends = new Float64Array(ids.length);
-  ids.forEach((id, k) => { [starts[k], ends[k]] = dedupe.entryRange(id); });
-  return { starts, ends };
-};
-
 test('a chunk holds, per contact, what the file target and success.csv write for it, line ends included', async () => {
   const { dedupe, ids, init } = await singletons();
   try {
@@ -102,7 +95,7 @@ test('the worker renders byte for byte what the main thread renders, and the mai
     const parts: number[][] = [];
     for (let i = 0; i < ids.length; i += 200) parts.push(ids.slice(i, i + 200));
     // Asked all at once: the worker takes one chunk at a time, this thread renders while it is busy.
-    const got = await Promise.all(parts.map((p) => { const r = rangesOf(dedupe, p); return renderer.render(p, r.starts, r.ends); }));
+    const got = await Promise.all(parts.map((p) => { const r = dedupe.entryRanges(p); return renderer.render(p, r.starts, r.ends); }));
     assert.ok(renderer.stats.workerChunks > 0 && renderer.stats.helpedChunks > 0, JSON.stringify(renderer.stats));
     parts.forEach((p, i) => {
       const want = renderChunk(p.length, (k) => dedupe.payloadOf(p[k]), init);
@@ -112,7 +105,7 @@ test('the worker renders byte for byte what the main thread renders, and the mai
     });
     // And once the worker is idle again, it takes the next chunk.
     const before = renderer.stats.workerChunks;
-    const r = rangesOf(dedupe, parts[0]);
+    const r = dedupe.entryRanges(parts[0]);
     const again = await renderer.render(parts[0], r.starts, r.ends);
     assert.equal(renderer.stats.workerChunks, before + 1);
     assert.ok(Buffer.from(again.bytes).equals(Buffer.from(got[0].bytes)));
@@ -144,8 +137,8 @@ test('a payload worker that dies: the chunks it held and every later one are ren
   });
   try {
     const parts = [ids.slice(0, 50), ids.slice(50, 100), ids.slice(100, 150)];
-    const got = await Promise.all(parts.map((p) => { const r = rangesOf(dedupe, p); return renderer.render(p, r.starts, r.ends); }));
-    const later = rangesOf(dedupe, ids.slice(150, 200));
+    const got = await Promise.all(parts.map((p) => { const r = dedupe.entryRanges(p); return renderer.render(p, r.starts, r.ends); }));
+    const later = dedupe.entryRanges(ids.slice(150, 200));
     got.push(await renderer.render(ids.slice(150, 200), later.starts, later.ends));
     parts.push(ids.slice(150, 200));
     parts.forEach((p, i) => {
@@ -167,9 +160,9 @@ test('a payload worker with a bug (it answers with an error): its chunk fails wi
   const renderer = new SingletonRenderer({ init, payloadOf: (i) => dedupe.payloadOf(i), workerUrl: pathToFileURL(join(FIXTURES, 'answers-with-error.mjs')) });
   const message = /^the payload worker failed: cannot read properties of undefined \(reading 'e164'\)$/;
   try {
-    const r = rangesOf(dedupe, ids.slice(0, 10));
+    const r = dedupe.entryRanges(ids.slice(0, 10));
     await assert.rejects(renderer.render(ids.slice(0, 10), r.starts, r.ends), (e: Error) => message.test(e.message));
-    const r2 = rangesOf(dedupe, ids.slice(10, 20));
+    const r2 = dedupe.entryRanges(ids.slice(10, 20));
     await assert.rejects(renderer.render(ids.slice(10, 20), r2.starts, r2.ends), (e: Error) => message.test(e.message), 'a broken worker is not asked again');
   } finally {
     await renderer.close();

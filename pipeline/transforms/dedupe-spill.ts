@@ -29,8 +29,7 @@ export class Spill {
   private end = 0; // bytes on disk + in the write buffer
   private buf = Buffer.allocUnsafe(WRITE_BUFFER);
   private bufUsed = 0;
-  private window: Buffer = Buffer.alloc(0);
-  private windowAt = -1;
+  private readonly window: SpillWindow;
   private readonly probe = Buffer.allocUnsafe(KEY_PROBE);
   // Duplicates are often near each other: recent records are answered from memory, from
   // the batch their entry came in (kept alive while it is in the ring).
@@ -54,13 +53,19 @@ export class Spill {
     }
     this.offsets.ensure(1);
     this.offsets.set(0, 0);
+    this.window = new SpillWindow(this.fd);
   }
 
   get size(): number { return this.count; }
   get path(): string { return join(this.dir, 'records.bin'); }
 
-  /** Record i's entry in the file: [start, end). */
-  range(i: number): [number, number] { return [this.offsets.get(i), this.offsets.get(i + 1)]; }
+  /** Where the entries of records `ids` are in the file: [starts[k], ends[k]). */
+  ranges(ids: readonly number[]): { starts: Float64Array; ends: Float64Array } {
+    const starts = new Float64Array(ids.length);
+    const ends = new Float64Array(ids.length);
+    for (let k = 0; k < ids.length; k++) { starts[k] = this.offsets.get(ids[k]); ends[k] = this.offsets.get(ids[k] + 1); }
+    return { starts, ends };
+  }
 
   /** Every entry to disk (for a reader of the file on another thread). */
   flushAll(): void { if (this.bufUsed) this.flush(); }
@@ -98,16 +103,6 @@ export class Spill {
     if (this.buf.length > WRITE_BUFFER) this.buf = Buffer.allocUnsafe(WRITE_BUFFER);
   }
 
-  private readAt(into: Buffer, len: number, pos: number): number {
-    let got = 0;
-    while (got < len) {
-      const n = readSync(this.fd, into, got, len - got, pos + got);
-      if (n === 0) break;
-      got += n;
-    }
-    return got;
-  }
-
   /** Whether record i has exactly the key at [at, at + len) of `key` (compared as UTF-8 bytes). */
   hasKey(i: number, key: Buffer, keyAt: number, keyLen: number): boolean {
     const slot = i & RING_MASK;
@@ -126,11 +121,11 @@ export class Spill {
       } else {
         b = this.probe;
         first = 0;
-        const got = this.readAt(b, Math.min(len, b.length), start);
+        const got = readFully(this.fd, b, Math.min(len, b.length), start);
         const keyBytes = b.readUInt32LE(0);
         if (4 + keyBytes > got) {
           b = Buffer.allocUnsafe(4 + keyBytes);
-          this.readAt(b, b.length, start);
+          readFully(this.fd, b, b.length, start);
         }
       }
     }
@@ -160,20 +155,10 @@ export class Spill {
       b = this.buf;
       at = start - this.written;
     } else if (sequential) {
-      if (this.windowAt < 0 || start < this.windowAt || start + len > this.windowAt + this.window.length) {
-        const size = Math.min(Math.max(len, READ_WINDOW), this.written - start);
-        // Reuse the window's memory when it is big enough: no new 4 MiB buffer per window.
-        const into = this.window.buffer.byteLength >= size && this.window.byteOffset === 0
-          ? Buffer.from(this.window.buffer, 0, size) : Buffer.allocUnsafe(size);
-        const got = this.readAt(into, size, start);
-        this.window = into.subarray(0, got);
-        this.windowAt = start;
-      }
-      b = this.window;
-      at = start - this.windowAt;
+      return this.window.payload(start, start + len, this.written);
     } else {
       b = Buffer.allocUnsafe(len);
-      this.readAt(b, len, start);
+      readFully(this.fd, b, len, start);
       at = 0;
     }
     return b.toString('utf8', payloadStart(b, at), at + len);
@@ -182,6 +167,44 @@ export class Spill {
   close(): void {
     try { closeSync(this.fd); } catch { /* already closed */ }
     rmSync(this.dir, { recursive: true, force: true });
+  }
+}
+
+/** Reads `len` bytes at `pos` into `into` (fewer only at the end of the file); returns how many. */
+function readFully(fd: number, into: Buffer, len: number, pos: number): number {
+  let got = 0;
+  while (got < len) {
+    const n = readSync(fd, into, got, len - got, pos + got);
+    if (n === 0) break;
+    got += n;
+  }
+  return got;
+}
+
+/**
+ * Entries read in ascending order (dedupe's results) from a window of the spill file, one
+ * read per READ_WINDOW bytes, its memory reused: the spill's own sequential reads, and the
+ * payload worker's, which opens the file itself (transforms/singleton-render.ts).
+ */
+export class SpillWindow {
+  private buf = Buffer.alloc(0);
+  /** Where buf[0] is in the file (-1: nothing read yet), and how many of its bytes were read. */
+  private at = -1;
+  private len = 0;
+
+  constructor(private readonly fd: number) {}
+
+  /** The payload of the entry at [start, end) of the file, reading no further than `upTo`. */
+  payload(start: number, end: number, upTo = Infinity): string {
+    if (this.at < 0 || start < this.at || end > this.at + this.len) {
+      const size = Math.min(Math.max(end - start, READ_WINDOW), upTo - start);
+      if (this.buf.length < size) this.buf = Buffer.allocUnsafe(size);
+      this.len = readFully(this.fd, this.buf, size, start);
+      this.at = start;
+      if (this.len < end - start) throw new Error(`dedupe spill: the entry at ${start}-${end} is past the end of the file (${start + this.len})`);
+    }
+    const from = start - this.at;
+    return this.buf.toString('utf8', payloadStart(this.buf, from), end - this.at);
   }
 }
 

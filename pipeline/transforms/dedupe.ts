@@ -175,7 +175,7 @@ export class Deduper {
 
   /**
    * As results(), but with `raw`, a record that merged with nothing is handed out as its
-   * record number, not decoded: its entry is at entryRange() of spillPath, and the caller
+   * record number, not decoded: its entry is at entryRanges() of spillPath, and the caller
    * renders it elsewhere and calls sent() once its outcome is written (until then an abort
    * reports it through unsent()). Call once, after the last add().
    */
@@ -233,8 +233,8 @@ export class Deduper {
   /** The spill file, for a reader on another thread (complete once resultItems(true) has started). */
   get spillPath(): string { return this.spill.path; }
 
-  /** Where record i's entry is in the spill file: [start, end). */
-  entryRange(i: number): [number, number] { return this.spill.range(i); }
+  /** Where the entries of records `ids` are in the spill file: [starts[k], ends[k]). */
+  entryRanges(ids: readonly number[]): { starts: Float64Array; ends: Float64Array } { return this.spill.ranges(ids); }
 
   /** Record i's payload (dedupe-entry.ts), read here. */
   payloadOf(i: number): string { return this.spill.read(i, true); }

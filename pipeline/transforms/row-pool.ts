@@ -24,7 +24,7 @@ import { Worker } from 'node:worker_threads';
 import { ImportError } from '../errors.js';
 import type { Mapping } from '../mapping/schema.js';
 import type { SourceRow } from '../sources/types.js';
-import type { BatchOutcomes, BatchProcessor } from './rows.js';
+import { firstThrowing, type BatchOutcomes, type BatchProcessor } from './rows.js';
 import type { KeySpec } from './dedupe-entry.js';
 
 /** What every worker receives once (workerData). */
@@ -160,7 +160,7 @@ export class RowPool {
         // Every worker already holds maxPerWorker batches: rather than wait for one, this
         // thread processes the batch now, while the workers go on with theirs.
         this.stats.helpedBatches++;
-        yield { file, rows, outcomes: processedNow(() => this.inThread(file, cells, rowNos)) };
+        yield { file, rows, outcomes: doneNow(() => this.inThread(file, cells, rowNos)) };
         continue;
       }
       await this.freeSlot();
@@ -190,11 +190,8 @@ export class RowPool {
       return process(cells, rowNos);
     } catch (e) {
       const err = e as Error;
-      let at = -1;
-      for (let i = 0; i < cells.length && at < 0; i++) {
-        try { process([cells[i]], [rowNos[i]]); } catch { at = i; }
-      }
-      const where = at < 0 ? `a batch of ${this.o.init.files[file].file}` : `${this.o.init.files[file].file} row ${rowNos[at]}`;
+      const at = firstThrowing(process, cells, rowNos);
+      const where = at === undefined ? `a batch of ${this.o.init.files[file].file}` : `${this.o.init.files[file].file} row ${rowNos[at]}`;
       const named = new Error(`processing ${where} failed: ${err?.message ?? String(e)}`);
       if (err?.stack) named.stack = `${named.message}\n    (in this thread) ${err.stack}`;
       throw named;
@@ -315,11 +312,13 @@ export function spawnWorker(url: URL, init: unknown): Worker {
   return new Worker(boot, { ...options, eval: true });
 }
 
-/** A batch's outcomes computed now, as the promise a worker's would be (a bug in them rejects it). */
-function processedNow(process: () => BatchOutcomes): Promise<BatchOutcomes> {
-  let p: Promise<BatchOutcomes>;
-  try { p = Promise.resolve(process()); } catch (e) { p = Promise.reject(e as Error); }
-  // The consumer may stop before awaiting it (the run failed elsewhere): not an unhandled rejection.
+/**
+ * Work done now, as the promise a worker's answer would be: a throw rejects it. The consumer
+ * may stop before awaiting it (the run failed elsewhere), so a rejection is not unhandled.
+ */
+export function doneNow<T>(work: () => T): Promise<T> {
+  let p: Promise<T>;
+  try { p = Promise.resolve(work()); } catch (e) { p = Promise.reject(e as Error); }
   p.catch(() => {});
   return p;
 }

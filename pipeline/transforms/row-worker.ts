@@ -7,7 +7,7 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import type { Mapping } from '../mapping/schema.js';
 import { compileMapping } from './map.js';
-import { createBatchProcessor, isEncoded, type BatchProcessor } from './rows.js';
+import { createBatchProcessor, firstThrowing, isEncoded, type BatchProcessor } from './rows.js';
 import { transferList } from './dedupe-entry.js';
 import type { RowPoolInit, RowPoolRequest, RowPoolResponse } from './row-pool.js';
 
@@ -32,18 +32,11 @@ parentPort!.on('message', (req: RowPoolRequest) => {
     res = { id: req.id, outcomes: processorFor(req.file)(req.rows, req.rowNos) };
   } catch (e) {
     // A bug in map/normalize/validate: report it with the batch so the run fails naming it,
-    // instead of the thread dying and the main thread guessing why.
+    // instead of the thread dying and the main thread guessing why. The processor is looked up
+    // per row: compiling it may be what threw.
     const err = e as Error;
-    res = { id: req.id, error: { message: err?.message ?? String(e), stack: err?.stack, index: firstThrowing(req) } };
+    res = { id: req.id, error: { message: err?.message ?? String(e), stack: err?.stack, index: firstThrowing((rows, rowNos) => processorFor(req.file)(rows, rowNos), req.rows, req.rowNos) } };
   }
   // Encoded records are handed over, not copied: the main thread writes them to the spill as they are.
   parentPort!.postMessage(res, res.outcomes && isEncoded(res.outcomes) ? transferList(res.outcomes.records) : []);
 });
-
-/** Which row of the batch throws (rerun one by one: only ever done on a bug). */
-function firstThrowing(req: RowPoolRequest): number | undefined {
-  for (let i = 0; i < req.rows.length; i++) {
-    try { processorFor(req.file)([req.rows[i]], [req.rowNos[i]]); } catch { return i; }
-  }
-  return undefined;
-}

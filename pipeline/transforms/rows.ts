@@ -83,6 +83,17 @@ export const isEncoded = (o: BatchOutcomes): o is EncodedOutcomes => !Array.isAr
 export type BatchProcessor = (rows: readonly string[][], rowNos: readonly number[]) => BatchOutcomes;
 
 /**
+ * Which row of a batch that threw throws on its own (a bug in map/normalize/validate), so
+ * that the run's message names it: the rows run again one by one, only ever on a bug.
+ */
+export function firstThrowing(process: BatchProcessor, rows: readonly string[][], rowNos: readonly number[]): number | undefined {
+  for (let i = 0; i < rows.length; i++) {
+    try { process([rows[i]], [rowNos[i]]); } catch { return i; }
+  }
+  return undefined;
+}
+
+/**
  * One input file's batch function. With `encode` (the run dedupes), valid rows become
  * dedupe entries right here: keys hashed, record serialized, in the thread that made them.
  */

@@ -12,10 +12,9 @@
  * `maxPending` chunks the main thread renders the next chunk itself with the same function
  * (as the row pool's `help`), so neither thread waits for the other for long.
  */
-import { closeSync, openSync, readSync } from 'node:fs';
 import type { Worker } from 'node:worker_threads';
-import { spawnWorker, workerEntryUrl } from './row-pool.js';
-import { decodePayload, payloadStart } from './dedupe-entry.js';
+import { doneNow, spawnWorker, workerEntryUrl } from './row-pool.js';
+import { decodePayload } from './dedupe-entry.js';
 import { renderFileContact, writtenOutcome, type FileRenderPlan } from '../loaders/file/render.js';
 import { successFields, successLine } from '../report/writer.js';
 
@@ -31,8 +30,8 @@ export interface SingletonRenderInit {
 }
 
 /** Parts rendered per contact, in this order. */
-export const SEGMENTS = 5;
 export const SEG = { spoke: 0, samespace: 1, genesys: 2, talkdesk: 3, success: 4 } as const;
+export const SEGMENTS = Object.keys(SEG).length;
 
 /**
  * A chunk of contacts, rendered: their bytes back to back, and per contact SEGMENTS sizes
@@ -92,38 +91,6 @@ export function renderChunk(count: number, payloadOf: (k: number) => string, ini
   return { bytes: Uint8Array.prototype.slice.call(buf, 0, used) as Uint8Array, sizes, owners };
 }
 
-/**
- * Reads entries of the spill file in ascending order, from a window of the file:
- * the worker's side of Spill.read(i, true).
- */
-export class SpillFileReader {
-  private readonly fd: number;
-  private window = Buffer.alloc(0);
-  private windowAt = 0;
-
-  constructor(path: string) { this.fd = openSync(path, 'r'); }
-
-  /** The payload of the entry at [start, end) of the file. */
-  payload(start: number, end: number): string {
-    if (start < this.windowAt || end > this.windowAt + this.window.length) {
-      const size = Math.max(end - start, 4 << 20);
-      if (this.window.length < size) this.window = Buffer.allocUnsafe(size);
-      let got = 0;
-      while (got < size) {
-        const n = readSync(this.fd, this.window, got, size - got, start + got);
-        if (n === 0) break;
-        got += n;
-      }
-      if (got < end - start) throw new Error(`dedupe spill: entry at ${start}-${end} is past the end of the file (${start + got})`);
-      this.windowAt = start;
-    }
-    const at = start - this.windowAt;
-    return this.window.toString('utf8', payloadStart(this.window, at), end - this.windowAt);
-  }
-
-  close() { closeSync(this.fd); }
-}
-
 export interface RenderRequest { id: number; starts: Float64Array; ends: Float64Array }
 export type RenderResponse = { id: number; chunk: RenderedChunk; error?: undefined } | { id: number; chunk?: undefined; error: { message: string; stack?: string } };
 
@@ -166,7 +133,7 @@ export class SingletonRenderer {
    * an error (a bug) fails, and so does every later one.
    */
   render(ids: readonly number[], starts: Float64Array, ends: Float64Array): Promise<RenderedChunk> {
-    if (this.broken) return rejected(this.broken);
+    if (this.broken) { const e = this.broken; return doneNow(() => { throw e; }); }
     if (this.lost || this.tasks.size >= (this.o.maxPending ?? 4)) {
       this.stats.helpedChunks++;
       return this.here(ids);
@@ -207,11 +174,7 @@ export class SingletonRenderer {
 
   /** A chunk rendered in this thread, as the promise the worker's answer would be. */
   private here(ids: readonly number[]): Promise<RenderedChunk> {
-    try {
-      return Promise.resolve(renderChunk(ids.length, (k) => this.o.payloadOf(ids[k]), this.o.init));
-    } catch (e) {
-      return rejected(e as Error);
-    }
+    return doneNow(() => renderChunk(ids.length, (k) => this.o.payloadOf(ids[k]), this.o.init));
   }
 
   /**
@@ -229,10 +192,4 @@ export class SingletonRenderer {
       this.here(t.ids).then(t.resolve, t.reject);
     }
   }
-}
-
-function rejected(e: Error): Promise<RenderedChunk> {
-  const p = Promise.reject(e);
-  p.catch(() => {});
-  return p;
 }

@@ -3,10 +3,13 @@
  * from the dedupe spill and answers each chunk with their rendered bytes, handed over.
  */
 import { parentPort, workerData } from 'node:worker_threads';
-import { renderChunk, SpillFileReader, type RenderRequest, type RenderResponse, type SingletonRenderInit } from './singleton-render.js';
+import { openSync } from 'node:fs';
+import { renderChunk, type RenderRequest, type RenderResponse, type SingletonRenderInit } from './singleton-render.js';
+import { SpillWindow } from './dedupe-spill.js';
 
 const init = workerData as SingletonRenderInit;
-const spill = new SpillFileReader(init.spillPath);
+// Its own descriptor on the spill: the contacts come in ascending order, read a window at a time.
+const spill = new SpillWindow(openSync(init.spillPath, 'r'));
 
 parentPort!.on('message', (req: RenderRequest) => {
   let res: RenderResponse;
