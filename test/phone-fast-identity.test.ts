@@ -8,9 +8,9 @@ import { test, describe } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import fc from 'fast-check';
-import { getCountries, getCountryCallingCode, parsePhoneNumberWithError, ParseError, type CountryCode } from 'libphonenumber-js/max';
+import { getCountries, getCountryCallingCode, parsePhoneNumberWithError, ParseError, validatePhoneNumberLength, type CountryCode } from 'libphonenumber-js/max';
 import { normalizePhoneCell, resolveCountry } from '../pipeline/transforms/phone.js';
-import { parsePlain } from '../pipeline/transforms/phone-parse.js';
+import { parsePlain, plainLength } from '../pipeline/transforms/phone-parse.js';
 import { isValidParsed, type ParsedNumber } from '../pipeline/transforms/phone-validity.js';
 import { normalizePhoneCell as referenceCell } from './helpers/phone-reference.js';
 import { generateRows, GENERATED_COUNTRIES, Rng } from './bench/generate.js';
@@ -188,8 +188,29 @@ describe('parsePlain', () => {
     }
   });
 
+  test('plainLength answers as validatePhoneNumberLength() for random digit strings: national, "+", IDD prefixes, every country', () => {
+    const lead = fc.constantFrom('', '+', '0', '00', '011', '0011', '1', '8', '+1', '+7', '+44', '+52 1', '+39');
+    const country = fc.option(fc.constantFrom(...COUNTRIES), { nil: undefined });
+    let answered = 0;
+    const verdicts = new Map<string, number>();
+    fc.assert(fc.property(lead, fc.stringMatching(/^\d{1,18}$/), country, (l, d, c) => {
+      const digits = (l + d).replace(' ', '');
+      if (digits.replace('+', '').length < 3) return;
+      const got = plainLength(digits, c);
+      if (got === undefined) return;
+      answered++;
+      const want = validatePhoneNumberLength(digits, c) ?? '';
+      assert.equal(got, want, `${digits} ${c ?? ''}`);
+      verdicts.set(got, (verdicts.get(got) ?? 0) + 1);
+    }), { numRuns: 20000, seed: 17 });
+    assert.ok(answered > 18_000, `${answered}`);
+    // Every verdict was compared: possible (''), too short, too long, a length between, and a parse error.
+    for (const v of ['', 'TOO_SHORT', 'TOO_LONG', 'INVALID_LENGTH', 'INVALID_COUNTRY']) assert.ok((verdicts.get(v) ?? 0) > 0, `${v}: ${JSON.stringify([...verdicts])}`);
+  });
+
   test('leaves non-geographic calling codes to the library', () => {
     assert.equal(parsePlain('+80012345678', undefined), undefined);
+    assert.equal(plainLength('+800123', undefined), undefined);
     assert.equal(library('+80012345678', undefined), '+80012345678');
     assert.equal(normalizePhoneCell('+800 1234 5678', {}).phones[0]?.e164, '+80012345678');
   });

@@ -174,6 +174,9 @@ function stripIdd(number: string, country: string): string | undefined {
   return rest;
 }
 
+/** What parse() makes of a number: its calling code, national number and the plan that judges it. */
+interface Parsed { cc: string; nn: string; plan: Plan }
+
 /**
  * parsePhoneNumberWithError(text, defaultCountry) then isValid(), for a text whose
  * libphonenumber reading is `digits` ("+"? and at least 3 digits: with fewer, the text
@@ -181,6 +184,30 @@ function stripIdd(number: string, country: string): string | undefined {
  * undefined when this case is left to the library.
  */
 export function parsePlain(digits: string, defaultCountry: string | undefined): FastAnswer | undefined {
+  const p = readPlain(digits, defaultCountry);
+  if (p === undefined || typeof p === 'string') return p;
+  return isValid(p.plan, p.nn) ? { number: '+' + p.cc + p.nn } : '';
+}
+
+/**
+ * validatePhoneNumberLength(text, defaultCountry) for the same plain text: the ParseError
+ * reason, the length verdict when it is not IS_POSSIBLE, or '' when the length is possible
+ * (the library returns undefined). The library parses the text again (with extract: false,
+ * which reads a plain text exactly as extraction does), selects the plan of the number's
+ * country or else its calling code, and checks the national number's length against that
+ * plan's possible lengths (checkNumberLength without a type), which is `lengthVerdict`
+ * here. Through the library this took 60-90 µs a number (its patterns compiled on every
+ * call); a failing number is asked this once or twice. undefined when left to the library.
+ */
+export function plainLength(digits: string, defaultCountry: string | undefined): string | undefined {
+  const p = readPlain(digits, defaultCountry);
+  if (p === undefined || typeof p === 'string') return p;
+  const v = lengthVerdict(p.nn, p.plan);
+  return v === 'IS_POSSIBLE' ? '' : v;
+}
+
+/** parse() up to the plan that judges the number, or the ParseError reason; undefined when left to the library. */
+function readPlain(digits: string, defaultCountry: string | undefined): Parsed | string | undefined {
   if (defaultCountry !== undefined && !meta.hasCountry(defaultCountry)) return undefined;
 
   // extractCountryCallingCode()
@@ -243,5 +270,5 @@ export function parsePlain(digits: string, defaultCountry: string | undefined): 
   // parse()
   if (!nn || nn.length < MIN_LENGTH_FOR_NSN) return 'TOO_SHORT';
   if (nn.length > MAX_LENGTH_FOR_NSN) return 'TOO_LONG';
-  return isValid(plan(country || cc), nn) ? { number: '+' + cc + nn } : '';
+  return { cc, nn, plan: plan(country || cc) };
 }

@@ -27,7 +27,7 @@ import type { Phone } from '../contact.js';
 import type { ErrorCode } from '../errors.js';
 import { COUNTRY_TABLE, countryKey } from './countries.js';
 import { isValidParsed, type ParsedNumber } from './phone-validity.js';
-import { parsePlain } from './phone-parse.js';
+import { parsePlain, plainLength } from './phone-parse.js';
 
 export interface PhoneProblem { code: ErrorCode; raw: string; message: string }
 export interface PhoneCellResult { phones: Phone[]; problems: PhoneProblem[] }
@@ -125,28 +125,37 @@ export const INTL_PREFIX = /^(?:0011|011|00)[\s.-]*(?=[1-9])/;
 export type PhoneAttempt = (text: string, country: CountryCode | undefined) => Found | string;
 
 /**
+ * validatePhoneNumberLength() of a number that parsed but is not valid: TOO_SHORT,
+ * TOO_LONG, INVALID_LENGTH (or a ParseError reason), '' when its length is possible.
+ */
+export type PhoneLength = (text: string, country: CountryCode | undefined) => string;
+
+/** How one number is read: its parse-and-check, and the length verdict of one that fails it. */
+export interface PhoneReader { attempt: PhoneAttempt; length: PhoneLength }
+
+/**
  * The cell normalizer (splitting, extensions, the international-prefix and vanity retries,
- * the messages) around one parse-and-check function. The tool uses its fast `attempt`;
+ * the messages) around one number reader. The tool uses its fast `attempt` and `length`;
  * test/helpers/phone-reference.ts passes the plain library calls, so the identity test
  * compares exactly what the fast path changed.
  */
-export function phoneCellNormalizer(attempt: PhoneAttempt) {
-  return (raw: string, opts: { defaultCountry?: CountryCode; label?: string }): PhoneCellResult => normalizeCell(raw, opts, attempt);
+export function phoneCellNormalizer(read: PhoneReader) {
+  return (raw: string, opts: { defaultCountry?: CountryCode; label?: string }): PhoneCellResult => normalizeCell(raw, opts, read);
 }
 
 /** Normalize one cell that may hold zero, one or several numbers. */
-export const normalizePhoneCell = phoneCellNormalizer(attempt);
+export const normalizePhoneCell = phoneCellNormalizer({ attempt, length: plainOrLibraryLength });
 
 function normalizeCell(
   raw: string,
   opts: { defaultCountry?: CountryCode; label?: string },
-  attempt: PhoneAttempt,
+  read: PhoneReader,
 ): PhoneCellResult {
   const out: PhoneCellResult = { phones: [], problems: [] };
   let text = raw.trim();
   if (!text) return out;
   if (ALREADY_E164.test(text)) {
-    normalizeOne(text, opts.defaultCountry, opts.label, out, attempt);
+    normalizeOne(text, opts.defaultCountry, opts.label, out, read);
     return out;
   }
   if (NON_ASCII.test(text)) {
@@ -156,10 +165,10 @@ function normalizeCell(
   }
   if (BLANK.test(text)) return out;
   if (!SEPARATOR_TEST.test(text) || SCIENTIFIC.test(text)) {
-    normalizeOne(text, opts.defaultCountry, opts.label, out, attempt);
+    normalizeOne(text, opts.defaultCountry, opts.label, out, read);
     return out;
   }
-  for (const piece of splitNumbers(text)) normalizeOne(piece, opts.defaultCountry, opts.label, out, attempt);
+  for (const piece of splitNumbers(text)) normalizeOne(piece, opts.defaultCountry, opts.label, out, read);
   return out;
 }
 
@@ -196,7 +205,7 @@ function numberish(s: string): number {
   return n;
 }
 
-function normalizeOne(piece: string, country: CountryCode | undefined, label: string | undefined, out: PhoneCellResult, attempt: PhoneAttempt) {
+function normalizeOne(piece: string, country: CountryCode | undefined, label: string | undefined, out: PhoneCellResult, read: PhoneReader) {
   const t = piece.trim();
   if (!t || BLANK.test(t)) return;
   if (SCIENTIFIC.test(t)) {
@@ -214,20 +223,20 @@ function normalizeOne(piece: string, country: CountryCode | undefined, label: st
   const zero = FLOAT_ZERO.exec(t);
   const text = zero ? zero[1] : t;
 
-  let found = attempt(text, country);
+  let found = read.attempt(text, country);
   if (typeof found === 'string') {
     const firstReason = found;
     const intl = INTL_PREFIX.exec(text);
     const retry = intl ? '+' + text.slice(intl[0].length) : text;
-    if (intl) found = attempt(retry, country);
+    if (intl) found = read.attempt(retry, country);
     const vanity = typeof found === 'string' ? vanityDigits(retry) : undefined;
-    if (vanity !== undefined) found = attempt(vanity, country);
+    if (vanity !== undefined) found = read.attempt(vanity, country);
     if (typeof found === 'string') {
-      let reason = lengthVerdict(firstReason, text, country);
+      let reason = firstReason || read.length(text, country) || 'INVALID';
       // "1-800-MATTRESS" is better explained by its keypad digits (one too many) than
       // by "not a number"; lowercase words are more likely a label ("555 0123 home").
       if (vanity !== undefined && reason === 'NOT_A_NUMBER' && !LOWERCASE.test(retry)) {
-        reason = lengthVerdict(found, vanity, country);
+        reason = found || read.length(vanity, country) || 'INVALID';
       }
       out.problems.push(explain(reason, t, country));
       return;
@@ -362,10 +371,15 @@ const REASON_CODES: Record<string, ErrorCode> = {
   NOT_A_NUMBER: 'PHONE_NOT_A_NUMBER',
 };
 
-/** A parse that succeeded but is not valid gets the length verdict, which tells a
- * missing area code (TOO_SHORT) from two numbers run together (TOO_LONG). */
-function lengthVerdict(reason: string, text: string, country: CountryCode | undefined): string {
-  return reason || validatePhoneNumberLength(text, country) || 'INVALID';
+/**
+ * A parse that succeeded but is not valid gets the length verdict, which tells a missing
+ * area code (TOO_SHORT) from two numbers run together (TOO_LONG): phone-parse.ts for a
+ * plain text (the library took 60-90 µs a number for it), else the library.
+ */
+function plainOrLibraryLength(text: string, country: CountryCode | undefined): string {
+  const digits = plainDigits(text);
+  const fast = digits === undefined ? undefined : plainLength(digits, country);
+  return fast ?? validatePhoneNumberLength(text, country) ?? '';
 }
 
 function explain(reason: string, raw: string, country: CountryCode | undefined): PhoneProblem {

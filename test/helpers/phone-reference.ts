@@ -2,11 +2,12 @@
  * The reference the phone fast path is checked against (test/phone-fast-identity.test.ts)
  * and timed against (test/bench/phone-speed.ts): the tool's cell normalizer with the
  * parse-and-check it had before the performance work (commit 3c50743), the plain
- * libphonenumber-js calls `parsePhoneNumberWithError` + `isValid()`. Everything else in a
+ * libphonenumber-js calls `parsePhoneNumberWithError` + `isValid()`, and the library's
+ * `validatePhoneNumberLength()` for the length verdict of a number that fails. Everything else in a
  * cell (splitting, extensions, retries, messages) is the tool's own code, which that work
  * did not change. Not used by the tool.
  */
-import { parsePhoneNumberWithError, ParseError, type CountryCode } from 'libphonenumber-js/max';
+import { parsePhoneNumberWithError, ParseError, validatePhoneNumberLength, type CountryCode } from 'libphonenumber-js/max';
 import { phoneCellNormalizer, type Found } from '../../pipeline/transforms/phone.js';
 
 function libraryAttempt(text: string, country: CountryCode | undefined): Found | string {
@@ -20,4 +21,4 @@ function libraryAttempt(text: string, country: CountryCode | undefined): Found |
   return p.isValid() ? p : '';
 }
 
-export const normalizePhoneCell = phoneCellNormalizer(libraryAttempt);
+export const normalizePhoneCell = phoneCellNormalizer({ attempt: libraryAttempt, length: (text, country) => validatePhoneNumberLength(text, country) ?? '' });
