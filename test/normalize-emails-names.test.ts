@@ -27,6 +27,10 @@ describe('emails', () => {
     assert.equal(normalizeEmail('  Jane.Doe@Example.COM  '), 'Jane.Doe@example.com');
     assert.equal(normalizeEmail('mailto:Jane@X.Example'), 'Jane@x.example');
     assert.equal(normalizeEmail('MAILTO:jane@x.example'), 'jane@x.example');
+    assert.equal(normalizeEmail('mary@x.example'), 'mary@x.example'); // starts with "m", no "mailto:"
+    assert.equal(normalizeEmail('mailto:'), undefined);
+    assert.equal(normalizeEmail('jane<@x.example'), undefined); // a "<" without the angle form
+    assert.equal(normalizeEmail('MAILTO:jane@x.example'), 'jane@x.example');
     assert.equal(normalizeEmail('Jane Doe <Jane@X.Example>'), 'Jane@x.example');
     assert.equal(normalizeEmail('"Doe, Jane" <jane@x.example>'), 'jane@x.example');
     assert.equal(normalizeEmail('first.last+tag@sub.domain.example'), 'first.last+tag@sub.domain.example');
@@ -89,6 +93,16 @@ describe('emails', () => {
     assert.equal(bad.contact.owner, undefined);
     assert.equal(bad.problems[0].code, 'FIELD_INVALID');
     assert.match(bad.problems[0].message, /owner.*"sales team"/);
+  });
+
+  test('owner: a cell seen again (each distinct one is checked once) gives the same answer, good or bad', () => {
+    const n = createNormalizer(mappingOf());
+    for (let i = 0; i < 3; i++) {
+      assert.equal(n(row({ scalars: { owner: 'Sales <Sales@OurCo.Example>' } })).contact.owner, 'sales@ourco.example');
+      const bad = n(row({ scalars: { owner: 'sales team' } }));
+      assert.equal(bad.contact.owner, undefined);
+      assert.deepEqual(bad.problems.map((p) => p.code), ['FIELD_INVALID']);
+    }
   });
 });
 

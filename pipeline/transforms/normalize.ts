@@ -6,7 +6,7 @@
  * the bad number and the report says so).
  */
 import type { CountryCode } from 'libphonenumber-js';
-import { emptyContact, phoneKey, type Contact, type Phone } from '../contact.js';
+import { emptyContact, type Contact, type Phone } from '../contact.js';
 import { inColumn, type ErrorCode } from '../errors.js';
 import type { Mapping } from '../mapping/schema.js';
 import { normalizePhoneCell, resolveCountry } from './phone.js';
@@ -54,15 +54,27 @@ export function splitEmailCell(cell: string): string[] {
   return out;
 }
 
+const MAILTO = /^mailto:/i;
+const ANGLE = /<([^<>]+)>\s*$/; // "Jane Doe <jane@x.com>"
+
 export function normalizeEmail(raw: string): string | undefined {
-  let v = raw.trim().replace(/^mailto:/i, '');
-  const angle = /<([^<>]+)>\s*$/.exec(v); // "Jane Doe <jane@x.com>"
-  if (angle) v = angle[1].trim();
+  let v = raw.trim();
+  // Most cells are a bare address: each repair is looked for only where it can apply.
+  if ((v.charCodeAt(0) | 0x20) === 0x6d && MAILTO.test(v)) v = v.slice(7);
+  if (v.includes('<')) {
+    const angle = ANGLE.exec(v);
+    if (angle) v = angle[1].trim();
+  }
   const at = v.lastIndexOf('@');
   if (at <= 0) return undefined;
-  const out = v.slice(0, at) + '@' + v.slice(at + 1).toLowerCase();
+  const domain = v.slice(at + 1);
+  const lower = domain.toLowerCase();
+  const out = lower === domain ? v : v.slice(0, at + 1) + lower;
   return EMAIL_RE.test(out) ? out : undefined;
 }
+
+/** Distinct owner cells remembered by one normalizer; past this the memory starts again. */
+const MAX_OWNERS_KEPT = 10_000;
 
 const PLAIN_FIELDS = ['id', 'company', 'title', 'address', 'photoUrl', 'twitter', 'url'] as const;
 const isAllCaps = (s: string) => /\p{Lu}/u.test(s) && !/\p{Ll}/u.test(s);
@@ -72,6 +84,15 @@ export function createNormalizer(mapping: Mapping) {
   const phonesOptional = mapping.phone.optional;
   const fixCaps = mapping.names.fixAllCaps;
   const { joinFirstLast, splitName } = mapping.names;
+  // A file has few owners, each on many rows: each distinct cell is checked once.
+  const owners = new Map<string, string | undefined>();
+  const ownerOf = (raw: string) => {
+    if (owners.has(raw)) return owners.get(raw);
+    if (owners.size >= MAX_OWNERS_KEPT) owners.clear();
+    const owner = normalizeEmail(raw)?.toLowerCase();
+    owners.set(raw, owner);
+    return owner;
+  };
 
   return function normalize(m: MappedRow): NormalizeResult {
     const c = emptyContact();
@@ -102,8 +123,8 @@ export function createNormalizer(mapping: Mapping) {
     if (c.twitter) c.twitter = c.twitter.replace(/^@/, '');
 
     if (s.owner) {
-      const owner = normalizeEmail(s.owner);
-      if (owner) c.owner = owner.toLowerCase();
+      const owner = ownerOf(s.owner);
+      if (owner) c.owner = owner;
       else problems.push({ code: 'FIELD_INVALID', message: `expected the owner's email address, got ${JSON.stringify(s.owner)}` });
     }
 
@@ -128,10 +149,9 @@ export function createNormalizer(mapping: Mapping) {
           problems.push({ code: 'COUNTRY_UNKNOWN', message: `expected an ISO country code or country name, got ${JSON.stringify(m.country)}`, column: mapping.phone.countryColumn });
         }
       }
-      const seen = new Set<string>();
       for (const item of m.phones) {
         const r = normalizePhoneCell(item.value, { defaultCountry: country, label: item.label });
-        for (const p of r.phones) addPhone(c.phones, seen, p);
+        for (const p of r.phones) addPhone(c.phones, p);
         for (const pr of r.problems) {
           if (phonesOptional) notes.push(`phone ${JSON.stringify(pr.raw)}${inColumn(item.column)} not loaded: ${pr.code} ${pr.message}`);
           else problems.push({ code: pr.code, message: pr.message, column: item.column });
@@ -144,9 +164,8 @@ export function createNormalizer(mapping: Mapping) {
   };
 }
 
-function addPhone(list: Phone[], seen: Set<string>, p: Phone) {
-  const key = phoneKey(p);
-  if (seen.has(key)) return;
-  seen.add(key);
+/** Adds the number unless the contact has it already (same E.164 and extension: phoneKey). A row has a few. */
+function addPhone(list: Phone[], p: Phone) {
+  for (const q of list) if (q.e164 === p.e164 && (q.ext ?? '') === (p.ext ?? '')) return;
   list.push(p);
 }
