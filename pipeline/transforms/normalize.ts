@@ -76,7 +76,6 @@ export function normalizeEmail(raw: string): string | undefined {
 /** Distinct owner cells remembered by one normalizer; past this the memory starts again. */
 const MAX_OWNERS_KEPT = 10_000;
 
-const PLAIN_FIELDS = ['id', 'company', 'title', 'address', 'photoUrl', 'twitter', 'url'] as const;
 const isAllCaps = (s: string) => /\p{Lu}/u.test(s) && !/\p{Ll}/u.test(s);
 
 export function createNormalizer(mapping: Mapping) {
@@ -100,10 +99,16 @@ export function createNormalizer(mapping: Mapping) {
     const notes: string[] = [];
     const s = m.scalars;
 
-    for (const k of PLAIN_FIELDS) {
-      const v = s[k];
-      if (v) c[k] = collapseSpaces(v);
-    }
+    // The fields only tidied, one named store each, always in this order (the contact's key
+    // order is its JSON's): a loop over their names made each a keyed access across every
+    // shape of `s`.
+    if (s.id) c.id = collapseSpaces(s.id);
+    if (s.company) c.company = collapseSpaces(s.company);
+    if (s.title) c.title = collapseSpaces(s.title);
+    if (s.address) c.address = collapseSpaces(s.address);
+    if (s.photoUrl) c.photoUrl = collapseSpaces(s.photoUrl);
+    if (s.twitter) c.twitter = collapseSpaces(s.twitter);
+    if (s.url) c.url = collapseSpaces(s.url);
     let name = s.name && collapseSpaces(s.name);
     let first = s.firstName && collapseSpaces(s.firstName);
     let last = s.lastName && collapseSpaces(s.lastName);
@@ -112,7 +117,7 @@ export function createNormalizer(mapping: Mapping) {
       if (first && isAllCaps(first)) first = titleCase(first);
       if (last && isAllCaps(last)) last = titleCase(last);
     }
-    if (!name && joinFirstLast && (first || last)) name = [first, last].filter(Boolean).join(' ');
+    if (!name && joinFirstLast && (first || last)) name = first && last ? `${first} ${last}` : first || last;
     if (name && splitName && !first && !last) {
       const parts = name.split(' ');
       if (parts.length > 1) { first = parts[0]; last = parts.slice(1).join(' '); } else first = name;
