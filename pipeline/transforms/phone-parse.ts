@@ -196,8 +196,7 @@ export function parsePlain(digits: string, defaultCountry: string | undefined): 
  * which reads a plain text exactly as extraction does), selects the plan of the number's
  * country or else its calling code, and checks the national number's length against that
  * plan's possible lengths (checkNumberLength without a type), which is `lengthVerdict`
- * here. Through the library this took 60-90 µs a number (its patterns compiled on every
- * call); a failing number is asked this once or twice. undefined when left to the library.
+ * here. A failing number is asked this once or twice. undefined when left to the library.
  */
 export function plainLength(digits: string, defaultCountry: string | undefined): string | undefined {
   const p = readPlain(digits, defaultCountry);
