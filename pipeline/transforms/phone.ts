@@ -11,9 +11,10 @@
  *
  * A number written with digits and punctuation only (~96% of them) is parsed and
  * validated by phone-parse.ts, libphonenumber-js's own steps on its own metadata with
- * the patterns compiled once; the rest go through the library, validated by
- * phone-validity.ts. Both give the library's answers exactly: test/phone-fast-identity
- * compares the whole cell normalizer with the pre-optimization one.
+ * the patterns compiled once, and so is the length verdict of one that fails; the rest
+ * go through the library, validated by phone-validity.ts. Both give the library's answers
+ * exactly: test/phone-fast-identity compares the whole cell normalizer with the
+ * pre-optimization one (parse, isValid() and validatePhoneNumberLength() of the library).
  */
 import {
   ParseError,
