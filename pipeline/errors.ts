@@ -183,6 +183,17 @@ export function writeFailed(e: unknown, path?: string, what?: string): unknown {
   return new ImportError('WRITE_FAILED', `could not write ${name}: ${why} (${code})`, file ? { file } : {});
 }
 
+/**
+ * An error that says where a bug happened (`message` names the file and row), carrying the
+ * stack of the error it wraps, marked with the thread it came from when known (`thread`, e.g.
+ * "in the row worker"), so that a bug report still points at the failing line.
+ */
+export function bugAt(message: string, causeStack: string | undefined, thread?: string): Error {
+  const e = new Error(message);
+  if (causeStack) e.stack = `${message}\n    ${thread ? `(${thread}) ` : ''}${causeStack}`;
+  return e;
+}
+
 /** Anything thrown that is not an ImportError is a bug: as the INTERNAL abort that reports and the CLI show. */
 export function internalError(e: unknown): ImportError {
   const message = e instanceof Error ? e.message : String(e);

@@ -43,17 +43,20 @@ export class CsvFile {
   write(cells: string[]) { this.put(csvLine(cells)); }
   /** One row already encoded as UTF-8, line end included: [start, end) of `b`. */
   writeBytes(b: Buffer, start: number, end: number) {
-    this.rows++;
-    const sink = this.sink ?? this.open();
+    const sink = this.nextRow();
     if (!sink) return;
     try { sink.writeBytes(b, start, end); } catch (e) { this.failed(e); }
   }
-  /** One row, line end included: counted whether or not the disk takes it. */
+  /** One row, line end included. */
   private put(text: string) {
-    this.rows++;
-    const sink = this.sink ?? this.open();
+    const sink = this.nextRow();
     if (!sink) return;
     try { sink.write(text); } catch (e) { this.failed(e); }
+  }
+  /** A row is counted whether or not the disk takes it; the file is opened with the first. */
+  private nextRow(): FileSink | undefined {
+    this.rows++;
+    return this.sink ?? this.open();
   }
   flush() {
     try { this.sink?.flush(); } catch (e) { this.failed(e); }

@@ -22,6 +22,8 @@ const KEY_PROBE = 512;
 
 export class Spill {
   private readonly dir: string;
+  /** The spill file (records.bin in its own folder). */
+  readonly path: string;
   private readonly fd: number;
   private readonly offsets = new OffsetColumn();
   private count = 0;
@@ -45,11 +47,12 @@ export class Spill {
     } catch (e) {
       throw writeFailed(e, parent, SPILL);
     }
+    this.path = join(this.dir, 'records.bin');
     try {
-      this.fd = openSync(join(this.dir, 'records.bin'), 'w+');
+      this.fd = openSync(this.path, 'w+');
     } catch (e) {
       rmSync(this.dir, { recursive: true, force: true });
-      throw writeFailed(e, join(this.dir, 'records.bin'), SPILL);
+      throw writeFailed(e, this.path, SPILL);
     }
     this.offsets.ensure(1);
     this.offsets.set(0, 0);
@@ -57,7 +60,6 @@ export class Spill {
   }
 
   get size(): number { return this.count; }
-  get path(): string { return join(this.dir, 'records.bin'); }
 
   /** Where the entries of records `ids` are in the file: [starts[k], ends[k]). */
   ranges(ids: readonly number[]): { starts: Float64Array; ends: Float64Array } {
@@ -95,7 +97,7 @@ export class Spill {
     try {
       while (off < this.bufUsed) off += writeSync(this.fd, this.buf, off, this.bufUsed - off, this.written + off);
     } catch (e) {
-      throw writeFailed(e, join(this.dir, 'records.bin'), SPILL);
+      throw writeFailed(e, this.path, SPILL);
     }
     this.written += this.bufUsed;
     this.bufUsed = 0;

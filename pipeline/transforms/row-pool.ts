@@ -21,7 +21,7 @@ import { existsSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
-import { ImportError } from '../errors.js';
+import { bugAt, ImportError } from '../errors.js';
 import type { Mapping } from '../mapping/schema.js';
 import type { SourceRow } from '../sources/types.js';
 import { firstThrowing, type BatchOutcomes, type BatchProcessor } from './rows.js';
@@ -191,10 +191,7 @@ export class RowPool {
     } catch (e) {
       const err = e as Error;
       const at = firstThrowing(process, cells, rowNos);
-      const where = at === undefined ? `a batch of ${this.o.init.files[file].file}` : `${this.o.init.files[file].file} row ${rowNos[at]}`;
-      const named = new Error(`processing ${where} failed: ${err?.message ?? String(e)}`);
-      if (err?.stack) named.stack = `${named.message}\n    (in this thread) ${err.stack}`;
-      throw named;
+      throw bugAt(`processing ${this.place(file, at === undefined ? undefined : rowNos[at])} failed: ${err?.message ?? String(e)}`, err?.stack, 'in this thread');
     }
   }
 
@@ -258,16 +255,21 @@ export class RowPool {
     return p;
   }
 
+  /** Where a bug was met, for its message: the input file's row, or its batch when no single row throws. */
+  private place(file: number, rowNo: number | undefined): string {
+    const name = this.o.init.files[file].file;
+    return rowNo === undefined ? `a batch of ${name}` : `${name} row ${rowNo}`;
+  }
+
   private onResponse(slot: Slot, res: RowPoolResponse) {
     const task = slot.tasks.get(res.id);
     if (!task) return;
     slot.tasks.delete(res.id);
     if (!slot.tasks.size) slot.worker.unref();
     if (res.error) {
-      const where = res.error.index === undefined ? `a batch of ${this.o.init.files[task.file].file}`
-        : `${this.o.init.files[task.file].file} row ${rowOf(task.rows, res.error.index)}`;
-      const e = new Error(`the row worker failed on ${where}: ${res.error.message}`);
-      if (res.error.stack) e.stack = `${e.message}\n    (in the row worker) ${res.error.stack}`;
+      const i = res.error.index;
+      const e = bugAt(`the row worker failed on ${this.place(task.file, i === undefined ? undefined : rowOf(task.rows, i))}: ${res.error.message}`,
+        res.error.stack, 'in the row worker');
       task.reject(e);
       this.broken ??= e;
     } else {
@@ -278,8 +280,8 @@ export class RowPool {
 
   private fail(slot: Slot, message: string, cause?: Error) {
     const n = slot.tasks.size;
-    const e = new Error(`${message}; ${n} batch${n === 1 ? '' : 'es'} of rows ${n === 1 ? 'was' : 'were'} not processed, so the run stops`);
-    if (cause?.stack) e.stack = `${e.message}\n    (in the row worker) ${cause.stack}`;
+    const e = bugAt(`${message}; ${n} batch${n === 1 ? '' : 'es'} of rows ${n === 1 ? 'was' : 'were'} not processed, so the run stops`,
+      cause?.stack, 'in the row worker');
     this.broken ??= e;
     for (const t of slot.tasks.values()) t.reject(e);
     slot.tasks.clear();

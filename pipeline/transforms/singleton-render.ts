@@ -13,9 +13,10 @@
  * (as the row pool's `help`), so neither thread waits for the other for long.
  */
 import type { Worker } from 'node:worker_threads';
+import { bugAt } from '../errors.js';
 import { doneNow, spawnWorker, workerEntryUrl } from './row-pool.js';
 import { decodePayload } from './dedupe-entry.js';
-import { renderFileContact, writtenOutcome, type FileRenderPlan } from '../loaders/file/render.js';
+import { FILE_PART, renderFileContact, writtenOutcome, type FileRenderPlan } from '../loaders/file/render.js';
 import { successFields, successLine } from '../report/writer.js';
 
 /** What the worker receives once (workerData): plain data. */
@@ -29,8 +30,8 @@ export interface SingletonRenderInit {
   files: string[];
 }
 
-/** Parts rendered per contact, in this order. */
-export const SEG = { spoke: 0, samespace: 1, genesys: 2, talkdesk: 3, success: 4 } as const;
+/** Parts rendered per contact, in this order: the payloads as the file loader takes them, then success.csv's row. */
+export const SEG = { ...FILE_PART, success: 4 } as const;
 export const SEGMENTS = Object.keys(SEG).length;
 
 /**
@@ -82,9 +83,7 @@ export function renderChunk(count: number, payloadOf: (k: number) => string, ini
     } catch (e) {
       // A bug: the run stops on it, naming the contact's row, as a row worker's failure does.
       const err = e as Error;
-      const named = new Error(`writing the contact of ${init.files[rec.ref.file]} row ${rec.ref.row} failed: ${err?.message ?? String(e)}`);
-      if (err?.stack) named.stack = `${named.message}\n    ${err.stack}`;
-      throw named;
+      throw bugAt(`writing the contact of ${init.files[rec.ref.file]} row ${rec.ref.row} failed: ${err?.message ?? String(e)}`, err?.stack);
     }
   }
   // A copy the size of the bytes: the spare room is not kept alive while the chunk waits.
@@ -163,8 +162,7 @@ export class SingletonRenderer {
     this.tasks.delete(res.id);
     if (!this.tasks.size) this.worker.unref();
     if (res.error) {
-      const e = new Error(`the payload worker failed: ${res.error.message}`);
-      if (res.error.stack) e.stack = `${e.message}\n    (in the payload worker) ${res.error.stack}`;
+      const e = bugAt(`the payload worker failed: ${res.error.message}`, res.error.stack, 'in the payload worker');
       this.broken ??= e;
       task.reject(e);
     } else {

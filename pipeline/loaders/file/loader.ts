@@ -18,7 +18,7 @@ import { SPOKE_DEFAULT_BATCH_SIZE } from '../spoke/loader.js';
 import { jsonString } from '../json.js';
 import { FileSink } from '../../report/file-sink.js';
 import { writeFailed } from '../../errors.js';
-import { fileRenderPlan, renderFileContact, samespaceChunkHeader, writtenOutcome, type FileRenderPlan } from './render.js';
+import { FILE_PART, fileRenderPlan, renderFileContact, samespaceChunkHeader, writtenOutcome, type FileRenderPlan } from './render.js';
 
 export { FILE_TARGET_FORMATS, samespaceChunkCsv, samespaceChunkHeader, samespaceCsvCell, samespaceCsvLine } from './render.js';
 
@@ -40,9 +40,9 @@ export interface FileLoader extends Loader {
   readonly plan: FileRenderPlan;
   /**
    * A contact whose payload lines were rendered elsewhere (the second phase's singleton renderer,
-   * from renderFileContact), as UTF-8 in `b`: `at` holds [start, end) pairs for Spoke (without a
-   * line end: it joins its owner's batch), Samespace, Genesys and Talkdesk (with theirs), in that
-   * order, a start of -1 where the contact is not in that file. The caller settles it.
+   * from renderFileContact), as UTF-8 in `b`: `at` holds a [start, end) pair per FILE_PART (Spoke
+   * without a line end: it joins its owner's batch; Samespace, Genesys and Talkdesk with theirs),
+   * a start of -1 where the contact is not in that file. The caller settles it.
    */
   writeRendered(owner: string, b: Buffer, at: ArrayLike<number>): void;
 }
@@ -147,10 +147,11 @@ export function createFileLoader(ctx: LoaderContext): FileLoader {
     },
     writeRendered(owner: string, b: Buffer, at: ArrayLike<number>) {
       // The Spoke part waits in its owner's batch: a view of the buffer, which it keeps alive until then.
-      if (at[0] >= 0) toOwnerBatch(owner, b.subarray(at[0], at[1]));
-      if (at[2] >= 0) { chunk().writeBytes(b, at[2], at[3]); chunkRowDone(); }
-      if (at[4] >= 0) genesys!.sink.writeBytes(b, at[4], at[5]);
-      if (at[6] >= 0) talkdesk!.sink.writeBytes(b, at[6], at[7]);
+      const s = 2 * FILE_PART.spoke, ss = 2 * FILE_PART.samespace, g = 2 * FILE_PART.genesys, t = 2 * FILE_PART.talkdesk;
+      if (at[s] >= 0) toOwnerBatch(owner, b.subarray(at[s], at[s + 1]));
+      if (at[ss] >= 0) { chunk().writeBytes(b, at[ss], at[ss + 1]); chunkRowDone(); }
+      if (at[g] >= 0) genesys!.sink.writeBytes(b, at[g], at[g + 1]);
+      if (at[t] >= 0) talkdesk!.sink.writeBytes(b, at[t], at[t + 1]);
     },
     async close() {
       if (spoke) { for (const o of owners.keys()) flushOwner(o); spoke.close(); }

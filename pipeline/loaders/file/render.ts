@@ -17,6 +17,9 @@ import { talkdeskContactJson } from '../talkdesk/payload.js';
 
 export const FILE_TARGET_FORMATS = ['spoke', 'samespace', 'genesys', 'talkdesk'] as const;
 
+/** A contact's parts in bytes rendered elsewhere, in this order (FileLoader.writeRendered's `at` pairs). */
+export const FILE_PART = { spoke: 0, samespace: 1, genesys: 2, talkdesk: 3 } as const;
+
 /** Which payload files a run writes, and the Samespace upload's columns. Plain data: it crosses threads. */
 export interface FileRenderPlan {
   spoke: boolean;
