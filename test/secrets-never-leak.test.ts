@@ -7,7 +7,7 @@
  */
 import { test, describe, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { createServer } from 'node:net';
+import { closedPort } from './helpers/closed-port.js';
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { startSpokeEmulator } from './emulators/spoke.js';
@@ -56,15 +56,6 @@ function assertNoLeak(what: string, res: CliResult, out?: string) {
     for (const [name, form] of FORMS) assert.ok(!bytes.includes(form), `${what}: ${name} appears in ${where}`);
   }
   return places.length;
-}
-
-/** A port nothing listens on: bound by us, then released. */
-async function closedPort(): Promise<number> {
-  const srv = createServer();
-  await new Promise<void>((r) => srv.listen(0, '127.0.0.1', r));
-  const port = (srv.address() as { port: number }).port;
-  await new Promise<void>((r) => srv.close(() => r()));
-  return port;
 }
 
 // The talkdesk run keeps its store here, to be searched for the sentinels. Every other run

@@ -5,21 +5,12 @@
  */
 import { test, describe } from 'node:test';
 import assert from 'node:assert/strict';
-import { createServer } from 'node:net';
+import { closedPort } from './helpers/closed-port.js';
 import { expectedPhonebooks, nonEmptyPhonebooks, SPOKE_TEST_CLIENT_SECRET, startSpokeEmulator } from './emulators/spoke.js';
 import { withEmulator, contactsFor, harness, interleave, tally } from './helpers/spoke-harness.js';
 import { ImportError } from '../pipeline/errors.js';
 
 const isCode = (code: string) => (e: unknown) => e instanceof ImportError && e.code === code;
-
-/** A port with nothing listening on it. */
-async function closedPort(): Promise<number> {
-  const s = createServer();
-  await new Promise<void>((r) => s.listen(0, '127.0.0.1', r));
-  const port = (s.address() as { port: number }).port;
-  await new Promise<void>((r) => s.close(() => r()));
-  return port;
-}
 
 describe('spoke auth: configuration and credentials', () => {
   for (const name of ['SPOKE_CLIENT_ID', 'SPOKE_CLIENT_SECRET']) {
