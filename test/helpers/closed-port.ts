@@ -11,9 +11,11 @@ import { connect } from 'node:net';
 
 const CANDIDATES = [1, 9, 4, 6, 8, 10, 12, 14, 16];
 
+/** Whether a connection to `port` is refused at once (a port whose packets are dropped is not: it would hang). */
 function refuses(port: number): Promise<boolean> {
   return new Promise((resolve) => {
     const s = connect({ host: '127.0.0.1', port });
+    s.setTimeout(2000, () => { s.destroy(); resolve(false); });
     s.once('connect', () => { s.destroy(); resolve(false); });
     s.once('error', (e: NodeJS.ErrnoException) => resolve(e.code === 'ECONNREFUSED'));
   });
