@@ -26,6 +26,7 @@ import { createNormalizer } from './transforms/normalize.js';
 import { Deduper, dedupeOptionsFrom, type DedupeStats } from './transforms/dedupe.js';
 import { SEG, SEGMENTS, SingletonRenderer, type RenderedChunk } from './transforms/singleton-render.js';
 import type { FileLoader } from './loaders/file/loader.js';
+import { WRITTEN } from './loaders/file/render.js';
 import { openSource } from './sources/index.js';
 import type { OpenedSource } from './sources/types.js';
 import { ReportWriter, type Stage } from './report/writer.js';
@@ -395,9 +396,10 @@ export async function runImport(o: RunOptions): Promise<RunResult> {
     const pending: { items: (ContactRecord | number)[]; chunk: Promise<RenderedChunk> | undefined }[] = [];
     /** Where the parts of the contact being written are in its chunk's bytes: [start, end) pairs, -1 when absent. */
     const at = new Float64Array(2 * SEGMENTS);
+    /** The merged contacts of a result batch go in flight (NOT_SENT if the run stops before they settle); its raw ones stay in dedupe's unsent(). */
+    const holdMerged = (items: (ContactRecord | number)[]) => { for (const x of items) if (typeof x !== 'number') inFlight.add(x); };
     const apply = async (items: (ContactRecord | number)[], rendered: Promise<RenderedChunk> | undefined) => {
-      const records = items.filter((x): x is ContactRecord => typeof x !== 'number');
-      for (const rec of records) inFlight.add(rec);
+      holdMerged(items);
       const chunk = rendered && await rendered;
       const bytes = chunk && Buffer.from(chunk.bytes.buffer, chunk.bytes.byteOffset, chunk.bytes.byteLength);
       let k = 0;
@@ -415,7 +417,7 @@ export async function runImport(o: RunOptions): Promise<RunResult> {
         }
         // The first four parts are the payloads, in the order writeRendered() takes them (SEG).
         fileLoader.writeRendered(chunk!.owners[k], bytes!, at);
-        report.settleRendered(bytes!, at[2 * SEG.success], at[2 * SEG.success + 1], 'written');
+        report.settleRendered(bytes!, at[2 * SEG.success], at[2 * SEG.success + 1], WRITTEN);
         dedupe.sent(id);
         k++;
       }
@@ -443,7 +445,7 @@ export async function runImport(o: RunOptions): Promise<RunResult> {
       if (abortCtl.signal.aborted && !abortError) status = 'interrupted';
     } finally {
       // Batches never applied (the run stopped): their merged contacts end NOT_SENT.
-      for (const b of pending) for (const x of b.items) if (typeof x !== 'number') inFlight.add(x);
+      for (const b of pending) holdMerged(b.items);
       await renderer.close();
     }
   };

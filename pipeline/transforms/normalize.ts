@@ -86,7 +86,9 @@ export function createNormalizer(mapping: Mapping) {
   // A file has few owners, each on many rows: each distinct cell is checked once.
   const owners = new Map<string, string | undefined>();
   const ownerOf = (raw: string) => {
-    if (owners.has(raw)) return owners.get(raw);
+    const known = owners.get(raw);
+    // An invalid owner is remembered as undefined: only then is a second lookup needed.
+    if (known !== undefined || owners.has(raw)) return known;
     if (owners.size >= MAX_OWNERS_KEPT) owners.clear();
     const owner = normalizeEmail(raw)?.toLowerCase();
     owners.set(raw, owner);

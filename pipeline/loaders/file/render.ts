@@ -51,9 +51,12 @@ export interface FileRendered {
   notes: string[];
 }
 
+/** The action success.csv names for a contact the file target wrote. */
+export const WRITTEN = 'written';
+
 /** What the file target tells success.csv about a contact it wrote. */
 export function writtenOutcome(id: string | undefined, notes: string[]): LoadOutcome {
-  return { status: 'success', action: 'written', targetId: id, notes: notes.length ? notes : undefined };
+  return { status: 'success', action: WRITTEN, targetId: id, notes: notes.length ? notes : undefined };
 }
 
 export function renderFileContact(c: Contact, plan: FileRenderPlan): FileRendered {
