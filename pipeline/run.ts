@@ -23,8 +23,9 @@ import { createBatchProcessor, isEncoded, isRowFailure, type BatchOutcomes } fro
 import { decodeRecords } from './transforms/dedupe-entry.js';
 import { createValidator } from './transforms/validate.js';
 import { createNormalizer } from './transforms/normalize.js';
-import { Deduper, dedupeOptionsFrom, type DedupeStats } from './transforms/dedupe.js';
-import { SEG, SEGMENTS, SingletonRenderer, type RenderedChunk } from './transforms/singleton-render.js';
+import { Deduper, RawCluster, dedupeOptionsFrom, type DedupeStats } from './transforms/dedupe.js';
+import { fromPortable } from './transforms/dedupe-entry.js';
+import { SEG, SEGMENTS, SingletonRenderer, clusterPlan, type ChunkClusters, type RenderedChunk } from './transforms/singleton-render.js';
 import type { FileLoader } from './loaders/file/loader.js';
 import { WRITTEN } from './loaders/file/render.js';
 import { openSource } from './sources/index.js';
@@ -381,61 +382,62 @@ export async function runImport(o: RunOptions): Promise<RunResult> {
     mirrorWatch = (fi, values) => incremental!.sawFailed(partial(compiled[fi].map(values)).contact);
   }
   /**
-   * The second phase of a run into the file target, with the contacts that merged with
-   * nothing (handed out raw by dedupe) rendered by a worker while this thread merges the
-   * clusters; everything is written in the order of dedupe's results, as the loop over
-   * results() below writes it. Every record handed out ends settled, in flight (NOT_SENT
-   * at the end) or, for a raw one not yet written, in dedupe's unsent().
+   * The second phase of a run into the file target, spread over two threads: a worker renders
+   * the contacts that merged with nothing (handed out raw by dedupe) and merges the clusters,
+   * while this thread writes what it got; everything is written in the order of dedupe's
+   * results, as the loop over results() below writes it. Every record handed out ends settled,
+   * in flight (NOT_SENT at the end) or, not yet written, in dedupe's unsent().
    */
   const loadRendered = async (dedupe: Deduper, fileLoader: FileLoader) => {
     const renderer = new SingletonRenderer({
-      init: { spillPath: dedupe.spillPath, plan: fileLoader.plan, fileCell: report.successFileCells(), files: sources.map((src) => src.info.file) },
-      payloadOf: (i) => dedupe.payloadOf(i),
+      init: { spillPath: dedupe.spillPath, plan: fileLoader.plan, fileCell: report.successFileCells(), files: sources.map((src) => src.info.file), merge: { rules: m.dedupe.rules, idFrom: m.dedupe.idFrom } },
+      payloadOf: (i, aside) => dedupe.payloadOf(i, aside),
       onWorkerLost: (message) => o.log.warn('run.payload-worker', `${message}; the main thread writes the rest of the contacts`),
     });
-    const pending: { items: (ContactRecord | number)[]; chunk: Promise<RenderedChunk> | undefined }[] = [];
+    type Item = number | RawCluster;
+    const pending: { items: Item[]; chunk: Promise<RenderedChunk> }[] = [];
     /** Where the parts of the contact being written are in its chunk's bytes: [start, end) pairs, -1 when absent. */
     const at = new Float64Array(2 * SEGMENTS);
-    /** The merged contacts of a result batch go in flight (NOT_SENT if the run stops before they settle); its raw ones stay in dedupe's unsent(). */
-    const holdMerged = (items: (ContactRecord | number)[]) => { for (const x of items) if (typeof x !== 'number') inFlight.add(x); };
-    const apply = async (items: (ContactRecord | number)[], rendered: Promise<RenderedChunk> | undefined) => {
-      holdMerged(items);
-      const chunk = rendered && await rendered;
-      const bytes = chunk && Buffer.from(chunk.bytes.buffer, chunk.bytes.byteOffset, chunk.bytes.byteLength);
+    const apply = async (items: Item[], rendered: Promise<RenderedChunk>) => {
+      const chunk = await rendered;
+      const bytes = Buffer.from(chunk.bytes.buffer, chunk.bytes.byteOffset, chunk.bytes.byteLength);
       let k = 0;
+      let c = 0;
       let pos = 0;
-      let from = 0;
       for (let i = 0; i < items.length; i++) {
+        if (abortError) return; // the rest stays unsent: NOT_SENT
         const id = items[i];
-        if (typeof id !== 'number') continue;
-        if (from < i) await send(items.slice(from, i) as ContactRecord[]);
-        from = i + 1;
-        if (abortError) return; // the rest stays in flight or unsent: NOT_SENT
+        if (typeof id !== 'number') {
+          // A cluster, merged by the renderer: from here its rows are accounted for by the record in flight.
+          const rec = fromPortable(chunk.merged![c++]);
+          inFlight.add(rec);
+          dedupe.sentAll(id.ids, id.members);
+          await send([rec]);
+          continue;
+        }
         for (let s = 0; s < SEGMENTS; s++) {
-          const size = chunk!.sizes[k * SEGMENTS + s];
+          const size = chunk.sizes[k * SEGMENTS + s];
           if (size) { at[2 * s] = pos; pos += size - 1; at[2 * s + 1] = pos; } else at[2 * s] = -1;
         }
         // The first four parts are the payloads, in the order writeRendered() takes them (SEG).
-        fileLoader.writeRendered(chunk!.owners[k], bytes!, at);
-        report.settleRendered(bytes!, at[2 * SEG.success], at[2 * SEG.success + 1], WRITTEN);
+        fileLoader.writeRendered(chunk.owners[k], bytes, at);
+        report.settleRendered(bytes, at[2 * SEG.success], at[2 * SEG.success + 1], WRITTEN);
         dedupe.sent(id);
         k++;
       }
-      if (from < items.length) await send(items.slice(from) as ContactRecord[]);
       o.onProgress?.(readProgress());
     };
     try {
       let batches = 0;
-      for await (const items of dedupe.resultItems(true)) {
+      for await (const items of dedupe.resultItems(true) as AsyncGenerator<Item[]>) {
         const ids: number[] = [];
-        for (const x of items) if (typeof x === 'number') ids.push(x);
-        let chunk: Promise<RenderedChunk> | undefined;
-        if (ids.length) {
-          const { starts, ends } = dedupe.entryRanges(ids);
-          chunk = renderer.render(ids, starts, ends);
-        }
-        pending.push({ items, chunk });
-        // A few chunks ahead keep the worker busy while this thread merges the next clusters.
+        let clusters: ChunkClusters | undefined;
+        const raw: RawCluster[] = [];
+        for (const x of items) if (typeof x === 'number') ids.push(x); else raw.push(x);
+        if (raw.length) clusters = clusterPlan(raw, (read) => dedupe.entryRanges(read));
+        const { starts, ends } = dedupe.entryRanges(ids);
+        pending.push({ items, chunk: renderer.render(ids, starts, ends, clusters) });
+        // A few chunks ahead keep the worker busy while this thread writes the ones before.
         while (pending.length > RENDER_AHEAD) { const b = pending.shift()!; await apply(b.items, b.chunk); }
         // As the loop over results() below: let progress and signals through now and then.
         if (++batches % 4 === 0) await new Promise((r) => setImmediate(r));
@@ -444,8 +446,7 @@ export async function runImport(o: RunOptions): Promise<RunResult> {
       while (pending.length && !abortCtl.signal.aborted) { const b = pending.shift()!; await apply(b.items, b.chunk); }
       if (abortCtl.signal.aborted && !abortError) status = 'interrupted';
     } finally {
-      // Batches never applied (the run stopped): their merged contacts end NOT_SENT.
-      for (const b of pending) holdMerged(b.items);
+      // Batches never applied (the run stopped) are still in dedupe's unsent(): NOT_SENT.
       await renderer.close();
     }
   };

@@ -15,9 +15,10 @@ import { writeCsv } from './bench/generate.js';
 import { prepare, runImport } from '../pipeline/run.js';
 import { silentLogger } from '../pipeline/log.js';
 import { createBatchProcessor, isEncoded } from '../pipeline/transforms/rows.js';
-import { Deduper, dedupeOptionsFrom } from '../pipeline/transforms/dedupe.js';
-import { decodePayload } from '../pipeline/transforms/dedupe-entry.js';
-import { renderChunk, SEG, SEGMENTS, SingletonRenderer, type RenderedChunk, type SingletonRenderInit } from '../pipeline/transforms/singleton-render.js';
+import { Deduper, RawCluster, dedupeOptionsFrom } from '../pipeline/transforms/dedupe.js';
+import { decodePayload, fromPortable } from '../pipeline/transforms/dedupe-entry.js';
+import type { ContactRecord } from '../pipeline/contact.js';
+import { clusterPlan, mergeClusters, renderChunk, SEG, SEGMENTS, SingletonRenderer, type RenderedChunk, type SingletonRenderInit } from '../pipeline/transforms/singleton-render.js';
 import { fileRenderPlan, renderFileContact, writtenOutcome } from '../pipeline/loaders/file/render.js';
 import { successFields, successLine } from '../pipeline/report/writer.js';
 
@@ -29,8 +30,8 @@ after(() => tmp.cleanup());
 const generated = join(tmp.path, 'generated-3000-seed9.csv');
 before(() => { writeCsv(generated, 3000, 9); });
 
-/** The generated rows deduped (as run.ts feeds dedupe); the ids of the records that merged with nothing, and their entries. */
-async function singletons() {
+/** The generated rows deduped (as run.ts feeds dedupe), before any result is read. */
+async function fed() {
   const prep = await prepare({ inputs: [generated], mappingPath: MAPPING });
   const m = prep.mapping.mapping;
   const process = createBatchProcessor(m, prep.compiled[0], 0, { keys: m.dedupe.keys, scope: m.dedupe.scope });
@@ -45,12 +46,18 @@ async function singletons() {
   } finally {
     for (const s of prep.sources) s.close();
   }
+  return { dedupe, m };
+}
+
+/** The generated rows deduped; the ids of the records that merged with nothing, the clusters as dedupe hands them out raw. */
+async function singletons() {
+  const { dedupe, m } = await fed();
   const ids: number[] = [];
-  let merged = 0;
-  for await (const items of dedupe.resultItems(true)) for (const x of items) if (typeof x === 'number') ids.push(x); else merged++;
-  assert.ok(ids.length > 1500 && merged > 100, `most records merged with nothing, some did (${ids.length} / ${merged})`);
-  const init: SingletonRenderInit = { spillPath: dedupe.spillPath, plan: fileRenderPlan(m, undefined), files: [generated] };
-  return { dedupe, ids, init };
+  const clusters: RawCluster[] = [];
+  for await (const items of dedupe.resultItems(true)) for (const x of items) if (typeof x === 'number') ids.push(x); else if (x instanceof RawCluster) clusters.push(x);
+  assert.ok(ids.length > 1500 && clusters.length > 100, `most records merged with nothing, some did (${ids.length} / ${clusters.length})`);
+  const init: SingletonRenderInit = { spillPath: dedupe.spillPath, plan: fileRenderPlan(m, undefined), files: [generated], merge: { rules: m.dedupe.rules, idFrom: m.dedupe.idFrom } };
+  return { dedupe, ids, clusters, init };
 }
 
 /** The chunk's k-th contact, segment s, as text (undefined where it has none). */
@@ -111,6 +118,51 @@ test('the worker renders byte for byte what the main thread renders, and the mai
     assert.ok(Buffer.from(again.bytes).equals(Buffer.from(got[0].bytes)));
   } finally {
     await renderer.close();
+    dedupe.close();
+  }
+});
+
+/** A record as the report reads it: the contact, its row and cells, the rows merged into it and by which key, conflicts, notes, date. */
+const plain = (r: ContactRecord) => ({
+  contact: r.contact, file: r.ref.file, row: r.ref.row, cells: r.ref.values,
+  merged: r.merged.map((x) => ({ file: x.ref.file, row: x.ref.row, cells: x.ref.values, key: x.key })),
+  conflicts: r.conflicts, notes: r.notes, date: r.date,
+});
+
+test('clusters merged by the worker, or here when it has no room, are the records the main thread merges: contact, rows and cells, keys, conflicts', async () => {
+  const { dedupe, clusters, init } = await singletons();
+  const main = (await fed()).dedupe;
+  const renderer = new SingletonRenderer({ init, payloadOf: (i, aside) => dedupe.payloadOf(i, aside), maxPending: 1 });
+  try {
+    const want: ContactRecord[] = [];
+    for await (const batch of main.results()) for (const r of batch) if (r.merged.length) want.push(r);
+    assert.equal(want.length, clusters.length);
+    assert.ok(want.some((r) => r.conflicts.length) && want.some((r) => r.merged.some((x) => x.key.startsWith('phone='))), 'the clusters have conflicts and phone keys');
+    const parts: RawCluster[][] = [];
+    for (let i = 0; i < clusters.length; i += 40) parts.push(clusters.slice(i, i + 40));
+    const got = await Promise.all(parts.map((p) => renderer.render([], new Float64Array(0), new Float64Array(0), clusterPlan(p, (ids) => dedupe.entryRanges(ids)))));
+    assert.ok(renderer.stats.workerChunks > 0 && renderer.stats.helpedChunks > 0, JSON.stringify(renderer.stats));
+    const merged = got.flatMap((c) => c.merged!.map(fromPortable));
+    assert.equal(merged.length, want.length);
+    merged.forEach((r, i) => assert.deepEqual(plain(r), plain(want[i]), `cluster ${i} (row ${want[i].ref.row})`));
+  } finally {
+    await renderer.close();
+    dedupe.close();
+    main.close();
+  }
+});
+
+test('a cluster whose merging throws (a bug) stops the chunk with an error naming its first row', async () => {
+  const { dedupe, ids, init } = await singletons();
+  try {
+    // The second row's phones are not a list: the bug's stand-in.
+    const broken = `${JSON.stringify([{ id: 'C-1', owner: 'ann@ourco.example', name: 'Ann', phones: null, emails: [], websites: [], custom: {} }, 0, 9, [], null])}\n[]`;
+    const payloads = [dedupe.payloadOf(ids[0]), broken];
+    const first = decodePayload(payloads[0]).ref.row;
+    const plan = { sizes: Int32Array.of(2), members: Int32Array.of(2), via: Int32Array.of(-1, 0), codes: Int32Array.of(0, 0), starts: new Float64Array(2), ends: new Float64Array(2) };
+    assert.throws(() => mergeClusters(plan, (f) => payloads[f], init),
+      (e: Error) => e.message.startsWith(`merging the duplicates of ${generated} row ${first} failed: `));
+  } finally {
     dedupe.close();
   }
 });

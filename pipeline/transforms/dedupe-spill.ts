@@ -196,6 +196,18 @@ export class SpillWindow {
 
   constructor(private readonly fd: number) {}
 
+  /**
+   * The payload of the entry at [start, end) of the file: from the window if it holds the
+   * entry, else read on its own, leaving the window where it is (a cluster's rows, read out of
+   * the ascending order of the rest).
+   */
+  payloadAside(start: number, end: number): string {
+    if (this.at >= 0 && start >= this.at && end <= this.at + this.len) return this.payload(start, end);
+    const b = Buffer.allocUnsafe(end - start);
+    if (readFully(this.fd, b, end - start, start) < end - start) throw new Error(`dedupe spill: the entry at ${start}-${end} is past the end of the file`);
+    return b.toString('utf8', payloadStart(b, 0), end - start);
+  }
+
   /** The payload of the entry at [start, end) of the file, reading no further than `upTo`. */
   payload(start: number, end: number, upTo = Infinity): string {
     if (this.at < 0 || start < this.at || end > this.at + this.len) {

@@ -16,7 +16,7 @@
 import { tmpdir } from 'node:os';
 import { phoneKey, type Contact, type ContactRecord } from '../contact.js';
 import type { Mapping } from '../mapping/schema.js';
-import { mergeMembers, type Member } from './merge.js';
+import { mergeMembers, type MergeOptions, type Member } from './merge.js';
 import { Spill } from './dedupe-spill.js';
 import { FingerprintTable, IntColumn } from './dedupe-table.js';
 import { cyrb53, decodePayload, entryBytes, EntryEncoder, foldText, type EncodedRecords, type KeyKind } from './dedupe-entry.js';
@@ -56,6 +56,33 @@ function displayKey(c: Contact, kind: number, pos: number): string {
       return `nameCompany=${foldText(name)}|${foldText(c.company ?? '')}`;
     }
   }
+}
+
+/**
+ * A cluster handed out undecoded (resultItems(true)): the spill records to read, its members
+ * first in row order, then any other record a member's key came from; for each member after
+ * the first, the position in `ids` of the record whose key joined it (-1: unknown) and which
+ * key (its code: kind * 65536 + position). mergeCluster() makes the surviving record of it.
+ */
+export class RawCluster {
+  constructor(readonly ids: readonly number[], readonly members: number, readonly via: Int32Array, readonly codes: Int32Array) {}
+}
+
+/**
+ * The surviving record of a cluster from its records' payloads (in the order of
+ * RawCluster.ids), on whichever thread read them.
+ */
+export function mergeCluster(payloads: readonly string[], members: number, via: ArrayLike<number>, codes: ArrayLike<number>, opts: MergeOptions): ContactRecord {
+  const recs = payloads.map(decodePayload);
+  const list: Member[] = new Array(members);
+  list[0] = { rec: recs[0] };
+  for (let k = 1; k < members; k++) {
+    const v = via[k];
+    // How record k joined its cluster, as merged.csv shows it: the key record `via` brought.
+    const key = v < 0 ? 'unknown' : displayKey(recs[v].contact, Math.floor(codes[k] / 65536), codes[k] % 65536);
+    list[k] = { rec: recs[k], key };
+  }
+  return mergeMembers(list, opts);
 }
 
 export interface DedupeStats {
@@ -174,12 +201,13 @@ export class Deduper {
   }
 
   /**
-   * As results(), but with `raw`, a record that merged with nothing is handed out as its
-   * record number, not decoded: its entry is at entryRanges() of spillPath, and the caller
-   * renders it elsewhere and calls sent() once its outcome is written (until then an abort
-   * reports it through unsent()). Call once, after the last add().
+   * As results(), but with `raw` nothing is read or merged here: a record that merged with
+   * nothing is handed out as its record number, a cluster as a RawCluster. Their entries are
+   * at entryRanges() of spillPath; the caller renders or merges them elsewhere and calls sent()
+   * for each record once its outcome is written or in flight (until then an abort reports it
+   * through unsent()). Call once, after the last add().
    */
-  async *resultItems(raw: boolean): AsyncGenerator<(ContactRecord | number)[]> {
+  async *resultItems(raw: boolean): AsyncGenerator<(ContactRecord | number | RawCluster)[]> {
     if (this.drained) throw new Error('internal error: dedupe results read twice');
     this.drained = true;
     this.dropTable();
@@ -208,21 +236,21 @@ export class Deduper {
     // Small batches: a batch's records live until the loader has taken the last of them, and
     // 500 of them outlived young-generation collections and were promoted (issue #11).
     const batchSize = this.opts.batchSize ?? DEFAULT_RESULT_BATCH;
-    let batch: (ContactRecord | number)[] = [];
+    let batch: (ContactRecord | number | RawCluster)[] = [];
+    const opts: MergeOptions = { rules: this.opts.rules, idFrom: this.opts.idFrom };
     for (let i = 0; i < n; i++) {
       if (p.get(i) < 0) continue;
-      let out: ContactRecord | number;
+      let out: ContactRecord | number | RawCluster;
       if (next[i] < 0) {
         if (raw) out = i;
         else { out = decodePayload(this.spill.read(i, true)); this.emitted[i] = 1; }
       } else {
-        const ids: number[] = [];
-        for (let m = i; m >= 0; m = next[m]) ids.push(m);
-        const recs = new Map<number, ContactRecord>();
-        for (const m of ids) recs.set(m, decodePayload(m === i ? this.spill.read(m, true) : this.spill.read(m)));
-        const members: Member[] = ids.map((m) => ({ rec: recs.get(m)!, key: m === i ? undefined : this.keyOf(m, recs) }));
-        out = mergeMembers(members, { rules: this.opts.rules, idFrom: this.opts.idFrom });
-        for (const m of ids) this.emitted[m] = 1;
+        const c = this.rawCluster(i, next);
+        if (raw) out = c;
+        else {
+          out = mergeCluster(c.ids.map((m) => (m === i ? this.spill.read(m, true) : this.spill.read(m))), c.members, c.via, c.codes, opts);
+          this.sentAll(c.ids, c.members);
+        }
       }
       batch.push(out);
       if (batch.length >= batchSize) { const b = batch; batch = []; yield b; }
@@ -236,20 +264,35 @@ export class Deduper {
   /** Where the entries of records `ids` are in the spill file: [starts[k], ends[k]). */
   entryRanges(ids: readonly number[]): { starts: Float64Array; ends: Float64Array } { return this.spill.ranges(ids); }
 
-  /** Record i's payload (dedupe-entry.ts), read here. */
-  payloadOf(i: number): string { return this.spill.read(i, true); }
+  /** Record i's payload (dedupe-entry.ts), read here: in ascending order, or `aside` from it (a cluster's records). */
+  payloadOf(i: number, aside = false): string { return aside ? this.spill.read(i) : this.spill.read(i, true); }
 
   /** A record handed out raw by resultItems(true) is written: an abort no longer reports it. */
   sent(i: number): void { this.emitted![i] = 1; }
 
-  /** How record m joined its cluster, as merged.csv shows it. */
-  private keyOf(m: number, recs: Map<number, ContactRecord>): string {
-    // m stopped being a root when record `via` brought key `viaKey` that m's group also had.
-    const v = this.via.get(m);
-    if (v < 0) return 'unknown';
-    const rec = recs.get(v) ?? decodePayload(this.spill.read(v));
-    const code = this.viaKey.get(m);
-    return displayKey(rec.contact, Math.floor(code / 65536), code % 65536);
+  /** The first `count` of `ids` (a cluster's members) are written or in flight: an abort no longer reports them here. */
+  sentAll(ids: readonly number[], count = ids.length): void { for (let k = 0; k < count; k++) this.emitted![ids[k]] = 1; }
+
+  /** The cluster whose first record is `root`, its members linked by `next` (see resultItems). */
+  private rawCluster(root: number, next: Int32Array): RawCluster {
+    const ids: number[] = [];
+    for (let m = root; m >= 0; m = next[m]) ids.push(m);
+    const members = ids.length;
+    const via = new Int32Array(members).fill(-1);
+    const codes = new Int32Array(members);
+    // A large cluster (thousands of rows sharing a phone) looks its members up in a Map.
+    const pos = members > 32 ? new Map(ids.map((m, k) => [m, k])) : undefined;
+    for (let k = 1; k < members; k++) {
+      // Member k stopped being a root when record `v` brought key `viaKey` that k's group also had.
+      const v = this.via.get(ids[k]);
+      if (v < 0) continue;
+      let at = pos ? pos.get(v) ?? -1 : ids.indexOf(v);
+      // `v` joined the same cluster, so it is a member; read it all the same if it is not.
+      if (at < 0) { at = ids.length; ids.push(v); pos?.set(v, at); }
+      via[k] = at;
+      codes[k] = this.viaKey.get(ids[k]);
+    }
+    return new RawCluster(ids, members, via, codes);
   }
 
   /** Records not yet emitted (after an abort), so that the run can account for them. */

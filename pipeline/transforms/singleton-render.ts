@@ -4,18 +4,21 @@
  * the bench's rows): what the run writes for such a contact, its four payload lines and its
  * success.csv row, depends on that contact alone. A worker renders them straight from the
  * dedupe spill (it reads the file itself, so the contact is parsed on one side only) into
- * UTF-8 bytes in transferred memory; the main thread goes on merging the clusters, then
- * copies each chunk's bytes into the files in the order of the results.
+ * UTF-8 bytes in transferred memory. It also merges the chunk's clusters (reading their rows
+ * from the spill, mergeClusters) and hands back the surviving records as plain data; the
+ * main thread writes both, in the order of the results.
  *
  * Same bytes either way: the worker calls the functions the file target and the report
- * call (renderFileContact, successFields, successLine). When the worker already holds
- * `maxPending` chunks the main thread renders the next chunk itself with the same function
- * (as the row pool's `help`), so neither thread waits for the other for long.
- */
+ * call (renderFileContact, successFields, successLine) and dedupe's own mergeCluster. When
+ * the worker already holds `maxPending` chunks the main thread renders and merges the next
+ * chunk itself with the same functions (as the row pool's `help`), so neither thread waits
+ * for the other for long. */
 import type { Worker } from 'node:worker_threads';
 import { bugAt } from '../errors.js';
 import { doneNow, spawnWorker, workerEntryUrl } from './row-pool.js';
-import { decodePayload } from './dedupe-entry.js';
+import { decodePayload, toPortable, type PortableRecord } from './dedupe-entry.js';
+import { mergeCluster, type RawCluster } from './dedupe.js';
+import type { MergeOptions } from './merge.js';
 import { FILE_PART, renderFileContact, writtenOutcome, type FileRenderPlan } from '../loaders/file/render.js';
 import { successFields, successLine } from '../report/writer.js';
 
@@ -28,6 +31,65 @@ export interface SingletonRenderInit {
   fileCell?: string[];
   /** Each input's display path, to name the row of a contact whose rendering throws (a bug). */
   files: string[];
+  /** The mapping's survivorship rules, for the clusters merged here. */
+  merge: MergeOptions;
+}
+
+/**
+ * The clusters of a chunk, to merge (dedupe's RawClusters, flattened into transferable
+ * arrays): per cluster, how many records are read and how many of them are members; per
+ * record read, where its entry is in the spill and, for a member after the first, which
+ * record's key joined it (its position among the cluster's records, -1: unknown) and which key.
+ */
+export interface ClusterPlan {
+  sizes: Int32Array;
+  members: Int32Array;
+  via: Int32Array;
+  codes: Int32Array;
+  starts: Float64Array;
+  ends: Float64Array;
+}
+
+/** dedupe's clusters as a plan for the renderer; `ranges` says where records' entries are in the spill. */
+export function clusterPlan(clusters: readonly RawCluster[], ranges: (ids: readonly number[]) => { starts: Float64Array; ends: Float64Array }): ChunkClusters {
+  let total = 0;
+  for (const c of clusters) total += c.ids.length;
+  const ids: number[] = new Array(total);
+  const plan = { sizes: new Int32Array(clusters.length), members: new Int32Array(clusters.length), via: new Int32Array(total), codes: new Int32Array(total) };
+  let f = 0;
+  for (let i = 0; i < clusters.length; i++) {
+    const c = clusters[i];
+    plan.sizes[i] = c.ids.length;
+    plan.members[i] = c.members;
+    plan.via.fill(-1, f, f + c.ids.length);
+    plan.via.set(c.via, f);
+    plan.codes.set(c.codes, f);
+    for (let k = 0; k < c.ids.length; k++) ids[f + k] = c.ids[k];
+    f += c.ids.length;
+  }
+  return { plan: { ...plan, ...ranges(ids) }, ids };
+}
+
+/** The surviving records of a plan's clusters, record `f` of the flattened list read by `payloadOf(f)`. */
+export function mergeClusters(plan: ClusterPlan, payloadOf: (f: number) => string, init: Pick<SingletonRenderInit, 'merge' | 'files'>): PortableRecord[] {
+  const out = new Array<PortableRecord>(plan.sizes.length);
+  let f = 0;
+  for (let c = 0; c < plan.sizes.length; c++) {
+    const n = plan.sizes[c];
+    const payloads = new Array<string>(n);
+    for (let k = 0; k < n; k++) payloads[k] = payloadOf(f + k);
+    try {
+      out[c] = toPortable(mergeCluster(payloads, plan.members[c], plan.via.subarray(f, f + n), plan.codes.subarray(f, f + n), init.merge));
+    } catch (e) {
+      // A bug: the run stops on it, naming the cluster's first row.
+      const err = e as Error;
+      let where = '';
+      try { const ref = decodePayload(payloads[0]).ref; where = ` of ${init.files[ref.file]} row ${ref.row}`; } catch { /* the message says what it can */ }
+      throw bugAt(`merging the duplicates${where} failed: ${err?.message ?? String(e)}`, err?.stack);
+    }
+    f += n;
+  }
+  return out;
 }
 
 /** Parts rendered per contact, in this order: the payloads as the file loader takes them, then success.csv's row. */
@@ -44,6 +106,8 @@ export interface RenderedChunk {
   sizes: Uint32Array;
   /** Each contact's owner (its Spoke phonebook). */
   owners: string[];
+  /** The surviving records of the chunk's clusters, in order, when it had any (mergeClusters). */
+  merged?: PortableRecord[];
 }
 
 /**
@@ -90,13 +154,13 @@ export function renderChunk(count: number, payloadOf: (k: number) => string, ini
   return { bytes: Uint8Array.prototype.slice.call(buf, 0, used) as Uint8Array, sizes, owners };
 }
 
-export interface RenderRequest { id: number; starts: Float64Array; ends: Float64Array }
+export interface RenderRequest { id: number; starts: Float64Array; ends: Float64Array; clusters?: ClusterPlan }
 export type RenderResponse = { id: number; chunk: RenderedChunk; error?: undefined } | { id: number; chunk?: undefined; error: { message: string; stack?: string } };
 
 export interface SingletonRendererOptions {
   init: SingletonRenderInit;
-  /** The main thread's way to the same payloads (Spill.read), for the chunks it renders itself. */
-  payloadOf: (id: number) => string;
+  /** The main thread's way to the same payloads (Spill.read), for the chunks it renders itself: in ascending order, and `aside` for a cluster's records. */
+  payloadOf: (id: number, aside?: boolean) => string;
   /** Chunks the worker holds before the main thread renders the next itself (default 4). */
   maxPending?: number;
   /** Tests point this at a worker that misbehaves. */
@@ -105,7 +169,10 @@ export interface SingletonRendererOptions {
   onWorkerLost?: (message: string) => void;
 }
 
-interface Task { ids: readonly number[]; resolve(c: RenderedChunk): void; reject(e: Error): void }
+/** A chunk's clusters as the main thread holds them: the plan, and the spill records it reads (flattened). */
+export interface ChunkClusters { plan: ClusterPlan; ids: readonly number[] }
+
+interface Task { ids: readonly number[]; clusters?: ChunkClusters; resolve(c: RenderedChunk): void; reject(e: Error): void }
 
 export class SingletonRenderer {
   private readonly worker: Worker;
@@ -131,19 +198,21 @@ export class SingletonRenderer {
    * rendered: by the worker, or here when it is busy or gone. A chunk the worker answered with
    * an error (a bug) fails, and so does every later one.
    */
-  render(ids: readonly number[], starts: Float64Array, ends: Float64Array): Promise<RenderedChunk> {
+  render(ids: readonly number[], starts: Float64Array, ends: Float64Array, clusters?: ChunkClusters): Promise<RenderedChunk> {
     if (this.broken) { const e = this.broken; return doneNow(() => { throw e; }); }
     if (this.lost || this.tasks.size >= (this.o.maxPending ?? 4)) {
       this.stats.helpedChunks++;
-      return this.here(ids);
+      return this.here(ids, clusters);
     }
     const id = this.nextId++;
-    const p = new Promise<RenderedChunk>((resolve, reject) => this.tasks.set(id, { ids, resolve, reject }));
+    const p = new Promise<RenderedChunk>((resolve, reject) => this.tasks.set(id, { ids, clusters, resolve, reject }));
     p.catch(() => {}); // the run may stop before awaiting it: not an unhandled rejection
     if (this.tasks.size === 1) this.worker.ref();
     this.stats.workerChunks++;
-    const req: RenderRequest = { id, starts, ends };
-    this.worker.postMessage(req, [starts.buffer as ArrayBuffer, ends.buffer as ArrayBuffer]);
+    const req: RenderRequest = { id, starts, ends, clusters: clusters?.plan };
+    const transfer = [starts.buffer as ArrayBuffer, ends.buffer as ArrayBuffer];
+    // The plan is sent as a copy: the main thread keeps its arrays in case it renders the chunk itself.
+    this.worker.postMessage(req, transfer);
     return p;
   }
 
@@ -171,8 +240,12 @@ export class SingletonRenderer {
   }
 
   /** A chunk rendered in this thread, as the promise the worker's answer would be. */
-  private here(ids: readonly number[]): Promise<RenderedChunk> {
-    return doneNow(() => renderChunk(ids.length, (k) => this.o.payloadOf(ids[k]), this.o.init));
+  private here(ids: readonly number[], clusters?: ChunkClusters): Promise<RenderedChunk> {
+    return doneNow(() => {
+      const chunk = renderChunk(ids.length, (k) => this.o.payloadOf(ids[k]), this.o.init);
+      if (clusters) chunk.merged = mergeClusters(clusters.plan, (f) => this.o.payloadOf(clusters.ids[f], true), this.o.init);
+      return chunk;
+    });
   }
 
   /**
@@ -187,7 +260,7 @@ export class SingletonRenderer {
     this.tasks.clear();
     for (const t of tasks) {
       this.stats.helpedChunks++;
-      this.here(t.ids).then(t.resolve, t.reject);
+      this.here(t.ids, t.clusters).then(t.resolve, t.reject);
     }
   }
 }

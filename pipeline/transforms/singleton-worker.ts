@@ -1,10 +1,11 @@
 /**
  * Entry of the payload worker (see singleton-render.ts): reads the contacts it is asked for
- * from the dedupe spill and answers each chunk with their rendered bytes, handed over.
+ * from the dedupe spill and answers each chunk with their rendered bytes, handed over, and
+ * the surviving records of the chunk's clusters.
  */
 import { parentPort, workerData } from 'node:worker_threads';
 import { openSync } from 'node:fs';
-import { renderChunk, type RenderRequest, type RenderResponse, type SingletonRenderInit } from './singleton-render.js';
+import { mergeClusters, renderChunk, type RenderRequest, type RenderResponse, type SingletonRenderInit } from './singleton-render.js';
 import { SpillWindow } from './dedupe-spill.js';
 
 const init = workerData as SingletonRenderInit;
@@ -14,7 +15,11 @@ const spill = new SpillWindow(openSync(init.spillPath, 'r'));
 parentPort!.on('message', (req: RenderRequest) => {
   let res: RenderResponse;
   try {
-    res = { id: req.id, chunk: renderChunk(req.starts.length, (k) => spill.payload(req.starts[k], req.ends[k]), init) };
+    const chunk = renderChunk(req.starts.length, (k) => spill.payload(req.starts[k], req.ends[k]), init);
+    const c = req.clusters;
+    // A cluster's rows are read on their own (its first row is usually in the window still).
+    if (c) chunk.merged = mergeClusters(c, (f) => spill.payloadAside(c.starts[f], c.ends[f]), init);
+    res = { id: req.id, chunk };
   } catch (e) {
     const err = e as Error;
     res = { id: req.id, error: { message: err?.message ?? String(e), stack: err?.stack } };
