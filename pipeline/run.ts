@@ -429,7 +429,7 @@ export async function runImport(o: RunOptions): Promise<RunResult> {
     };
     try {
       let batches = 0;
-      for await (const items of dedupe.resultItems(true) as AsyncGenerator<Item[]>) {
+      for await (const items of dedupe.resultItems(true)) {
         const ids: number[] = [];
         let clusters: ChunkClusters | undefined;
         const raw: RawCluster[] = [];

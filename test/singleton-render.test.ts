@@ -122,6 +122,9 @@ test('the worker renders byte for byte what the main thread renders, and the mai
   }
 });
 
+/** A record's spill payload as dedupe-entry.ts encodes it, but with phones that are not a list: a bug's stand-in, at `row`. */
+const brokenPayload = (row: number) => `${JSON.stringify([{ id: 'C-1', owner: 'ann@ourco.example', name: 'Ann', phones: null, emails: [], websites: [], custom: {} }, 0, row, [], null])}\n[]`;
+
 /** A record as the report reads it: the contact, its row and cells, the rows merged into it and by which key, conflicts, notes, date. */
 const plain = (r: ContactRecord) => ({
   contact: r.contact, file: r.ref.file, row: r.ref.row, cells: r.ref.values,
@@ -155,9 +158,7 @@ test('clusters merged by the worker, or here when it has no room, are the record
 test('a cluster whose merging throws (a bug) stops the chunk with an error naming its first row', async () => {
   const { dedupe, ids, init } = await singletons();
   try {
-    // The second row's phones are not a list: the bug's stand-in.
-    const broken = `${JSON.stringify([{ id: 'C-1', owner: 'ann@ourco.example', name: 'Ann', phones: null, emails: [], websites: [], custom: {} }, 0, 9, [], null])}\n[]`;
-    const payloads = [dedupe.payloadOf(ids[0]), broken];
+    const payloads = [dedupe.payloadOf(ids[0]), brokenPayload(9)];
     const first = decodePayload(payloads[0]).ref.row;
     const plan = { sizes: Int32Array.of(2), members: Int32Array.of(2), via: Int32Array.of(-1, 0), codes: Int32Array.of(0, 0), starts: new Float64Array(2), ends: new Float64Array(2) };
     assert.throws(() => mergeClusters(plan, (f) => payloads[f], init),
@@ -170,9 +171,7 @@ test('a cluster whose merging throws (a bug) stops the chunk with an error namin
 test('a contact whose rendering throws (a bug) stops the chunk with an error naming its file and row', async () => {
   const { dedupe, ids, init } = await singletons();
   try {
-    // A record as dedupe-entry.ts encodes it, but with phones that are not a list: the bug's stand-in.
-    const broken = `${JSON.stringify([{ id: 'C-1', owner: 'ann@ourco.example', name: 'Ann', phones: null, emails: [], websites: [], custom: {} }, 0, 7, [], null])}\n[]`;
-    const payloads = [dedupe.payloadOf(ids[0]), broken];
+    const payloads = [dedupe.payloadOf(ids[0]), brokenPayload(7)];
     assert.throws(() => renderChunk(2, (k) => payloads[k], init),
       (e: Error) => e.message.startsWith(`writing the contact of ${generated} row 7 failed: `) && e instanceof Error);
   } finally {

@@ -159,9 +159,7 @@ export class Spill {
     } else if (sequential) {
       return this.window.payload(start, start + len, this.written);
     } else {
-      b = Buffer.allocUnsafe(len);
-      readFully(this.fd, b, len, start);
-      at = 0;
+      return readEntry(this.fd, start, start + len);
     }
     return b.toString('utf8', payloadStart(b, at), at + len);
   }
@@ -171,6 +169,16 @@ export class Spill {
     rmSync(this.dir, { recursive: true, force: true });
   }
 }
+
+/** The payload of the entry at [start, end) of the file, read on its own. */
+function readEntry(fd: number, start: number, end: number): string {
+  const b = Buffer.allocUnsafe(end - start);
+  const got = readFully(fd, b, end - start, start);
+  if (got < end - start) throw pastTheEnd(start, end, start + got);
+  return b.toString('utf8', payloadStart(b, 0), end - start);
+}
+
+const pastTheEnd = (start: number, end: number, size: number) => new Error(`dedupe spill: the entry at ${start}-${end} is past the end of the file (${size})`);
 
 /** Reads `len` bytes at `pos` into `into` (fewer only at the end of the file); returns how many. */
 function readFully(fd: number, into: Buffer, len: number, pos: number): number {
@@ -202,10 +210,7 @@ export class SpillWindow {
    * the ascending order of the rest).
    */
   payloadAside(start: number, end: number): string {
-    if (this.at >= 0 && start >= this.at && end <= this.at + this.len) return this.payload(start, end);
-    const b = Buffer.allocUnsafe(end - start);
-    if (readFully(this.fd, b, end - start, start) < end - start) throw new Error(`dedupe spill: the entry at ${start}-${end} is past the end of the file`);
-    return b.toString('utf8', payloadStart(b, 0), end - start);
+    return this.at >= 0 && start >= this.at && end <= this.at + this.len ? this.payload(start, end) : readEntry(this.fd, start, end);
   }
 
   /** The payload of the entry at [start, end) of the file, reading no further than `upTo`. */
@@ -215,7 +220,7 @@ export class SpillWindow {
       if (this.buf.length < size) this.buf = Buffer.allocUnsafe(size);
       this.len = readFully(this.fd, this.buf, size, start);
       this.at = start;
-      if (this.len < end - start) throw new Error(`dedupe spill: the entry at ${start}-${end} is past the end of the file (${start + this.len})`);
+      if (this.len < end - start) throw pastTheEnd(start, end, start + this.len);
     }
     const from = start - this.at;
     return this.buf.toString('utf8', payloadStart(this.buf, from), end - this.at);

@@ -197,7 +197,7 @@ export class Deduper {
    * in batches. Call once, after the last add().
    */
   async *results(): AsyncGenerator<ContactRecord[]> {
-    for await (const items of this.resultItems(false)) yield items as ContactRecord[];
+    yield* this.resultItems(false);
   }
 
   /**
@@ -207,6 +207,8 @@ export class Deduper {
    * for each record once its outcome is written or in flight (until then an abort reports it
    * through unsent()). Call once, after the last add().
    */
+  resultItems(raw: true): AsyncGenerator<(number | RawCluster)[]>;
+  resultItems(raw: false): AsyncGenerator<ContactRecord[]>;
   async *resultItems(raw: boolean): AsyncGenerator<(ContactRecord | number | RawCluster)[]> {
     if (this.drained) throw new Error('internal error: dedupe results read twice');
     this.drained = true;

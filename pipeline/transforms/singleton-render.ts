@@ -12,7 +12,8 @@
  * call (renderFileContact, successFields, successLine) and dedupe's own mergeCluster. When
  * the worker already holds `maxPending` chunks the main thread renders and merges the next
  * chunk itself with the same functions (as the row pool's `help`), so neither thread waits
- * for the other for long. */
+ * for the other for long.
+ */
 import type { Worker } from 'node:worker_threads';
 import { bugAt } from '../errors.js';
 import { doneNow, spawnWorker, workerEntryUrl } from './row-pool.js';
@@ -61,7 +62,7 @@ export function clusterPlan(clusters: readonly RawCluster[], ranges: (ids: reado
     const c = clusters[i];
     plan.sizes[i] = c.ids.length;
     plan.members[i] = c.members;
-    plan.via.fill(-1, f, f + c.ids.length);
+    // Only the members' entries are read: those of the other records stay 0.
     plan.via.set(c.via, f);
     plan.codes.set(c.codes, f);
     for (let k = 0; k < c.ids.length; k++) ids[f + k] = c.ids[k];
@@ -114,7 +115,8 @@ export interface RenderedChunk {
  * Renders `count` contacts, the k-th from its spill payload `payloadOf(k)` (dedupe-entry.ts).
  * A contact here merged with nothing: its record has no merged rows and no conflicts.
  */
-export function renderChunk(count: number, payloadOf: (k: number) => string, init: Omit<SingletonRenderInit, 'spillPath'>): RenderedChunk {
+export function renderChunk(count: number, payloadOf: (k: number) => string, init: Omit<SingletonRenderInit, 'spillPath'>,
+  clusters?: { plan: ClusterPlan; payloadOf: (f: number) => string }): RenderedChunk {
   const sizes = new Uint32Array(count * SEGMENTS);
   const owners = new Array<string>(count);
   let buf = Buffer.allocUnsafe(Math.max(64 * 1024, count * 2048));
@@ -151,7 +153,9 @@ export function renderChunk(count: number, payloadOf: (k: number) => string, ini
     }
   }
   // A copy the size of the bytes: the spare room is not kept alive while the chunk waits.
-  return { bytes: Uint8Array.prototype.slice.call(buf, 0, used) as Uint8Array, sizes, owners };
+  const chunk: RenderedChunk = { bytes: Uint8Array.prototype.slice.call(buf, 0, used) as Uint8Array, sizes, owners };
+  if (clusters) chunk.merged = mergeClusters(clusters.plan, clusters.payloadOf, init);
+  return chunk;
 }
 
 export interface RenderRequest { id: number; starts: Float64Array; ends: Float64Array; clusters?: ClusterPlan }
@@ -241,11 +245,8 @@ export class SingletonRenderer {
 
   /** A chunk rendered in this thread, as the promise the worker's answer would be. */
   private here(ids: readonly number[], clusters?: ChunkClusters): Promise<RenderedChunk> {
-    return doneNow(() => {
-      const chunk = renderChunk(ids.length, (k) => this.o.payloadOf(ids[k]), this.o.init);
-      if (clusters) chunk.merged = mergeClusters(clusters.plan, (f) => this.o.payloadOf(clusters.ids[f], true), this.o.init);
-      return chunk;
-    });
+    return doneNow(() => renderChunk(ids.length, (k) => this.o.payloadOf(ids[k]), this.o.init,
+      clusters && { plan: clusters.plan, payloadOf: (f) => this.o.payloadOf(clusters.ids[f], true) }));
   }
 
   /**

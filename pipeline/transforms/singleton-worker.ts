@@ -5,7 +5,7 @@
  */
 import { parentPort, workerData } from 'node:worker_threads';
 import { openSync } from 'node:fs';
-import { mergeClusters, renderChunk, type RenderRequest, type RenderResponse, type SingletonRenderInit } from './singleton-render.js';
+import { renderChunk, type RenderRequest, type RenderResponse, type SingletonRenderInit } from './singleton-render.js';
 import { SpillWindow } from './dedupe-spill.js';
 
 const init = workerData as SingletonRenderInit;
@@ -15,10 +15,10 @@ const spill = new SpillWindow(openSync(init.spillPath, 'r'));
 parentPort!.on('message', (req: RenderRequest) => {
   let res: RenderResponse;
   try {
-    const chunk = renderChunk(req.starts.length, (k) => spill.payload(req.starts[k], req.ends[k]), init);
     const c = req.clusters;
     // A cluster's rows are read on their own (its first row is usually in the window still).
-    if (c) chunk.merged = mergeClusters(c, (f) => spill.payloadAside(c.starts[f], c.ends[f]), init);
+    const chunk = renderChunk(req.starts.length, (k) => spill.payload(req.starts[k], req.ends[k]), init,
+      c && { plan: c, payloadOf: (f) => spill.payloadAside(c.starts[f], c.ends[f]) });
     res = { id: req.id, chunk };
   } catch (e) {
     const err = e as Error;
