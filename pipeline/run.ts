@@ -24,8 +24,7 @@ import { decodeRecords } from './transforms/dedupe-entry.js';
 import { createValidator } from './transforms/validate.js';
 import { createNormalizer } from './transforms/normalize.js';
 import { Deduper, RawCluster, dedupeOptionsFrom, type DedupeStats } from './transforms/dedupe.js';
-import { fromPortable } from './transforms/dedupe-entry.js';
-import { SEG, SEGMENTS, SingletonRenderer, clusterPlan, type ChunkClusters, type RenderedChunk } from './transforms/singleton-render.js';
+import { CLUSTER_SEGMENTS, SEG, SEGMENTS, SingletonRenderer, clusterPlan, type ChunkClusters, type RenderedChunk } from './transforms/singleton-render.js';
 import type { FileLoader } from './loaders/file/loader.js';
 import { WRITTEN } from './loaders/file/render.js';
 import { openSource } from './sources/index.js';
@@ -73,6 +72,8 @@ export interface RunOptions {
   force?: boolean;
   /** --mirror: delete contacts this tool loaded before that no input row has. */
   mirror?: MirrorOptions;
+  /** Rows of each table report.html embeds (default DEFAULT_MAX_ROWS; tests set fewer). */
+  htmlMaxRows?: number;
 }
 
 export interface RunResult {
@@ -95,8 +96,8 @@ async function sha256File(path: string): Promise<string> {
   return h.digest('hex');
 }
 
-/** Result batches whose contacts are with the payload worker before the oldest is written (loadRendered). */
-const RENDER_AHEAD = 4;
+/** Result batches handed out to render before this thread waits to write the oldest (loadRendered). */
+const RENDER_AHEAD = 16;
 
 /** Why --mirror deletes nothing on a target without a ledger of what it loaded. */
 const NO_MIRROR: Partial<Record<TargetName, string>> = {
@@ -188,7 +189,7 @@ export async function runImport(o: RunOptions): Promise<RunResult> {
     report = new ReportWriter(outDir, {
       files: sources.map((s) => s.info.file),
       headers: sources.map((s) => ({ raw: s.info.rawHeaders, names: s.info.headers })),
-    });
+    }, o.htmlMaxRows);
   } catch (e) {
     for (const s of sources) s.close();
     throw e;
@@ -383,42 +384,58 @@ export async function runImport(o: RunOptions): Promise<RunResult> {
   }
   /**
    * The second phase of a run into the file target, spread over two threads: a worker renders
-   * the contacts that merged with nothing (handed out raw by dedupe) and merges the clusters,
-   * while this thread writes what it got; everything is written in the order of dedupe's
-   * results, as the loop over results() below writes it. Every record handed out ends settled,
-   * in flight (NOT_SENT at the end) or, not yet written, in dedupe's unsent().
+   * what the run writes for dedupe's results (handed out raw: the contacts that merged with
+   * nothing, and the clusters, which it merges), while this thread writes what it got;
+   * everything is written in the order of dedupe's results, as the loop over results() below
+   * writes it. Every record handed out ends settled or, not yet written, in dedupe's unsent()
+   * (NOT_SENT).
    */
   const loadRendered = async (dedupe: Deduper, fileLoader: FileLoader) => {
     const renderer = new SingletonRenderer({
-      init: { spillPath: dedupe.spillPath, plan: fileLoader.plan, fileCell: report.successFileCells(), files: sources.map((src) => src.info.file), merge: { rules: m.dedupe.rules, idFrom: m.dedupe.idFrom } },
+      init: {
+        spillPath: dedupe.spillPath, plan: fileLoader.plan, report: report.layout.input,
+        pageCellChars: report.pageCellChars, merge: { rules: m.dedupe.rules, idFrom: m.dedupe.idFrom },
+      },
       payloadOf: (i, aside) => dedupe.payloadOf(i, aside),
       onWorkerLost: (message) => o.log.warn('run.payload-worker', `${message}; the main thread writes the rest of the contacts`),
     });
     type Item = number | RawCluster;
-    const pending: { items: Item[]; chunk: Promise<RenderedChunk> }[] = [];
+    /** Chunks handed out and not yet written, in order; `done` once rendered. */
+    const pending: { items: Item[]; chunk: Promise<RenderedChunk>; done: boolean }[] = [];
     /** Where the parts of the contact being written are in its chunk's bytes: [start, end) pairs, -1 when absent. */
-    const at = new Float64Array(2 * SEGMENTS);
+    const at = new Float64Array(2 * CLUSTER_SEGMENTS);
+    /** The same, from the success.csv row on: what the report writes for a cluster (MERGE_PART). */
+    const atReport = at.subarray(2 * SEG.success);
+    const locate = (sizes: Uint32Array, from: number, count: number, pos: number) => {
+      for (let s = 0; s < count; s++) {
+        const size = sizes[from + s];
+        if (size) { at[2 * s] = pos; pos += size - 1; at[2 * s + 1] = pos; } else at[2 * s] = -1;
+      }
+      return pos;
+    };
     const apply = async (items: Item[], rendered: Promise<RenderedChunk>) => {
       const chunk = await rendered;
       const bytes = Buffer.from(chunk.bytes.buffer, chunk.bytes.byteOffset, chunk.bytes.byteLength);
+      const cl = chunk.clusters;
       let k = 0;
-      let c = 0;
       let pos = 0;
+      let c = 0;
+      let cpos = cl?.from ?? 0;
+      let keys = 0;
       for (let i = 0; i < items.length; i++) {
         if (abortError) return; // the rest stays unsent: NOT_SENT
         const id = items[i];
         if (typeof id !== 'number') {
-          // A cluster, merged by the renderer: from here its rows are accounted for by the record in flight.
-          const rec = fromPortable(chunk.merged![c++]);
-          inFlight.add(rec);
+          // A cluster, merged and rendered by the renderer: its contact and the rows merged into it.
+          cpos = locate(cl!.sizes, c * CLUSTER_SEGMENTS, CLUSTER_SEGMENTS, cpos);
+          fileLoader.writeRendered(cl!.owners[c], bytes, at);
+          report.settleRenderedMerge(bytes, atReport, cl!, c, keys, WRITTEN);
           dedupe.sentAll(id.ids, id.members);
-          await send([rec]);
+          keys += cl!.merged[c];
+          c++;
           continue;
         }
-        for (let s = 0; s < SEGMENTS; s++) {
-          const size = chunk.sizes[k * SEGMENTS + s];
-          if (size) { at[2 * s] = pos; pos += size - 1; at[2 * s + 1] = pos; } else at[2 * s] = -1;
-        }
+        pos = locate(chunk.sizes, k * SEGMENTS, SEGMENTS, pos);
         // The first four parts are the payloads, in the order writeRendered() takes them (SEG).
         fileLoader.writeRendered(chunk.owners[k], bytes, at);
         report.settleRendered(bytes, at[2 * SEG.success], at[2 * SEG.success + 1], WRITTEN);
@@ -434,11 +451,15 @@ export async function runImport(o: RunOptions): Promise<RunResult> {
         let clusters: ChunkClusters | undefined;
         const raw: RawCluster[] = [];
         for (const x of items) if (typeof x === 'number') ids.push(x); else raw.push(x);
-        if (raw.length) clusters = clusterPlan(raw, (read) => dedupe.entryRanges(read));
+        if (raw.length) clusters = clusterPlan(raw, (read) => dedupe.entryRanges(read), (n) => report.claimMergedPageRows(n));
         const { starts, ends } = dedupe.entryRanges(ids);
-        pending.push({ items, chunk: renderer.render(ids, starts, ends, clusters) });
-        // A few chunks ahead keep the worker busy while this thread writes the ones before.
-        while (pending.length > RENDER_AHEAD) { const b = pending.shift()!; await apply(b.items, b.chunk); }
+        const b = { items, chunk: renderer.render(ids, starts, ends, clusters), done: false };
+        b.chunk.then(() => { b.done = true; }, () => { b.done = true; });
+        pending.push(b);
+        // What is rendered is written, in order. Rather than wait for the worker, this thread
+        // renders the next chunks itself (the renderer's help, when the worker has no room),
+        // up to RENDER_AHEAD chunks ahead.
+        while (pending.length && (pending[0].done || pending.length > RENDER_AHEAD)) { const h = pending.shift()!; await apply(h.items, h.chunk); }
         // As the loop over results() below: let progress and signals through now and then.
         if (++batches % 4 === 0) await new Promise((r) => setImmediate(r));
         if (abortCtl.signal.aborted) break;
@@ -704,7 +725,7 @@ export async function runImport(o: RunOptions): Promise<RunResult> {
   // report.html copies the tables of rows the report prepared as it wrote the CSVs just closed;
   // the page failing to build must not lose the run's outcome, which summary.json and the CSVs hold.
   try {
-    await writeHtmlReport(outDir, summary, { prepared: report.preparedTables() });
+    await writeHtmlReport(outDir, summary, { prepared: report.preparedTables(), maxRows: o.htmlMaxRows });
     summary.files.report = REPORT_FILE;
     writeSummaryFile(outDir, summary);
   } catch (e) {

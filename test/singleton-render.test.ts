@@ -7,20 +7,22 @@
  */
 import { test, after, before } from 'node:test';
 import assert from 'node:assert/strict';
-import { readdirSync, readFileSync, statSync } from 'node:fs';
+import { readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import Papa from 'papaparse';
 import { join, sep } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { ROOT, runCli, tempDir, assertInvariant, readReportCsv } from './helpers/cli.js';
+import { ROOT, runCli, tempDir, assertInvariant, readReportCsv, reportPageData } from './helpers/cli.js';
 import { writeCsv } from './bench/generate.js';
 import { prepare, runImport } from '../pipeline/run.js';
 import { silentLogger } from '../pipeline/log.js';
 import { createBatchProcessor, isEncoded } from '../pipeline/transforms/rows.js';
 import { Deduper, RawCluster, dedupeOptionsFrom } from '../pipeline/transforms/dedupe.js';
-import { decodePayload, fromPortable } from '../pipeline/transforms/dedupe-entry.js';
-import type { ContactRecord } from '../pipeline/contact.js';
-import { clusterPlan, mergeClusters, renderChunk, SEG, SEGMENTS, SingletonRenderer, type RenderedChunk, type SingletonRenderInit } from '../pipeline/transforms/singleton-render.js';
+import { decodePayload } from '../pipeline/transforms/dedupe-entry.js';
+import { ChunkRenderer, CLUSTER_SEG, CLUSTER_SEGMENTS, clusterPlan, SEG, SEGMENTS, SingletonRenderer, type RenderedChunk, type SingletonRenderInit } from '../pipeline/transforms/singleton-render.js';
 import { fileRenderPlan, renderFileContact, writtenOutcome } from '../pipeline/loaders/file/render.js';
 import { successFields, successLine } from '../pipeline/report/writer.js';
+import { keyName, RowLayout } from '../pipeline/report/row-layout.js';
+import type { ContactRecord } from '../pipeline/contact.js';
 
 const MAPPING = join(ROOT, 'test', 'bench', 'mapping.yaml');
 const FIXTURES = join(ROOT, 'test', 'fixtures', 'payload-workers');
@@ -46,17 +48,20 @@ async function fed() {
   } finally {
     for (const s of prep.sources) s.close();
   }
-  return { dedupe, m };
+  return { dedupe, m, info: prep.sources[0].info };
 }
 
 /** The generated rows deduped; the ids of the records that merged with nothing, the clusters as dedupe hands them out raw. */
 async function singletons() {
-  const { dedupe, m } = await fed();
+  const { dedupe, m, info } = await fed();
   const ids: number[] = [];
   const clusters: RawCluster[] = [];
   for await (const items of dedupe.resultItems(true)) for (const x of items) if (typeof x === 'number') ids.push(x); else if (x instanceof RawCluster) clusters.push(x);
   assert.ok(ids.length > 1500 && clusters.length > 100, `most records merged with nothing, some did (${ids.length} / ${clusters.length})`);
-  const init: SingletonRenderInit = { spillPath: dedupe.spillPath, plan: fileRenderPlan(m, undefined), files: [generated], merge: { rules: m.dedupe.rules, idFrom: m.dedupe.idFrom } };
+  const init: SingletonRenderInit = {
+    spillPath: dedupe.spillPath, plan: fileRenderPlan(m, undefined), report: { files: [generated], headers: [{ raw: info.rawHeaders, names: info.headers }] },
+    pageCellChars: 1000, merge: { rules: m.dedupe.rules, idFrom: m.dedupe.idFrom },
+  };
   return { dedupe, ids, clusters, init };
 }
 
@@ -72,7 +77,7 @@ test('a chunk holds, per contact, what the file target and success.csv write for
   const { dedupe, ids, init } = await singletons();
   try {
     const some = ids.slice(0, 300);
-    const chunk = renderChunk(some.length, (k) => dedupe.payloadOf(some[k]), init);
+    const chunk = new ChunkRenderer(init).render(some.length, (k) => dedupe.payloadOf(some[k]));
     let spokeLess = 0;
     some.forEach((id, k) => {
       const rec = decodePayload(dedupe.payloadOf(id));
@@ -105,7 +110,7 @@ test('the worker renders byte for byte what the main thread renders, and the mai
     const got = await Promise.all(parts.map((p) => { const r = dedupe.entryRanges(p); return renderer.render(p, r.starts, r.ends); }));
     assert.ok(renderer.stats.workerChunks > 0 && renderer.stats.helpedChunks > 0, JSON.stringify(renderer.stats));
     parts.forEach((p, i) => {
-      const want = renderChunk(p.length, (k) => dedupe.payloadOf(p[k]), init);
+      const want = new ChunkRenderer(init).render(p.length, (k) => dedupe.payloadOf(p[k]));
       assert.ok(Buffer.from(got[i].bytes).equals(Buffer.from(want.bytes)), `chunk ${i}: bytes`);
       assert.deepEqual([...got[i].sizes], [...want.sizes], `chunk ${i}: sizes`);
       assert.deepEqual(got[i].owners, want.owners, `chunk ${i}: owners`);
@@ -125,14 +130,16 @@ test('the worker renders byte for byte what the main thread renders, and the mai
 /** A record's spill payload as dedupe-entry.ts encodes it, but with phones that are not a list: a bug's stand-in, at `row`. */
 const brokenPayload = (row: number) => `${JSON.stringify([{ id: 'C-1', owner: 'ann@ourco.example', name: 'Ann', phones: null, emails: [], websites: [], custom: {} }, 0, row, [], null])}\n[]`;
 
-/** A record as the report reads it: the contact, its row and cells, the rows merged into it and by which key, conflicts, notes, date. */
-const plain = (r: ContactRecord) => ({
-  contact: r.contact, file: r.ref.file, row: r.ref.row, cells: r.ref.values,
-  merged: r.merged.map((x) => ({ file: x.ref.file, row: x.ref.row, cells: x.ref.values, key: x.key })),
-  conflicts: r.conflicts, notes: r.notes, date: r.date,
-});
+/** Cluster c's part s of a rendered chunk, as text (undefined where it has none). */
+function clusterPart(chunk: RenderedChunk, c: number, s: number): string | undefined {
+  const cl = chunk.clusters!;
+  let at = cl.from;
+  for (let i = 0; i < c * CLUSTER_SEGMENTS + s; i++) if (cl.sizes[i]) at += cl.sizes[i] - 1;
+  const size = cl.sizes[c * CLUSTER_SEGMENTS + s];
+  return size ? Buffer.from(chunk.bytes.subarray(at, at + size - 1)).toString('utf8') : undefined;
+}
 
-test('clusters merged by the worker, or here when it has no room, are the records the main thread merges: contact, rows and cells, keys, conflicts', async () => {
+test('clusters rendered by the worker, or here when it has no room: byte for byte the same, from the records the main thread merges', async () => {
   const { dedupe, clusters, init } = await singletons();
   const main = (await fed()).dedupe;
   const renderer = new SingletonRenderer({ init, payloadOf: (i, aside) => dedupe.payloadOf(i, aside), maxPending: 1 });
@@ -141,13 +148,55 @@ test('clusters merged by the worker, or here when it has no room, are the record
     for await (const batch of main.results()) for (const r of batch) if (r.merged.length) want.push(r);
     assert.equal(want.length, clusters.length);
     assert.ok(want.some((r) => r.conflicts.length) && want.some((r) => r.merged.some((x) => x.key.startsWith('phone='))), 'the clusters have conflicts and phone keys');
+    // report.html has room for `cap` more merged rows: it runs out part-way through a cluster's rows.
+    const straddled = want.findIndex((r, i) => i > 20 && r.merged.length > 1);
+    const cap = want.slice(0, straddled).reduce((a, r) => a + r.merged.length, 0) + 1;
+    let room = cap;
+    const claim = (n: number) => { const k = Math.min(n, room); room -= k; return k; };
     const parts: RawCluster[][] = [];
     for (let i = 0; i < clusters.length; i += 40) parts.push(clusters.slice(i, i + 40));
-    const got = await Promise.all(parts.map((p) => renderer.render([], new Float64Array(0), new Float64Array(0), clusterPlan(p, (ids) => dedupe.entryRanges(ids)))));
+    const plans = parts.map((p) => clusterPlan(p, (ids) => dedupe.entryRanges(ids), claim));
+    const got = await Promise.all(plans.map((plan) => renderer.render([], new Float64Array(0), new Float64Array(0), plan)));
     assert.ok(renderer.stats.workerChunks > 0 && renderer.stats.helpedChunks > 0, JSON.stringify(renderer.stats));
-    const merged = got.flatMap((c) => c.merged!.map(fromPortable));
-    assert.equal(merged.length, want.length);
-    merged.forEach((r, i) => assert.deepEqual(plain(r), plain(want[i]), `cluster ${i} (row ${want[i].ref.row})`));
+    const here = new ChunkRenderer(init);
+    got.forEach((chunk, i) => {
+      const mine = here.render(0, () => '', { plan: plans[i].plan, payloadOf: (f) => dedupe.payloadOf(plans[i].ids[f], true) });
+      assert.ok(Buffer.from(chunk.bytes).equals(Buffer.from(mine.bytes)), `chunk ${i}: bytes`);
+      assert.deepEqual(chunk.clusters, mine.clusters, `chunk ${i}: sizes, owners, counts, key names, conflicts`);
+    });
+
+    // What the file target and the report write for the records dedupe merged on the main thread.
+    const layout = new RowLayout(init.report);
+    const chunks = got.flatMap((chunk) => chunk.clusters!.owners.map((_o, c) => ({ chunk, c })));
+    assert.equal(chunks.length, want.length);
+    let embedded = 0;
+    chunks.forEach(({ chunk, c }, i) => {
+      const rec = want[i];
+      const cl = chunk.clusters!;
+      const r = renderFileContact(rec.contact, init.plan);
+      const o = writtenOutcome(rec.contact.id, r.notes);
+      const f = successFields(rec, o, undefined);
+      const id = rec.contact.id ?? '';
+      const where = `cluster ${i} (row ${rec.ref.row})`;
+      assert.equal(clusterPart(chunk, c, CLUSTER_SEG.talkdesk), `${r.talkdesk}\n`, `${where}: the merged contact`);
+      assert.equal(clusterPart(chunk, c, CLUSTER_SEG.success), `${successLine(rec, o, f, undefined)}\r\n`, `${where}: success.csv`);
+      assert.equal(clusterPart(chunk, c, CLUSTER_SEG.merged), rec.merged.map((m) => `${layout.mergedLine(m.ref, rec.ref, id, m.key, 'pipeline')}\r\n`).join(''), `${where}: merged.csv`);
+      assert.equal(cl.merged[c], rec.merged.length);
+      const keysFrom = cl.merged.slice(0, c).reduce((a, n) => a + n, 0);
+      assert.deepEqual(cl.keyNames.slice(keysFrom, keysFrom + rec.merged.length), rec.merged.map((m) => keyName(m.key)), `${where}: key names`);
+      assert.deepEqual(cl.conflicts.slice(cl.conflictsAt[c], cl.conflictsAt[c + 1]), rec.conflicts.map((x) => ({ row: rec.ref.row, ...x })), `${where}: conflicts`);
+      // The page's rows: as many merged rows as were claimed, and then the contact beside them.
+      const k = cl.embedded[c];
+      assert.equal(k, Math.min(rec.merged.length, cap - embedded), `${where}: rows embedded`);
+      embedded += k;
+      const page = clusterPart(chunk, c, CLUSTER_SEG.mergedPage);
+      assert.deepEqual(page === undefined ? [] : JSON.parse(`[${page}]`),
+        rec.merged.slice(0, k).map((m) => layout.mergedPageCells(m.ref, rec.ref, id, m.key, 'pipeline')), `${where}: merged rows in the page`);
+      const kept = clusterPart(chunk, c, CLUSTER_SEG.keptPage);
+      assert.deepEqual(kept === undefined ? undefined : JSON.parse(kept), k ? layout.survivorPageCells(rec, o, f) : undefined, `${where}: the kept contact in the page`);
+    });
+    assert.equal(embedded, cap);
+    assert.equal(chunks[straddled].chunk.clusters!.embedded[chunks[straddled].c], 1, 'the page embeds the first row of the cluster it runs out in');
   } finally {
     await renderer.close();
     dedupe.close();
@@ -160,8 +209,8 @@ test('a cluster whose merging throws (a bug) stops the chunk with an error namin
   try {
     const payloads = [dedupe.payloadOf(ids[0]), brokenPayload(9)];
     const first = decodePayload(payloads[0]).ref.row;
-    const plan = { sizes: Int32Array.of(2), members: Int32Array.of(2), via: Int32Array.of(-1, 0), codes: Int32Array.of(0, 0), starts: new Float64Array(2), ends: new Float64Array(2) };
-    assert.throws(() => mergeClusters(plan, (f) => payloads[f], init),
+    const plan = { sizes: Int32Array.of(2), members: Int32Array.of(2), embed: Int32Array.of(1), via: Int32Array.of(-1, 0), codes: Int32Array.of(0, 0), starts: new Float64Array(2), ends: new Float64Array(2) };
+    assert.throws(() => new ChunkRenderer(init).render(0, () => '', { plan, payloadOf: (f) => payloads[f] }),
       (e: Error) => e.message.startsWith(`merging the duplicates of ${generated} row ${first} failed: `));
   } finally {
     dedupe.close();
@@ -172,7 +221,7 @@ test('a contact whose rendering throws (a bug) stops the chunk with an error nam
   const { dedupe, ids, init } = await singletons();
   try {
     const payloads = [dedupe.payloadOf(ids[0]), brokenPayload(7)];
-    assert.throws(() => renderChunk(2, (k) => payloads[k], init),
+    assert.throws(() => new ChunkRenderer(init).render(2, (k) => payloads[k]),
       (e: Error) => e.message.startsWith(`writing the contact of ${generated} row 7 failed: `) && e instanceof Error);
   } finally {
     dedupe.close();
@@ -193,7 +242,7 @@ test('a payload worker that dies: the chunks it held and every later one are ren
     got.push(await renderer.render(ids.slice(150, 200), later.starts, later.ends));
     parts.push(ids.slice(150, 200));
     parts.forEach((p, i) => {
-      const want = renderChunk(p.length, (k) => dedupe.payloadOf(p[k]), init);
+      const want = new ChunkRenderer(init).render(p.length, (k) => dedupe.payloadOf(p[k]));
       assert.ok(Buffer.from(got[i].bytes).equals(Buffer.from(want.bytes)), `chunk ${i}: bytes`);
       assert.deepEqual([...got[i].sizes], [...want.sizes]);
     });
@@ -273,4 +322,60 @@ test('--formats with the payload worker: the same report and payload files as wi
   assert.deepEqual(files(outs[0]), files(outs[1]));
   assert.ok(files(outs[0]).includes('payloads/spoke.jsonl') && !files(outs[0]).includes('payloads/genesys.jsonl'), files(outs[0]).join(' '));
   for (const f of files(outs[0])) assert.ok(readFileSync(join(outs[0], f)).equals(readFileSync(join(outs[1], f))), `${f} differs with and without the payload worker`);
+});
+
+test('two inputs, duplicates across them, long cells, report.html full part-way through a contact\'s merged rows: the same report with the payload worker as without it', async () => {
+  // The second input repeats rows of the first (merged across files, _merged_into_file) with
+  // its columns in another order (the report's union layout), 1,200-character notes (cut in
+  // the page's merged rows) and long company names (a conflict cut in the page's kept row).
+  const first = join(tmp.path, 'across-a.csv');
+  writeCsv(first, 4000, 11);
+  const rows = Papa.parse<string[]>(readFileSync(first, 'utf8'), { skipEmptyLines: true }).data;
+  const header = rows[0];
+  const order = [header.indexOf('Notes'), ...header.map((_h, i) => i).filter((i) => header[i] !== 'Notes')];
+  const again = rows.slice(1, 1501).map((r, i) => {
+    const row = [...r];
+    if (i % 5 === 0) row[header.indexOf('Notes')] = `${'N'.repeat(1200)} ${i}`;
+    if (i % 9 === 0) row[header.indexOf('Company')] = `${'C'.repeat(1100)} ${i}`;
+    return order.map((k) => row[k]);
+  });
+  const second = join(tmp.path, 'across-b.csv');
+  writeFileSync(second, Papa.unparse([order.map((k) => header[k]), ...again]) + '\n');
+
+  const run = async (out: string, workers: string, htmlMaxRows?: number) => {
+    const r = await runImport({
+      command: 'run', inputs: [first, second], mappingPath: MAPPING, target: 'file', dryRun: false, outDir: out,
+      env: { CONTACT_IMPORT_WORKERS: workers }, log: silentLogger, htmlMaxRows,
+    });
+    assert.equal(r.exitCode, 1, 'some generated rows fail');
+    assertInvariant(out);
+    return out;
+  };
+  // The page's limit falls inside the merged rows of one contact, past the 300th row.
+  const merged = readReportCsv(await run(join(tmp.path, 'across-probe'), '0'), 'merged.csv');
+  const into = (i: number) => `${merged[i]._merged_into_file}:${merged[i]._merged_into_row}`;
+  const cap = merged.findIndex((_m, i) => i > 300 && into(i) === into(i - 1));
+  assert.ok(cap > 0, 'a contact with several merged rows past the 300th');
+  const outs = [await run(join(tmp.path, 'across-w1'), '1', cap), await run(join(tmp.path, 'across-w0'), '0', cap)];
+  const files = (dir: string) => (readdirSync(dir, { recursive: true }) as string[]).map((f) => f.split(sep).join('/'))
+    .filter((f) => statSync(join(dir, f)).isFile() && f !== 'report.html' && f !== 'summary.json').sort();
+  assert.deepEqual(files(outs[0]), files(outs[1]));
+  for (const f of files(outs[0])) assert.ok(readFileSync(join(outs[0], f)).equals(readFileSync(join(outs[1], f))), `${f} differs with and without the payload worker`);
+
+  const page = reportPageData(outs[0]);
+  assert.deepEqual(page, reportPageData(outs[1]), 'report.html: the same tables of rows');
+  assert.ok(page.merged.total > cap && page.merged.rows.length === cap, `the page embeds ${cap} of ${page.merged.total} merged rows`);
+  assert.equal(page.merged.cellsTruncated, true, 'long notes are cut in the merged rows');
+  assert.equal(page.survivors.cellsTruncated, true, 'a long conflict is cut in a kept row');
+  assert.ok(page.merged.rows.some((row: string[]) => row.includes(second)), 'rows of the second input merged into the first');
+
+  // summary.json: the same but for the run's id and timings.
+  const summary = (dir: string) => {
+    const s = JSON.parse(readFileSync(join(dir, 'summary.json'), 'utf8')) as Record<string, unknown>;
+    for (const k of ['runId', 'startedAt', 'finishedAt', 'durationMs', 'timings', 'rowsPerSecond', 'mbPerSecond']) delete s[k];
+    return s;
+  };
+  const s = summary(outs[0]);
+  assert.deepEqual(s, summary(outs[1]));
+  assert.ok(Object.keys(s.conflictsByField as object).includes('company') && (s.conflictExamples as unknown[]).length === 50, 'conflicts counted, first examples kept');
 });

@@ -41,9 +41,9 @@ export class CsvFile {
   /** One row already encoded with csvCell, cells joined by commas, without its line end. */
   writeLine(line: string) { this.put(line + '\r\n'); }
   write(cells: string[]) { this.put(csvLine(cells)); }
-  /** One row already encoded as UTF-8, line end included: [start, end) of `b`. */
-  writeBytes(b: Buffer, start: number, end: number) {
-    const sink = this.nextRow();
+  /** One row (or `rows` rows) already encoded as UTF-8, line ends included: [start, end) of `b`. */
+  writeBytes(b: Buffer, start: number, end: number, rows = 1) {
+    const sink = this.nextRow(rows);
     if (!sink) return;
     try { sink.writeBytes(b, start, end); } catch (e) { this.failed(e); }
   }
@@ -54,8 +54,8 @@ export class CsvFile {
     try { sink.write(text); } catch (e) { this.failed(e); }
   }
   /** A row is counted whether or not the disk takes it; the file is opened with the first. */
-  private nextRow(): FileSink | undefined {
-    this.rows++;
+  private nextRow(rows = 1): FileSink | undefined {
+    this.rows += rows;
     return this.sink ?? this.open();
   }
   flush() {

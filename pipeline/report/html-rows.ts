@@ -36,12 +36,17 @@ const SIDE_BLOCK = 64 * 1024;
 export interface TableState { total: number; embedded: number; cellsTruncated: boolean }
 
 /** A row's cells as the page embeds them: longer cells are cut and end with "…" (the same array when none is). */
-export function cutCells(cells: string[], maxCellChars: number, st: TableState): string[] {
+export function cutCells(cells: string[], maxCellChars: number, st: Pick<TableState, 'cellsTruncated'>): string[] {
   let i = 0;
   while (i < cells.length && cells[i].length <= maxCellChars) i++;
   if (i === cells.length) return cells;
   st.cellsTruncated = true;
   return cells.map((v) => (v.length <= maxCellChars ? v : v.slice(0, maxCellChars) + '…'));
+}
+
+/** A row as the page embeds it: its cells cut (setting st.cellsTruncated when one is), as JSON inert in a script block. */
+export function pageRowJson(cells: string[], maxCellChars: number, st: Pick<TableState, 'cellsTruncated'>): string {
+  return jsonForScript(cutCells(cells, maxCellChars, st));
 }
 
 /** One table prepared for the page: its rows as JSON array members in `path`, and its columns. */
@@ -56,31 +61,60 @@ export class HtmlRows {
   readonly state: TableState = { total: 0, embedded: 0, cellsTruncated: false };
   private sink: FileSink | undefined;
   broken = false;
+  /** Rows embedded, and rows claimed to be added rendered (claim) that are not yet. */
+  private claimed = 0;
 
   constructor(readonly path: string, readonly columns: string[], private readonly maxRows: number,
     private readonly maxCellChars = DEFAULT_MAX_CELL_CHARS) {}
 
   /** Whether the next row is embedded: callers build its cells only then, and call skip() otherwise. */
-  get wants(): boolean { return this.state.embedded < this.maxRows; }
+  get wants(): boolean { return this.claimed < this.maxRows; }
 
   /** A row past the embedded ones: counted in the table's total. */
   skip(): void { this.state.total++; }
 
   add(cells: string[]): void {
+    this.state.total++;
+    if (this.claimed >= this.maxRows) return;
+    this.claimed++;
+    this.put(pageRowJson(cells, this.maxCellChars, this.state));
+    this.state.embedded++;
+  }
+
+  /**
+   * How many of the next `n` rows are embedded, when they are rendered elsewhere (pageRowJson)
+   * and added later with addRendered: claimed now, so the rows added meanwhile come after them.
+   */
+  claim(n: number): number {
+    const k = Math.max(0, Math.min(n, this.maxRows - this.claimed));
+    this.claimed += k;
+    return k;
+  }
+
+  /**
+   * `rows` rows claimed before, rendered elsewhere with pageRowJson: [start, end) of `b`, their
+   * JSON joined by commas. `cut`: a cell of theirs was cut.
+   */
+  addRendered(b: Buffer, start: number, end: number, rows: number, cut: boolean): void {
     const st = this.state;
-    st.total++;
-    if (st.embedded >= this.maxRows) return;
-    const json = jsonForScript(cutCells(cells, this.maxCellChars, st));
-    if (!this.broken) {
-      try {
-        const sink = (this.sink ??= new FileSink(this.path, SIDE_BLOCK));
-        if (st.embedded) sink.write(',');
-        sink.write(json);
-      } catch {
-        this.broken = true;
-      }
+    st.total += rows;
+    if (cut) st.cellsTruncated = true;
+    this.put(b, start, end);
+    st.embedded += rows;
+  }
+
+  /** A row's (or rows') JSON, after a comma unless it is the first. */
+  private put(json: string): void;
+  private put(b: Buffer, start: number, end: number): void;
+  private put(text: string | Buffer, start = 0, end = 0): void {
+    if (this.broken) return;
+    try {
+      const sink = (this.sink ??= new FileSink(this.path, SIDE_BLOCK));
+      if (this.state.embedded) sink.write(',');
+      if (typeof text === 'string') sink.write(text); else sink.writeBytes(text, start, end);
+    } catch {
+      this.broken = true;
     }
-    st.embedded++;
   }
 
   close(): void {

@@ -13,7 +13,7 @@ import { displayName } from '../contact.js';
 import { hintFor, type ErrorCode } from '../errors.js';
 import { makeDirs } from '../dirs.js';
 import type { LoadOutcome } from '../loaders/types.js';
-import { csvCell, REPORT_COLUMNS } from './csv-safe.js';
+import { csvCell } from './csv-safe.js';
 import { CsvFile } from './csv-file.js';
 import { DEFAULT_MAX_CELL_CHARS, HtmlRows, htmlRowsFile, type PreparedTable } from './html-rows.js';
 
@@ -23,12 +23,9 @@ export interface Counts { read: number; success: number; failed: number; merged:
 
 export interface Example { row: number; file: string; message: string }
 
-export interface ReportInput {
-  /** Display path of each input, by RowRef.file index. */
-  files: string[];
-  /** Original header of each input (raw names) and normalized names, by index. */
-  headers: { raw: string[]; names: string[] }[];
-}
+import { keyName, RowLayout, type MergedBy, type ReportInput, type SuccessFields } from './row-layout.js';
+
+export type { ReportInput, SuccessFields } from './row-layout.js';
 
 /** Rows of each table report.html embeds (failed, merged, deleted; survivors of the merged rows embedded). */
 export const DEFAULT_MAX_ROWS = 100_000;
@@ -38,6 +35,30 @@ export interface PreparedTables {
   failed: PreparedTable; merged: PreparedTable; survivors: PreparedTable;
   /** The limits they were prepared with: a page asked for others reads the CSVs. */
   maxRows: number; maxCellChars: number;
+}
+
+/** A field on which merged rows disagreed, as summary.json's first examples show it. */
+export interface ConflictExample { row: number; field: string; chosen: string; rejected: string[] }
+
+/** The parts of a contact others were merged into, rendered elsewhere (settleRenderedMerge's `at` pairs). */
+export const MERGE_PART = { success: 0, merged: 1, mergedPage: 2, keptPage: 3 } as const;
+
+/** RenderedMerges.cut: a cell was cut for the page in the contact's merged rows, in its kept row. */
+export const CUT = { merged: 1, kept: 2 } as const;
+
+/**
+ * Contacts others were merged into, rendered elsewhere: per contact its merged rows, how many
+ * of them the page embeds (claimMergedPageRows), which cells the page cut (CUT), its
+ * conflicts (conflictsAt[c] to conflictsAt[c + 1] of `conflicts`); and each merged row's key
+ * name (keyName), contact after contact. Plain data: it crosses threads.
+ */
+export interface RenderedMerges {
+  merged: Int32Array;
+  embedded: Int32Array;
+  cut: Uint8Array;
+  keyNames: string[];
+  conflicts: ConflictExample[];
+  conflictsAt: Uint32Array;
 }
 
 export class ReportWriter {
@@ -51,7 +72,7 @@ export class ReportWriter {
   readonly notes: string[] = [];
   /** Fields on which merged rows disagreed, and the first examples. */
   readonly conflictsByField: Record<string, number> = {};
-  readonly conflictExamples: { row: number; field: string; chosen: string; rejected: string[] }[] = [];
+  readonly conflictExamples: ConflictExample[] = [];
   private readonly success: CsvFile;
   private readonly failed: CsvFile;
   private readonly merged: CsvFile;
@@ -62,46 +83,20 @@ export class ReportWriter {
    * contacts those merged rows were merged into ("kept").
    */
   private readonly html: { failed: HtmlRows; merged: HtmlRows; survivors: HtmlRows };
-  /** Column layout of the original-columns part of failed.csv / merged.csv. */
-  private readonly columns: string[];
-  private readonly placement: number[][];
-  /** Per input: placement only moves forward, so a row's cells can be written in one pass. */
-  private readonly inOrder: boolean[];
-  /** Per input: the _file cell, encoded once. */
-  private readonly fileCell: string[];
+  /** Where a row's original cells go, and how a merged row is written (row-layout.ts). */
+  readonly layout: RowLayout;
   private readonly multi: boolean;
 
   /** `htmlMaxRows`: rows of each table report.html embeds (tests set fewer). */
   constructor(readonly outDir: string, private readonly input: ReportInput, private readonly htmlMaxRows = DEFAULT_MAX_ROWS) {
     makeOutDir(outDir);
-    this.multi = input.files.length > 1;
-    const first = input.headers[0];
-    const sameHeaders = input.headers.every((h) => h.names.join('\u0000') === first.names.join('\u0000'));
-    // A failed.csv fed back as input brings the columns this tool added (_row, _code, ...):
-    // they are dropped here so that they are not repeated in the new report.
-    const added = (n: string) => (REPORT_COLUMNS as readonly string[]).includes(n);
-    if (sameHeaders) {
-      this.columns = first.raw.filter((_r, i) => !added(first.names[i]));
-      let k = 0;
-      const pos = first.names.map((n) => (added(n) ? -1 : k++));
-      this.placement = input.headers.map(() => pos);
-    } else {
-      // Different headers across inputs: the union of column names, in order of first appearance.
-      const union: string[] = [];
-      for (const h of input.headers) for (const n of h.names) if (!added(n) && !union.includes(n)) union.push(n);
-      this.columns = union;
-      this.placement = input.headers.map((h) => h.names.map((n) => (added(n) ? -1 : union.indexOf(n))));
-    }
-    this.inOrder = this.placement.map((place) => {
-      let last = -1;
-      for (const at of place) if (at >= 0) { if (at <= last) return false; last = at; }
-      return true;
-    });
-    this.fileCell = input.files.map((f) => csvCell(f) + ',');
+    this.layout = new RowLayout(input);
+    this.multi = this.layout.multi;
+    const columns = this.layout.columns;
     const pre = this.multi ? ['_file'] : [];
     const successColumns = [...pre, '_row', 'target_id', 'owner', 'action', 'name', 'phone', 'email', 'merged_rows', 'conflicts', 'notes'];
-    const failedColumns = [...this.columns, ...pre, '_row', '_stage', '_code', '_error', '_hint'];
-    const mergedColumns = [...this.columns, ...pre, '_row', ...(this.multi ? ['_merged_into_file'] : []), '_merged_into_row', '_merged_into_id', '_key', '_by'];
+    const failedColumns = [...columns, ...pre, '_row', '_stage', '_code', '_error', '_hint'];
+    const mergedColumns = [...columns, ...pre, '_row', ...(this.multi ? ['_merged_into_file'] : []), '_merged_into_row', '_merged_into_id', '_key', '_by'];
     this.success = new CsvFile(join(outDir, 'success.csv'), successColumns, false);
     this.failed = new CsvFile(join(outDir, 'failed.csv'), failedColumns, false);
     this.merged = new CsvFile(join(outDir, 'merged.csv'), mergedColumns, false);
@@ -122,63 +117,6 @@ export class ReportWriter {
     for (const f of [this.success, this.failed, this.merged, this.unchanged]) f.onError = handler;
   }
 
-  /**
-   * A failed or merged row's cells as report.html embeds them: the original cells in the
-   * report's column layout (what original() encodes), the _file cell with several inputs,
-   * then `more`.
-   */
-  private pageCells(ref: RowRef, ...more: string[]): string[] {
-    const out = this.placedCells(ref);
-    if (this.multi) out.push(this.input.files[ref.file]);
-    for (const m of more) out.push(m);
-    return out;
-  }
-
-  /** The row's original cells in the report's column layout, missing ones empty. */
-  private placedCells(ref: RowRef): string[] {
-    const place = this.placement[ref.file];
-    const values = ref.values;
-    const out = new Array<string>(this.columns.length).fill('');
-    for (let i = 0; i < values.length; i++) {
-      const at = place[i];
-      if (at !== undefined && at >= 0) out[at] = values[i] ?? '';
-    }
-    return out;
-  }
-
-  /**
-   * The row's original cells in the report's column layout, each followed by a comma.
-   * A ragged row's extra fields are not added as columns (failed.csv stays rectangular,
-   * so it can be fed back); the row's _error quotes them.
-   */
-  private original(ref: RowRef): string {
-    const place = this.placement[ref.file];
-    const values = ref.values;
-    const width = this.columns.length;
-    let line = '';
-    if (this.inOrder[ref.file]) {
-      let next = 0;
-      for (let i = 0; i < values.length; i++) {
-        const at = place[i];
-        if (at === undefined || at < 0) continue;
-        for (; next < at; next++) line += ',';
-        line += csvCell(values[i] ?? '') + ',';
-        next = at + 1;
-      }
-      for (; next < width; next++) line += ',';
-      return line;
-    }
-    for (const v of this.placedCells(ref)) line += csvCell(v) + ',';
-    return line;
-  }
-
-  /** The _file cell and its comma when the run has several inputs, else nothing. */
-  private pre(ref: RowRef): string {
-    return this.multi ? this.fileCell[ref.file] : '';
-  }
-
-  /** With several inputs, each input's _file cell and its comma, as success.csv rows start; else undefined. */
-  successFileCells(): string[] | undefined { return this.multi ? [...this.fileCell] : undefined; }
 
   /** A row was read from a source (call once per row, before its outcome). */
   rowRead(n = 1) { this.counts.read += n; }
@@ -189,26 +127,22 @@ export class ReportWriter {
     this.failuresByStage[stage] = (this.failuresByStage[stage] ?? 0) + 1;
     const ex = (this.examples[code] ??= []);
     if (ex.length < 5) ex.push({ row: ref.row, file: this.input.files[ref.file], message });
-    this.failed.writeLine(`${this.original(ref)}${this.pre(ref)}${ref.row},${stage},${code},${csvCell(message)},${csvCell(hintFor(code))}`);
+    const l = this.layout;
+    this.failed.writeLine(`${l.original(ref)}${l.pre(ref)}${ref.row},${stage},${code},${csvCell(message)},${csvCell(hintFor(code))}`);
     const page = this.html.failed;
-    if (page.wants) page.add(this.pageCells(ref, String(ref.row), stage, code, message, hintFor(code)));
+    if (page.wants) page.add(l.pageCells(ref, String(ref.row), stage, code, message, hintFor(code)));
     else page.skip();
   }
 
-  private mergedRow(ref: RowRef, into: RowRef, intoId: string, key: string, by: 'pipeline' | 'target') {
+  private mergedRow(ref: RowRef, into: RowRef, intoId: string, key: string, by: MergedBy) {
     this.counts.merged++;
     this.mergedBy[by]++;
-    const k = key.split('=')[0] || key;
+    const k = keyName(key);
     this.mergesByKey[k] = (this.mergesByKey[k] ?? 0) + 1;
-    // With several inputs the kept row may be in another file than the merged one: both are named.
-    this.merged.writeLine(`${this.original(ref)}${this.pre(ref)}${ref.row},${this.pre(into)}${into.row},${csvCell(intoId)},${csvCell(key)},${by}`);
+    this.merged.writeLine(this.layout.mergedLine(ref, into, intoId, key, by));
     const page = this.html.merged;
-    if (page.wants) {
-      const cells = this.pageCells(ref, String(ref.row));
-      if (this.multi) cells.push(this.input.files[into.file]);
-      cells.push(String(into.row), intoId, key, by);
-      page.add(cells);
-    } else page.skip();
+    if (page.wants) page.add(this.layout.mergedPageCells(ref, into, intoId, key, by));
+    else page.skip();
   }
 
   /** The outcome of one contact from the loader (or from check / file targets). */
@@ -226,28 +160,26 @@ export class ReportWriter {
     const id = o.targetId ?? c.id ?? '';
     if (o.status === 'success') {
       this.counts.success++;
-      const f = successFields(rec, o, this.multi ? this.input.files : undefined);
-      this.success.writeLine(successLine(rec, o, f, this.multi ? this.fileCell : undefined));
+      const f = successFields(rec, o, this.layout.mergedRowFiles);
+      this.success.writeLine(successLine(rec, o, f, this.multi ? this.layout.fileCell : undefined));
       // Its merged rows come next in merged.csv: the page shows this contact beside them if
       // the first of them is among the rows it embeds.
-      if (rec.merged.length && this.html.merged.wants) {
-        const pre = this.multi ? [this.input.files[rec.ref.file]] : [];
-        this.html.survivors.add([...pre, String(rec.ref.row), f.id, c.owner ?? '', o.action ?? 'loaded',
-          displayName(c), f.phones, c.emails.join(' '), f.mergedRows, f.conflicts, f.notes]);
-      }
+      if (rec.merged.length && this.html.merged.wants) this.html.survivors.add(this.layout.survivorPageCells(rec, o, f));
     } else if (o.status === 'unchanged') {
       this.counts.unchanged++;
-      this.unchanged.writeLine(`${this.pre(rec.ref)}${rec.ref.row},${csvCell(id)},${csvCell(c.owner ?? '')},${csvCell(displayName(c))},${csvCell(o.loadedBy ?? '')}`);
+      this.unchanged.writeLine(`${this.layout.pre(rec.ref)}${rec.ref.row},${csvCell(id)},${csvCell(c.owner ?? '')},${csvCell(displayName(c))},${csvCell(o.loadedBy ?? '')}`);
     } else {
       // merged by the target into a contact it already had
       this.mergedRow(rec.ref, rec.ref, id, o.notes?.[0] ?? 'merged by target', 'target');
     }
     for (const m of rec.merged) this.mergedRow(m.ref, rec.ref, id, m.key, 'pipeline');
-    for (const cf of rec.conflicts) {
-      this.conflictsByField[cf.field] = (this.conflictsByField[cf.field] ?? 0) + 1;
-      if (this.conflictExamples.length < 50) this.conflictExamples.push({ row: rec.ref.row, ...cf });
-    }
+    for (const cf of rec.conflicts) this.conflict({ row: rec.ref.row, ...cf });
     if (o.notes?.length && o.status !== 'success') for (const n of o.notes) this.noteOnce(n);
+  }
+
+  private conflict(e: ConflictExample) {
+    this.conflictsByField[e.field] = (this.conflictsByField[e.field] ?? 0) + 1;
+    if (this.conflictExamples.length < 50) this.conflictExamples.push(e);
   }
 
   /**
@@ -259,6 +191,41 @@ export class ReportWriter {
     this.targetActions[action] = (this.targetActions[action] ?? 0) + 1;
     this.counts.success++;
     this.success.writeBytes(b, start, end);
+  }
+
+  /**
+   * How many of the next `n` merged rows report.html embeds, claimed now for a contact whose
+   * merged rows are rendered elsewhere and settled later, in order, with settleRenderedMerge.
+   */
+  claimMergedPageRows(n: number): number {
+    return this.html.merged.claim(n);
+  }
+
+  /** The page's longest cell (html-rows.ts cutCells), for rows rendered elsewhere. */
+  get pageCellChars(): number { return DEFAULT_MAX_CELL_CHARS; }
+
+  /**
+   * Contact `c` of `r`, which the file target took and others were merged into, its lines
+   * rendered elsewhere (the second phase's payload worker, with the functions settle() calls):
+   * `at` holds a [start, end) pair of `b` per MERGE_PART, line ends included, a start of -1
+   * where it has none. Its merged rows' key names are r.keyNames from `keysFrom` on.
+   */
+  settleRenderedMerge(b: Buffer, at: ArrayLike<number>, r: RenderedMerges, c: number, keysFrom: number, action: string) {
+    this.settleRendered(b, at[2 * MERGE_PART.success], at[2 * MERGE_PART.success + 1], action);
+    const n = r.merged[c];
+    this.counts.merged += n;
+    this.mergedBy.pipeline += n;
+    for (let k = keysFrom; k < keysFrom + n; k++) {
+      const name = r.keyNames[k];
+      this.mergesByKey[name] = (this.mergesByKey[name] ?? 0) + 1;
+    }
+    const m = 2 * MERGE_PART.merged, mp = 2 * MERGE_PART.mergedPage, kp = 2 * MERGE_PART.keptPage;
+    if (at[m] >= 0) this.merged.writeBytes(b, at[m], at[m + 1], n);
+    const embedded = r.embedded[c];
+    if (at[kp] >= 0) this.html.survivors.addRendered(b, at[kp], at[kp + 1], 1, (r.cut[c] & CUT.kept) !== 0);
+    if (at[mp] >= 0) this.html.merged.addRendered(b, at[mp], at[mp + 1], embedded, (r.cut[c] & CUT.merged) !== 0);
+    for (let k = embedded; k < n; k++) this.html.merged.skip();
+    for (let k = r.conflictsAt[c]; k < r.conflictsAt[c + 1]; k++) this.conflict(r.conflicts[k]);
   }
 
   private readonly seenNotes = new Set<string>();
@@ -314,9 +281,6 @@ function makeOutDir(outDir: string) {
 export function describeConflicts(rec: ContactRecord): string {
   return rec.conflicts.map((c) => `${c.field}: kept ${JSON.stringify(c.chosen)} over ${c.rejected.map((r) => JSON.stringify(r)).join(', ')}`).join('; ');
 }
-
-/** The cells of a success.csv row that take work to build (report.html's "kept" table repeats them). */
-export interface SuccessFields { id: string; phones: string; mergedRows: string; conflicts: string; notes: string }
 
 /** `files`: the inputs' display paths when the run has several (merged_rows then names each row's file). */
 export function successFields(rec: ContactRecord, o: LoadOutcome, files: readonly string[] | undefined): SuccessFields {

@@ -182,44 +182,6 @@ class SpilledRef implements RowRef {
     return this.cells;
   }
   set values(v: string[]) { this.cells = v; this.json = ''; }
-  /** The cells as JSON, parsed or not (to send the row to another thread without parsing it). */
-  cellsJson(): string { return this.cells ? JSON.stringify(this.cells) : this.json; }
-}
-
-/** A row's reference as it crosses threads: its cells still JSON. */
-interface PortableRef { file: number; row: number; cells: string }
-
-/**
- * A record decoded from the spill (a cluster merged on the payload worker), as plain data
- * for postMessage: the rows' cells stay JSON, parsed on the side that reads them, if any.
- */
-export interface PortableRecord {
-  contact: Contact;
-  ref: PortableRef;
-  merged: { ref: PortableRef; key: string }[];
-  conflicts: ContactRecord['conflicts'];
-  notes: string[];
-  date?: string;
-}
-
-const portableRef = (r: RowRef): PortableRef => ({
-  file: r.file, row: r.row, cells: r instanceof SpilledRef ? r.cellsJson() : JSON.stringify(r.values),
-});
-const spilledRef = (r: PortableRef): RowRef => new SpilledRef(r.file, r.row, r.cells);
-
-/** A record made of spill records (decodePayload, mergeMembers) as plain data. */
-export function toPortable(rec: ContactRecord): PortableRecord {
-  const out: PortableRecord = {
-    contact: rec.contact, ref: portableRef(rec.ref), merged: rec.merged.map((m) => ({ ref: portableRef(m.ref), key: m.key })),
-    conflicts: rec.conflicts, notes: rec.notes,
-  };
-  if (rec.date !== undefined) out.date = rec.date;
-  return out;
-}
-
-/** The record toPortable() sent, whose rows parse their cells when asked (as decodePayload's do). */
-export function fromPortable(p: PortableRecord): ContactRecord {
-  return { contact: p.contact, ref: spilledRef(p.ref), merged: p.merged.map((m) => ({ ref: spilledRef(m.ref), key: m.key })), conflicts: p.conflicts, notes: p.notes, date: p.date };
 }
 
 /** A record from its entry's payload (written by EntryEncoder). */

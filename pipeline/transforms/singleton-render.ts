@@ -1,67 +1,84 @@
 /**
  * The second phase of a run that dedupes into the file target, spread over two threads
- * (issue #11). After the last row is read, most contacts merged with nothing (about 80% of
- * the bench's rows): what the run writes for such a contact, its four payload lines and its
- * success.csv row, depends on that contact alone. A worker renders them straight from the
- * dedupe spill (it reads the file itself, so the contact is parsed on one side only) into
- * UTF-8 bytes in transferred memory. It also merges the chunk's clusters (reading their rows
- * from the spill, mergeClusters) and hands back the surviving records as plain data; the
- * main thread writes both, in the order of the results.
+ * (issue #11). After the last row is read, dedupe hands out its results: most contacts merged
+ * with nothing (about 80% of the bench's rows), the rest are clusters of duplicates. What the
+ * run writes for either depends on that contact or cluster alone, so a worker renders it
+ * straight from the dedupe spill (it reads the file itself, so the records are parsed on one
+ * side only) into UTF-8 bytes in transferred memory:
+ *   - a contact that merged with nothing: its four payload lines and its success.csv row;
+ *   - a cluster: its rows merged (dedupe's own mergeCluster), then the same parts for the
+ *     surviving contact, and what the report writes for the rows merged into it: their
+ *     merged.csv lines, their rows in report.html's merged table (as many as the page still
+ *     embeds, claimed by the main thread when it hands the chunk out) and the contact's row in
+ *     the page's "kept" table, its conflicts and its rows' key names.
+ * The main thread writes it all, in the order of the results.
  *
- * Same bytes either way: the worker calls the functions the file target and the report
- * call (renderFileContact, successFields, successLine) and dedupe's own mergeCluster. When
- * the worker already holds `maxPending` chunks the main thread renders and merges the next
- * chunk itself with the same functions (as the row pool's `help`), so neither thread waits
- * for the other for long.
+ * Same bytes either way: the worker calls the functions the file target and the report call
+ * (renderFileContact, successFields, successLine, RowLayout) and dedupe's own mergeCluster.
+ * When the worker already holds `maxPending` chunks the main thread renders the next chunk
+ * itself with the same ChunkRenderer (as the row pool's `help`), so neither thread waits for
+ * the other for long.
  */
 import type { Worker } from 'node:worker_threads';
 import { bugAt } from '../errors.js';
 import { doneNow, spawnWorker, workerEntryUrl } from './row-pool.js';
-import { decodePayload, toPortable, type PortableRecord } from './dedupe-entry.js';
+import { decodePayload } from './dedupe-entry.js';
 import { mergeCluster, type RawCluster } from './dedupe.js';
+import type { ContactRecord } from '../contact.js';
 import type { MergeOptions } from './merge.js';
 import { FILE_PART, renderFileContact, writtenOutcome, type FileRenderPlan } from '../loaders/file/render.js';
-import { successFields, successLine } from '../report/writer.js';
+import { CUT, MERGE_PART, successFields, successLine, type ConflictExample, type RenderedMerges } from '../report/writer.js';
+import { keyName, RowLayout, type ReportInput } from '../report/row-layout.js';
+import { pageRowJson } from '../report/html-rows.js';
 
 /** What the worker receives once (workerData): plain data. */
 export interface SingletonRenderInit {
   /** The dedupe spill (records.bin), complete on disk. */
   spillPath: string;
   plan: FileRenderPlan;
-  /** With several inputs, each input's _file cell and its comma (success.csv); else undefined. */
-  fileCell?: string[];
-  /** Each input's display path, to name the row of a contact whose rendering throws (a bug). */
-  files: string[];
+  /** The report's inputs, display paths and headers: where a merged row's cells go (RowLayout). */
+  report: ReportInput;
+  /** report.html's longest cell (ReportWriter.pageCellChars). */
+  pageCellChars: number;
   /** The mapping's survivorship rules, for the clusters merged here. */
   merge: MergeOptions;
 }
 
 /**
  * The clusters of a chunk, to merge (dedupe's RawClusters, flattened into transferable
- * arrays): per cluster, how many records are read and how many of them are members; per
- * record read, where its entry is in the spill and, for a member after the first, which
- * record's key joined it (its position among the cluster's records, -1: unknown) and which key.
+ * arrays): per cluster, how many records are read, how many of them are members and how many
+ * of its merged rows report.html embeds; per record read, where its entry is in the spill and,
+ * for a member after the first, which record's key joined it (its position among the
+ * cluster's records, -1: unknown) and which key.
  */
 export interface ClusterPlan {
   sizes: Int32Array;
   members: Int32Array;
+  embed: Int32Array;
   via: Int32Array;
   codes: Int32Array;
   starts: Float64Array;
   ends: Float64Array;
 }
 
-/** dedupe's clusters as a plan for the renderer; `ranges` says where records' entries are in the spill. */
-export function clusterPlan(clusters: readonly RawCluster[], ranges: (ids: readonly number[]) => { starts: Float64Array; ends: Float64Array }): ChunkClusters {
+/**
+ * dedupe's clusters as a plan for the renderer; `ranges` says where records' entries are in
+ * the spill, `claim(n)` how many of a cluster's n merged rows report.html embeds
+ * (ReportWriter.claimMergedPageRows: the chunks are written in the order they are planned).
+ */
+export function clusterPlan(clusters: readonly RawCluster[], ranges: (ids: readonly number[]) => { starts: Float64Array; ends: Float64Array },
+  claim: (merged: number) => number): ChunkClusters {
   let total = 0;
   for (const c of clusters) total += c.ids.length;
   const ids: number[] = new Array(total);
-  const plan = { sizes: new Int32Array(clusters.length), members: new Int32Array(clusters.length), via: new Int32Array(total), codes: new Int32Array(total) };
+  const n = clusters.length;
+  const plan = { sizes: new Int32Array(n), members: new Int32Array(n), embed: new Int32Array(n), via: new Int32Array(total), codes: new Int32Array(total) };
   let f = 0;
-  for (let i = 0; i < clusters.length; i++) {
+  for (let i = 0; i < n; i++) {
     const c = clusters[i];
     plan.sizes[i] = c.ids.length;
     plan.members[i] = c.members;
+    plan.embed[i] = claim(c.members - 1);
     // Only the members' entries are read: those of the other records stay 0.
     plan.via.set(c.via, f);
     plan.codes.set(c.codes, f);
@@ -71,91 +88,172 @@ export function clusterPlan(clusters: readonly RawCluster[], ranges: (ids: reado
   return { plan: { ...plan, ...ranges(ids) }, ids };
 }
 
-/** The surviving records of a plan's clusters, record `f` of the flattened list read by `payloadOf(f)`. */
-export function mergeClusters(plan: ClusterPlan, payloadOf: (f: number) => string, init: Pick<SingletonRenderInit, 'merge' | 'files'>): PortableRecord[] {
-  const out = new Array<PortableRecord>(plan.sizes.length);
-  let f = 0;
-  for (let c = 0; c < plan.sizes.length; c++) {
-    const n = plan.sizes[c];
-    const payloads = new Array<string>(n);
-    for (let k = 0; k < n; k++) payloads[k] = payloadOf(f + k);
-    try {
-      out[c] = toPortable(mergeCluster(payloads, plan.members[c], plan.via.subarray(f, f + n), plan.codes.subarray(f, f + n), init.merge));
-    } catch (e) {
-      // A bug: the run stops on it, naming the cluster's first row.
-      const err = e as Error;
-      let where = '';
-      try { const ref = decodePayload(payloads[0]).ref; where = ` of ${init.files[ref.file]} row ${ref.row}`; } catch { /* the message says what it can */ }
-      throw bugAt(`merging the duplicates${where} failed: ${err?.message ?? String(e)}`, err?.stack);
-    }
-    f += n;
-  }
-  return out;
-}
-
-/** Parts rendered per contact, in this order: the payloads as the file loader takes them, then success.csv's row. */
+/** Parts rendered per contact that merged with nothing, in this order: the payloads as the file loader takes them, then success.csv's row. */
 export const SEG = { ...FILE_PART, success: 4 } as const;
 export const SEGMENTS = Object.keys(SEG).length;
+/**
+ * Parts rendered per cluster: the same, then what the report writes for the rows merged into
+ * its contact (from SEG.success on, in ReportWriter.settleRenderedMerge's MERGE_PART order).
+ */
+export const CLUSTER_SEG = { ...SEG, merged: SEG.success + MERGE_PART.merged, mergedPage: SEG.success + MERGE_PART.mergedPage, keptPage: SEG.success + MERGE_PART.keptPage } as const;
+export const CLUSTER_SEGMENTS = Object.keys(CLUSTER_SEG).length;
 
 /**
- * A chunk of contacts, rendered: their bytes back to back, and per contact SEGMENTS sizes
- * (spoke JSON without a line end; the Samespace row, Genesys and Talkdesk lines and the
- * success.csv row with theirs), each the byte length + 1, or 0 where the contact has none.
+ * A chunk, rendered: its bytes back to back (the contacts that merged with nothing, then the
+ * clusters), and per contact SEGMENTS sizes (per cluster CLUSTER_SEGMENTS): the Spoke JSON
+ * without a line end, the other parts with theirs, each the byte length + 1, or 0 where
+ * there is none.
  */
 export interface RenderedChunk {
   bytes: Uint8Array;
   sizes: Uint32Array;
   /** Each contact's owner (its Spoke phonebook). */
   owners: string[];
-  /** The surviving records of the chunk's clusters, in order, when it had any (mergeClusters). */
-  merged?: PortableRecord[];
+  /** The chunk's clusters, when it had any. */
+  clusters?: RenderedClusters;
 }
 
-/**
- * Renders `count` contacts, the k-th from its spill payload `payloadOf(k)` (dedupe-entry.ts).
- * A contact here merged with nothing: its record has no merged rows and no conflicts.
- */
-export function renderChunk(count: number, payloadOf: (k: number) => string, init: Omit<SingletonRenderInit, 'spillPath'>,
-  clusters?: { plan: ClusterPlan; payloadOf: (f: number) => string }): RenderedChunk {
-  const sizes = new Uint32Array(count * SEGMENTS);
-  const owners = new Array<string>(count);
-  let buf = Buffer.allocUnsafe(Math.max(64 * 1024, count * 2048));
-  let used = 0;
-  const put = (s: string | undefined, end: string, at: number) => {
+/** A chunk's clusters, rendered: their parts in the chunk's bytes from `from` on. */
+export interface RenderedClusters extends RenderedMerges {
+  from: number;
+  sizes: Uint32Array;
+  owners: string[];
+}
+
+/** UTF-8 parts written back to back into one growing buffer, each part's size + 1 noted in `sizes`. */
+class Parts {
+  private buf: Buffer;
+  used = 0;
+  constructor(room: number) { this.buf = Buffer.allocUnsafe(Math.max(64 * 1024, room)); }
+  put(s: string | undefined, end: string, sizes: Uint32Array, at: number) {
     if (s === undefined) return;
     const text = end ? s + end : s;
     // A UTF-16 code unit is at most 3 UTF-8 bytes.
-    if (used + text.length * 3 > buf.length) {
-      const bigger = Buffer.allocUnsafe(Math.max(buf.length * 2, used + text.length * 3));
-      buf.copy(bigger, 0, 0, used);
-      buf = bigger;
+    if (this.used + text.length * 3 > this.buf.length) {
+      const bigger = Buffer.allocUnsafe(Math.max(this.buf.length * 2, this.used + text.length * 3));
+      this.buf.copy(bigger, 0, 0, this.used);
+      this.buf = bigger;
     }
-    const n = buf.write(text, used);
-    used += n;
+    const n = this.buf.write(text, this.used);
+    this.used += n;
     sizes[at] = n + 1;
-  };
-  for (let k = 0; k < count; k++) {
-    const rec = decodePayload(payloadOf(k));
-    try {
-      const r = renderFileContact(rec.contact, init.plan);
-      const o = writtenOutcome(rec.contact.id, r.notes);
-      owners[k] = r.owner;
-      const at = k * SEGMENTS;
-      put(r.spoke, '', at + SEG.spoke);
-      put(r.samespace, '\r\n', at + SEG.samespace);
-      put(r.genesys, '\n', at + SEG.genesys);
-      put(r.talkdesk, '\n', at + SEG.talkdesk);
-      put(successLine(rec, o, successFields(rec, o, undefined), init.fileCell), '\r\n', at + SEG.success);
-    } catch (e) {
-      // A bug: the run stops on it, naming the contact's row, as a row worker's failure does.
-      const err = e as Error;
-      throw bugAt(`writing the contact of ${init.files[rec.ref.file]} row ${rec.ref.row} failed: ${err?.message ?? String(e)}`, err?.stack);
-    }
   }
-  // A copy the size of the bytes: the spare room is not kept alive while the chunk waits.
-  const chunk: RenderedChunk = { bytes: Uint8Array.prototype.slice.call(buf, 0, used) as Uint8Array, sizes, owners };
-  if (clusters) chunk.merged = mergeClusters(clusters.plan, clusters.payloadOf, init);
-  return chunk;
+  /** A copy the size of the bytes: the spare room is not kept alive while the chunk waits. */
+  take(): Uint8Array { return Uint8Array.prototype.slice.call(this.buf, 0, this.used) as Uint8Array; }
+}
+
+/** Renders chunks, on the payload worker or on the main thread: the same init gives the same bytes. */
+export class ChunkRenderer {
+  private readonly layout: RowLayout;
+  /** With several inputs, each input's _file cell and its comma (success.csv); else undefined. */
+  private readonly fileCell: string[] | undefined;
+  constructor(private readonly init: Omit<SingletonRenderInit, 'spillPath'>) {
+    this.layout = new RowLayout(init.report);
+    this.fileCell = this.layout.multi ? this.layout.fileCell : undefined;
+  }
+
+  /**
+   * Renders `count` contacts that merged with nothing (no merged rows, no conflicts), the k-th
+   * from its spill payload `payloadOf(k)` (dedupe-entry.ts), then the clusters of `clusters`,
+   * record `f` of its flattened list read by `clusters.payloadOf(f)`.
+   */
+  render(count: number, payloadOf: (k: number) => string, clusters?: { plan: ClusterPlan; payloadOf: (f: number) => string }): RenderedChunk {
+    const sizes = new Uint32Array(count * SEGMENTS);
+    const owners = new Array<string>(count);
+    const parts = new Parts(count * 2048);
+    for (let k = 0; k < count; k++) {
+      const rec = decodePayload(payloadOf(k));
+      try {
+        this.contact(rec, parts, sizes, k * SEGMENTS, owners, k);
+      } catch (e) {
+        throw this.bug('writing the contact', rec, e);
+      }
+    }
+    const rendered = clusters && this.clusters(clusters.plan, clusters.payloadOf, parts);
+    const chunk: RenderedChunk = { bytes: parts.take(), sizes, owners };
+    if (rendered) chunk.clusters = rendered;
+    return chunk;
+  }
+
+  /** A contact's payload parts and success.csv row; its SuccessFields. */
+  private contact(rec: ContactRecord, parts: Parts, sizes: Uint32Array, at: number, owners: string[], k: number) {
+    const r = renderFileContact(rec.contact, this.init.plan);
+    const o = writtenOutcome(rec.contact.id, r.notes);
+    owners[k] = r.owner;
+    parts.put(r.spoke, '', sizes, at + SEG.spoke);
+    parts.put(r.samespace, '\r\n', sizes, at + SEG.samespace);
+    parts.put(r.genesys, '\n', sizes, at + SEG.genesys);
+    parts.put(r.talkdesk, '\n', sizes, at + SEG.talkdesk);
+    const f = successFields(rec, o, this.layout.mergedRowFiles);
+    parts.put(successLine(rec, o, f, this.fileCell), '\r\n', sizes, at + SEG.success);
+    return { o, f };
+  }
+
+  private clusters(plan: ClusterPlan, payloadOf: (f: number) => string, parts: Parts): RenderedClusters {
+    const n = plan.sizes.length;
+    const out: RenderedClusters = {
+      from: parts.used, sizes: new Uint32Array(n * CLUSTER_SEGMENTS), owners: new Array<string>(n),
+      merged: new Int32Array(n), embedded: new Int32Array(n), cut: new Uint8Array(n), keyNames: [], conflicts: [], conflictsAt: new Uint32Array(n + 1),
+    };
+    const l = this.layout;
+    const st = { cellsTruncated: false };
+    let f = 0;
+    for (let c = 0; c < n; c++) {
+      const size = plan.sizes[c];
+      const payloads = new Array<string>(size);
+      for (let k = 0; k < size; k++) payloads[k] = payloadOf(f + k);
+      let rec: ContactRecord;
+      try {
+        rec = mergeCluster(payloads, plan.members[c], plan.via.subarray(f, f + size), plan.codes.subarray(f, f + size), this.init.merge);
+      } catch (e) {
+        let first: ContactRecord | undefined;
+        try { first = decodePayload(payloads[0]); } catch { /* the message says what it can */ }
+        throw this.bug('merging the duplicates', first, e);
+      }
+      f += size;
+      try {
+        const at = c * CLUSTER_SEGMENTS;
+        const { o, f: fields } = this.contact(rec, parts, out.sizes, at, out.owners, c);
+        // As ReportWriter.settle() writes the rows merged into a contact the target took.
+        const id = o.targetId ?? rec.contact.id ?? '';
+        const merged = rec.merged;
+        let lines = '';
+        for (const m of merged) {
+          lines += l.mergedLine(m.ref, rec.ref, id, m.key, 'pipeline') + '\r\n';
+          out.keyNames.push(keyName(m.key));
+        }
+        if (merged.length) parts.put(lines, '', out.sizes, at + CLUSTER_SEG.merged);
+        const embed = Math.min(plan.embed[c], merged.length);
+        if (embed > 0) {
+          st.cellsTruncated = false;
+          let rows = '';
+          for (let k = 0; k < embed; k++) {
+            const m = merged[k];
+            rows += (k ? ',' : '') + pageRowJson(l.mergedPageCells(m.ref, rec.ref, id, m.key, 'pipeline'), this.init.pageCellChars, st);
+          }
+          if (st.cellsTruncated) out.cut[c] |= CUT.merged;
+          parts.put(rows, '', out.sizes, at + CLUSTER_SEG.mergedPage);
+          st.cellsTruncated = false;
+          parts.put(pageRowJson(l.survivorPageCells(rec, o, fields), this.init.pageCellChars, st), '', out.sizes, at + CLUSTER_SEG.keptPage);
+          if (st.cellsTruncated) out.cut[c] |= CUT.kept;
+        }
+        out.merged[c] = merged.length;
+        out.embedded[c] = embed;
+        for (const cf of rec.conflicts) out.conflicts.push({ row: rec.ref.row, ...cf } satisfies ConflictExample);
+        out.conflictsAt[c + 1] = out.conflicts.length;
+      } catch (e) {
+        throw this.bug('writing the contact', rec, e);
+      }
+    }
+    return out;
+  }
+
+  /** A bug (the run stops on it), naming the file and row of the contact (or cluster's first row). */
+  private bug(what: string, rec: ContactRecord | undefined, e: unknown): Error {
+    const err = e as Error;
+    const where = rec ? ` of ${this.init.report.files[rec.ref.file]} row ${rec.ref.row}` : '';
+    return bugAt(`${what}${where} failed: ${err?.message ?? String(e)}`, err?.stack);
+  }
 }
 
 export interface RenderRequest { id: number; starts: Float64Array; ends: Float64Array; clusters?: ClusterPlan }
@@ -188,8 +286,11 @@ export class SingletonRenderer {
   private closed = false;
   /** For the tests: chunks rendered by the worker and by the main thread. */
   readonly stats = { workerChunks: 0, helpedChunks: 0 };
+  /** The chunks this thread renders itself. */
+  private readonly renderer: ChunkRenderer;
 
   constructor(private readonly o: SingletonRendererOptions) {
+    this.renderer = new ChunkRenderer(o.init);
     this.worker = spawnWorker(o.workerUrl ?? workerEntryUrl('singleton-worker'), o.init);
     this.worker.on('message', (res: RenderResponse) => this.onResponse(res));
     this.worker.on('error', (e) => this.lose(`the payload worker thread failed: ${e?.message ?? String(e)}`));
@@ -245,7 +346,7 @@ export class SingletonRenderer {
 
   /** A chunk rendered in this thread, as the promise the worker's answer would be. */
   private here(ids: readonly number[], clusters?: ChunkClusters): Promise<RenderedChunk> {
-    return doneNow(() => renderChunk(ids.length, (k) => this.o.payloadOf(ids[k]), this.o.init,
+    return doneNow(() => this.renderer.render(ids.length, (k) => this.o.payloadOf(ids[k]),
       clusters && { plan: clusters.plan, payloadOf: (f) => this.o.payloadOf(clusters.ids[f], true) }));
   }
 
