@@ -97,7 +97,7 @@ async function sha256File(path: string): Promise<string> {
 }
 
 /** Result batches handed out to render before this thread waits to write the oldest (loadRendered). */
-const RENDER_AHEAD = 16;
+const RENDER_AHEAD = 8;
 
 /** Why --mirror deletes nothing on a target without a ledger of what it loaded. */
 const NO_MIRROR: Partial<Record<TargetName, string>> = {
