@@ -65,7 +65,7 @@ export class HtmlRows {
   private claimed = 0;
 
   constructor(readonly path: string, readonly columns: string[], private readonly maxRows: number,
-    private readonly maxCellChars = DEFAULT_MAX_CELL_CHARS) {}
+    readonly maxCellChars = DEFAULT_MAX_CELL_CHARS) {}
 
   /** Whether the next row is embedded: callers build its cells only then, and call skip() otherwise. */
   get wants(): boolean { return this.claimed < this.maxRows; }

@@ -201,8 +201,8 @@ export class ReportWriter {
     return this.html.merged.claim(n);
   }
 
-  /** The page's longest cell (html-rows.ts cutCells), for rows rendered elsewhere. */
-  get pageCellChars(): number { return DEFAULT_MAX_CELL_CHARS; }
+  /** The page's longest cell in its merged and kept tables (html-rows.ts cutCells), for rows rendered elsewhere. */
+  get pageCellChars(): number { return this.html.merged.maxCellChars; }
 
   /**
    * Contact `c` of `r`, which the file target took and others were merged into, its lines

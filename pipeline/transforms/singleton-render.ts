@@ -299,9 +299,10 @@ export class SingletonRenderer {
   }
 
   /**
-   * The contacts of spill records `ids` (entries at [starts[k], ends[k]) of the file),
-   * rendered: by the worker, or here when it is busy or gone. A chunk the worker answered with
-   * an error (a bug) fails, and so does every later one.
+   * The contacts of spill records `ids` (entries at [starts[k], ends[k]) of the file) and the
+   * `clusters` (ChunkClusters: their plan, claimed from the report when handed out), rendered:
+   * by the worker, or here when it is busy or gone. A chunk the worker answered with an error
+   * (a bug) fails, and so does every later one.
    */
   render(ids: readonly number[], starts: Float64Array, ends: Float64Array, clusters?: ChunkClusters): Promise<RenderedChunk> {
     if (this.broken) { const e = this.broken; return doneNow(() => { throw e; }); }
