@@ -16,14 +16,13 @@ import type { LoadOutcome } from '../loaders/types.js';
 import { csvCell } from './csv-safe.js';
 import { CsvFile } from './csv-file.js';
 import { DEFAULT_MAX_CELL_CHARS, HtmlRows, htmlRowsFile, type PreparedTable } from './html-rows.js';
+import { keyName, RowLayout, type MergedBy, type ReportInput, type SuccessFields } from './row-layout.js';
 
 export type Stage = 'read' | 'map' | 'normalize' | 'validate' | 'dedupe' | 'load';
 
 export interface Counts { read: number; success: number; failed: number; merged: number; unchanged: number }
 
 export interface Example { row: number; file: string; message: string }
-
-import { keyName, RowLayout, type MergedBy, type ReportInput, type SuccessFields } from './row-layout.js';
 
 export type { ReportInput, SuccessFields } from './row-layout.js';
 
