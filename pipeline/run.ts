@@ -421,7 +421,6 @@ export async function runImport(o: RunOptions): Promise<RunResult> {
       let pos = 0;
       let c = 0;
       let cpos = cl?.from ?? 0;
-      let keys = 0;
       for (let i = 0; i < items.length; i++) {
         if (abortError) return; // the rest stays unsent: NOT_SENT
         const id = items[i];
@@ -429,9 +428,8 @@ export async function runImport(o: RunOptions): Promise<RunResult> {
           // A cluster, merged and rendered by the renderer: its contact and the rows merged into it.
           cpos = locate(cl!.sizes, c * CLUSTER_SEGMENTS, CLUSTER_SEGMENTS, cpos);
           fileLoader.writeRendered(cl!.owners[c], bytes, at);
-          report.settleRenderedMerge(bytes, atReport, cl!, c, keys, WRITTEN);
+          report.settleRenderedMerge(bytes, atReport, cl!, c, WRITTEN);
           dedupe.sentAll(id.ids, id.members);
-          keys += cl!.merged[c];
           c++;
           continue;
         }

@@ -67,10 +67,14 @@ async function singletons() {
 
 /** The chunk's k-th contact, segment s, as text (undefined where it has none). */
 function segment(c: RenderedChunk, k: number, s: number): string | undefined {
-  let at = 0;
-  for (let i = 0; i < k * SEGMENTS + s; i++) if (c.sizes[i]) at += c.sizes[i] - 1;
-  const size = c.sizes[k * SEGMENTS + s];
-  return size ? Buffer.from(c.bytes.subarray(at, at + size - 1)).toString('utf8') : undefined;
+  return partText(c.bytes, 0, c.sizes, k * SEGMENTS + s);
+}
+
+/** Part `i` of parts laid out from byte `from` of `bytes`, each `sizes[i]` long + 1 (0: absent). */
+function partText(bytes: Uint8Array, from: number, sizes: Uint32Array, i: number): string | undefined {
+  let at = from;
+  for (let j = 0; j < i; j++) if (sizes[j]) at += sizes[j] - 1;
+  return sizes[i] ? Buffer.from(bytes.subarray(at, at + sizes[i] - 1)).toString('utf8') : undefined;
 }
 
 test('a chunk holds, per contact, what the file target and success.csv write for it, line ends included', async () => {
@@ -132,11 +136,7 @@ const brokenPayload = (row: number) => `${JSON.stringify([{ id: 'C-1', owner: 'a
 
 /** Cluster c's part s of a rendered chunk, as text (undefined where it has none). */
 function clusterPart(chunk: RenderedChunk, c: number, s: number): string | undefined {
-  const cl = chunk.clusters!;
-  let at = cl.from;
-  for (let i = 0; i < c * CLUSTER_SEGMENTS + s; i++) if (cl.sizes[i]) at += cl.sizes[i] - 1;
-  const size = cl.sizes[c * CLUSTER_SEGMENTS + s];
-  return size ? Buffer.from(chunk.bytes.subarray(at, at + size - 1)).toString('utf8') : undefined;
+  return partText(chunk.bytes, chunk.clusters!.from, chunk.clusters!.sizes, c * CLUSTER_SEGMENTS + s);
 }
 
 test('clusters rendered by the worker, or here when it has no room: byte for byte the same, from the records the main thread merges', async () => {
@@ -181,9 +181,8 @@ test('clusters rendered by the worker, or here when it has no room: byte for byt
       assert.equal(clusterPart(chunk, c, CLUSTER_SEG.talkdesk), `${r.talkdesk}\n`, `${where}: the merged contact`);
       assert.equal(clusterPart(chunk, c, CLUSTER_SEG.success), `${successLine(rec, o, f, undefined)}\r\n`, `${where}: success.csv`);
       assert.equal(clusterPart(chunk, c, CLUSTER_SEG.merged), rec.merged.map((m) => `${layout.mergedLine(m.ref, rec.ref, id, m.key, 'pipeline')}\r\n`).join(''), `${where}: merged.csv`);
-      assert.equal(cl.merged[c], rec.merged.length);
-      const keysFrom = cl.merged.slice(0, c).reduce((a, n) => a + n, 0);
-      assert.deepEqual(cl.keyNames.slice(keysFrom, keysFrom + rec.merged.length), rec.merged.map((m) => keyName(m.key)), `${where}: key names`);
+      assert.equal(cl.keysAt[c + 1] - cl.keysAt[c], rec.merged.length);
+      assert.deepEqual(cl.keyNames.slice(cl.keysAt[c], cl.keysAt[c + 1]), rec.merged.map((m) => keyName(m.key)), `${where}: key names`);
       assert.deepEqual(cl.conflicts.slice(cl.conflictsAt[c], cl.conflictsAt[c + 1]), rec.conflicts.map((x) => ({ row: rec.ref.row, ...x })), `${where}: conflicts`);
       // The page's rows: as many merged rows as were claimed, and then the contact beside them.
       const k = cl.embedded[c];

@@ -70,8 +70,8 @@ export class HtmlRows {
   /** Whether the next row is embedded: callers build its cells only then, and call skip() otherwise. */
   get wants(): boolean { return this.claimed < this.maxRows; }
 
-  /** A row past the embedded ones: counted in the table's total. */
-  skip(): void { this.state.total++; }
+  /** A row (or `n` rows) past the embedded ones: counted in the table's total. */
+  skip(n = 1): void { this.state.total += n; }
 
   add(cells: string[]): void {
     this.state.total++;

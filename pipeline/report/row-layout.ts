@@ -39,7 +39,7 @@ export class RowLayout {
   /** Per input: placement only moves forward, so a row's cells can be written in one pass. */
   private readonly inOrder: boolean[];
   /** Per input: the _file cell and its comma, encoded once. */
-  readonly fileCell: string[];
+  private readonly fileCell: string[];
 
   constructor(readonly input: ReportInput) {
     this.multi = input.files.length > 1;
@@ -121,6 +121,11 @@ export class RowLayout {
     if (this.multi) out.push(this.input.files[ref.file]);
     for (const m of more) out.push(m);
     return out;
+  }
+
+  /** With several inputs, each input's _file cell and its comma, as success.csv rows start (successLine); else undefined. */
+  get successFileCells(): readonly string[] | undefined {
+    return this.multi ? this.fileCell : undefined;
   }
 
   /** The inputs' display paths when the run has several (success.csv's merged_rows names each row's file), else undefined. */

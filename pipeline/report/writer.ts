@@ -46,16 +46,16 @@ export const MERGE_PART = { success: 0, merged: 1, mergedPage: 2, keptPage: 3 } 
 export const CUT = { merged: 1, kept: 2 } as const;
 
 /**
- * Contacts others were merged into, rendered elsewhere: per contact its merged rows, how many
- * of them the page embeds (claimMergedPageRows), which cells the page cut (CUT), its
- * conflicts (conflictsAt[c] to conflictsAt[c + 1] of `conflicts`); and each merged row's key
- * name (keyName), contact after contact. Plain data: it crosses threads.
+ * Contacts others were merged into, rendered elsewhere: per contact c, its merged rows' key
+ * names (keyName) at keysAt[c] to keysAt[c + 1] of `keyNames` (one per merged row), how many
+ * of those rows the page embeds (claimMergedPageRows), which cells the page cut (CUT), and its
+ * conflicts at conflictsAt[c] to conflictsAt[c + 1] of `conflicts`. Plain data: it crosses threads.
  */
 export interface RenderedMerges {
-  merged: Int32Array;
+  keyNames: string[];
+  keysAt: Uint32Array;
   embedded: Int32Array;
   cut: Uint8Array;
-  keyNames: string[];
   conflicts: ConflictExample[];
   conflictsAt: Uint32Array;
 }
@@ -84,18 +84,16 @@ export class ReportWriter {
   private readonly html: { failed: HtmlRows; merged: HtmlRows; survivors: HtmlRows };
   /** Where a row's original cells go, and how a merged row is written (row-layout.ts). */
   readonly layout: RowLayout;
-  private readonly multi: boolean;
 
   /** `htmlMaxRows`: rows of each table report.html embeds (tests set fewer). */
-  constructor(readonly outDir: string, private readonly input: ReportInput, private readonly htmlMaxRows = DEFAULT_MAX_ROWS) {
+  constructor(readonly outDir: string, input: ReportInput, private readonly htmlMaxRows = DEFAULT_MAX_ROWS) {
     makeOutDir(outDir);
     this.layout = new RowLayout(input);
-    this.multi = this.layout.multi;
-    const columns = this.layout.columns;
-    const pre = this.multi ? ['_file'] : [];
+    const { columns, multi } = this.layout;
+    const pre = multi ? ['_file'] : [];
     const successColumns = [...pre, '_row', 'target_id', 'owner', 'action', 'name', 'phone', 'email', 'merged_rows', 'conflicts', 'notes'];
     const failedColumns = [...columns, ...pre, '_row', '_stage', '_code', '_error', '_hint'];
-    const mergedColumns = [...columns, ...pre, '_row', ...(this.multi ? ['_merged_into_file'] : []), '_merged_into_row', '_merged_into_id', '_key', '_by'];
+    const mergedColumns = [...columns, ...pre, '_row', ...(multi ? ['_merged_into_file'] : []), '_merged_into_row', '_merged_into_id', '_key', '_by'];
     this.success = new CsvFile(join(outDir, 'success.csv'), successColumns, false);
     this.failed = new CsvFile(join(outDir, 'failed.csv'), failedColumns, false);
     this.merged = new CsvFile(join(outDir, 'merged.csv'), mergedColumns, false);
@@ -125,7 +123,7 @@ export class ReportWriter {
     this.failuresByCode[code] = (this.failuresByCode[code] ?? 0) + 1;
     this.failuresByStage[stage] = (this.failuresByStage[stage] ?? 0) + 1;
     const ex = (this.examples[code] ??= []);
-    if (ex.length < 5) ex.push({ row: ref.row, file: this.input.files[ref.file], message });
+    if (ex.length < 5) ex.push({ row: ref.row, file: this.layout.input.files[ref.file], message });
     const l = this.layout;
     this.failed.writeLine(`${l.original(ref)}${l.pre(ref)}${ref.row},${stage},${code},${csvCell(message)},${csvCell(hintFor(code))}`);
     const page = this.html.failed;
@@ -160,7 +158,7 @@ export class ReportWriter {
     if (o.status === 'success') {
       this.counts.success++;
       const f = successFields(rec, o, this.layout.mergedRowFiles);
-      this.success.writeLine(successLine(rec, o, f, this.multi ? this.layout.fileCell : undefined));
+      this.success.writeLine(successLine(rec, o, f, this.layout.successFileCells));
       // Its merged rows come next in merged.csv: the page shows this contact beside them if
       // the first of them is among the rows it embeds.
       if (rec.merged.length && this.html.merged.wants) this.html.survivors.add(this.layout.survivorPageCells(rec, o, f));
@@ -207,14 +205,14 @@ export class ReportWriter {
    * Contact `c` of `r`, which the file target took and others were merged into, its lines
    * rendered elsewhere (the second phase's payload worker, with the functions settle() calls):
    * `at` holds a [start, end) pair of `b` per MERGE_PART, line ends included, a start of -1
-   * where it has none. Its merged rows' key names are r.keyNames from `keysFrom` on.
+   * where it has none.
    */
-  settleRenderedMerge(b: Buffer, at: ArrayLike<number>, r: RenderedMerges, c: number, keysFrom: number, action: string) {
+  settleRenderedMerge(b: Buffer, at: ArrayLike<number>, r: RenderedMerges, c: number, action: string) {
     this.settleRendered(b, at[2 * MERGE_PART.success], at[2 * MERGE_PART.success + 1], action);
-    const n = r.merged[c];
+    const n = r.keysAt[c + 1] - r.keysAt[c];
     this.counts.merged += n;
     this.mergedBy.pipeline += n;
-    for (let k = keysFrom; k < keysFrom + n; k++) {
+    for (let k = r.keysAt[c]; k < r.keysAt[c + 1]; k++) {
       const name = r.keyNames[k];
       this.mergesByKey[name] = (this.mergesByKey[name] ?? 0) + 1;
     }
@@ -223,7 +221,7 @@ export class ReportWriter {
     const embedded = r.embedded[c];
     if (at[kp] >= 0) this.html.survivors.addRendered(b, at[kp], at[kp + 1], 1, (r.cut[c] & CUT.kept) !== 0);
     if (at[mp] >= 0) this.html.merged.addRendered(b, at[mp], at[mp + 1], embedded, (r.cut[c] & CUT.merged) !== 0);
-    for (let k = embedded; k < n; k++) this.html.merged.skip();
+    this.html.merged.skip(n - embedded);
     for (let k = r.conflictsAt[c]; k < r.conflictsAt[c + 1]; k++) this.conflict(r.conflicts[k]);
   }
 

@@ -145,11 +145,8 @@ class Parts {
 /** Renders chunks, on the payload worker or on the main thread: the same init gives the same bytes. */
 export class ChunkRenderer {
   private readonly layout: RowLayout;
-  /** With several inputs, each input's _file cell and its comma (success.csv); else undefined. */
-  private readonly fileCell: string[] | undefined;
   constructor(private readonly init: Omit<SingletonRenderInit, 'spillPath'>) {
     this.layout = new RowLayout(init.report);
-    this.fileCell = this.layout.multi ? this.layout.fileCell : undefined;
   }
 
   /**
@@ -185,7 +182,7 @@ export class ChunkRenderer {
     parts.put(r.genesys, '\n', sizes, at + SEG.genesys);
     parts.put(r.talkdesk, '\n', sizes, at + SEG.talkdesk);
     const f = successFields(rec, o, this.layout.mergedRowFiles);
-    parts.put(successLine(rec, o, f, this.fileCell), '\r\n', sizes, at + SEG.success);
+    parts.put(successLine(rec, o, f, this.layout.successFileCells), '\r\n', sizes, at + SEG.success);
     return { o, f };
   }
 
@@ -193,7 +190,7 @@ export class ChunkRenderer {
     const n = plan.sizes.length;
     const out: RenderedClusters = {
       from: parts.used, sizes: new Uint32Array(n * CLUSTER_SEGMENTS), owners: new Array<string>(n),
-      merged: new Int32Array(n), embedded: new Int32Array(n), cut: new Uint8Array(n), keyNames: [], conflicts: [], conflictsAt: new Uint32Array(n + 1),
+      keyNames: [], keysAt: new Uint32Array(n + 1), embedded: new Int32Array(n), cut: new Uint8Array(n), conflicts: [], conflictsAt: new Uint32Array(n + 1),
     };
     const l = this.layout;
     const st = { cellsTruncated: false };
@@ -215,7 +212,7 @@ export class ChunkRenderer {
         const at = c * CLUSTER_SEGMENTS;
         const { o, f: fields } = this.contact(rec, parts, out.sizes, at, out.owners, c);
         // As ReportWriter.settle() writes the rows merged into a contact the target took.
-        const id = o.targetId ?? rec.contact.id ?? '';
+        const id = fields.id;
         const merged = rec.merged;
         let lines = '';
         for (const m of merged) {
@@ -237,7 +234,7 @@ export class ChunkRenderer {
           parts.put(pageRowJson(l.survivorPageCells(rec, o, fields), this.init.pageCellChars, st), '', out.sizes, at + CLUSTER_SEG.keptPage);
           if (st.cellsTruncated) out.cut[c] |= CUT.kept;
         }
-        out.merged[c] = merged.length;
+        out.keysAt[c + 1] = out.keyNames.length;
         out.embedded[c] = embed;
         for (const cf of rec.conflicts) out.conflicts.push({ row: rec.ref.row, ...cf } satisfies ConflictExample);
         out.conflictsAt[c + 1] = out.conflicts.length;

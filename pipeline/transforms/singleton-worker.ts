@@ -29,7 +29,7 @@ parentPort!.on('message', (req: RenderRequest) => {
   if (res.chunk) {
     transfer.push(res.chunk.bytes.buffer as ArrayBuffer, res.chunk.sizes.buffer as ArrayBuffer);
     const cl = res.chunk.clusters;
-    if (cl) transfer.push(cl.sizes.buffer as ArrayBuffer, cl.merged.buffer as ArrayBuffer, cl.embedded.buffer as ArrayBuffer, cl.cut.buffer as ArrayBuffer, cl.conflictsAt.buffer as ArrayBuffer);
+    if (cl) transfer.push(cl.sizes.buffer as ArrayBuffer, cl.keysAt.buffer as ArrayBuffer, cl.embedded.buffer as ArrayBuffer, cl.cut.buffer as ArrayBuffer, cl.conflictsAt.buffer as ArrayBuffer);
   }
   parentPort!.postMessage(res, transfer);
 });
