@@ -165,6 +165,26 @@ describe('dedupe: match keys', () => {
     for (const r of out) for (const m of r.merged) assert.equal(m.key, `email=${r.contact.emails[0]}`);
   });
 
+  test('collisions confirmed from disk: a row matching an early record on several keys merges once, near-misses do not', async () => {
+    row = 1;
+    // Past the spill's in-memory ring (4,096 records) and its 1 MiB write buffer, keys are
+    // confirmed by reading the earlier record's keys from disk, and the record last read is kept
+    // for the row's next key. Every key hashes into one of 50 values, so most confirmations
+    // compare different keys.
+    const n = 5_000;
+    const note = 'n'.repeat(400); // 5,000 entries of about 500 bytes: the first ones are on disk
+    const recs = Array.from({ length: n }, (_v, i) => rec({ id: `id-${i}`, name: `${note} ${i}`, emails: [`u${i}@x.example`] }));
+    for (let i = 0; i < 300; i++) {
+      recs.push(rec({ id: `id-${i}`, emails: [`U${i}@x.example`] })); // same id and email: one merge
+      recs.push(rec({ id: `id-${i}-b`, emails: [`u${i}@y.example`] })); // shares neither
+    }
+    const { out, stats } = await run(recs, ['id', 'email'], { hash: (s) => cyrb53(s) % 50 });
+    assert.equal(stats.merged, 300);
+    assert.equal(out.length, n + 300);
+    for (let i = 0; i < 300; i++) assert.deepEqual(rowsOf(out[i]), [i + 2, n + 2 + 2 * i]);
+    assert.ok(stats.hashCollisions > 1000, `collisions counted: ${stats.hashCollisions}`);
+  });
+
   test('records spill to a temp file that is removed on close', async () => {
     row = 1;
     const dir = mkdtempSync(join(tmpdir(), 'dedupe-spill-'));
