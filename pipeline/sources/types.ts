@@ -66,7 +66,7 @@ export interface SourceOptions {
   maxCellChars?: number;
   /** A row longer than this many characters (all its cells, quotes and delimiters) fails; default 4 x maxCellChars. */
   maxRowChars?: number;
-  /** Bytes per read from disk (default 256 KiB); tests use odd sizes to cut characters and rows apart. */
+  /** Bytes per read from disk (default DEFAULT_CHUNK_BYTES); tests use odd sizes to cut characters and rows apart. */
   chunkBytes?: number;
   /** Largest workbook accepted, in bytes (SheetJS reads workbooks whole). */
   maxWorkbookBytes?: number;
