@@ -25,9 +25,9 @@ const HEAD_BYTES = 64 * 1024;
  * so a row still in flight keeps its whole read alive (twice its bytes, as UTF-16), and the
  * main thread's young-generation collections copy every cell of the rows of the read being
  * handed on. Issue #11, the bench's 1M rows, 12 alternating rounds: 64 KiB against 256 KiB
- * peaked at 225-239 MB RSS against 238-250 MB (lower in all 12) and read the file in 9.4-11.6 s
- * against 9.8-12.3 s (faster in 10 of 12, a noisy machine); 128 KiB was about as good, 32 KiB
- * slower (10.5-12.0 s) and no leaner.
+ * peaked at 231-245 MB RSS against 244-256 MB (GNU time, in the bench's MB; lower in all 12)
+ * and read the file in 9.4-11.6 s against 9.8-12.3 s (faster in 10 of 12, a noisy machine);
+ * 128 KiB was about as good, 32 KiB slower (10.5-12.0 s) and no leaner.
  */
 export const DEFAULT_CHUNK_BYTES = 64 * 1024;
 const CANDIDATES = [',', ';', '\t', '|'] as const;
