@@ -29,7 +29,7 @@ const HEAD_BYTES = 64 * 1024;
  * and read the file in 9.4-11.6 s against 9.8-12.3 s (faster in 10 of 12, a noisy machine);
  * 128 KiB was about as good, 32 KiB slower (10.5-12.0 s) and no leaner.
  */
-export const DEFAULT_CHUNK_BYTES = 64 * 1024;
+const DEFAULT_CHUNK_BYTES = 64 * 1024;
 const CANDIDATES = [',', ';', '\t', '|'] as const;
 
 interface RawParser { parse(input: string, baseIndex: number, ignoreLastRow: boolean): PapaResult }
@@ -54,12 +54,6 @@ function normalizeNewlines(s: string): string {
 const AT_START = 0, UNQUOTED = 1, QUOTED = 2, QUOTE_SEEN = 3, QUOTE_SPACES = 4;
 const SPACE = /\s/;
 
-/** CR and CRLF to LF (outside quotes: a stretch of text with no quoted CR in it). */
-function crToLf(s: string): string {
-  return s.indexOf('\r') === -1 ? s : s.replace(CR_LINE_END, '\n');
-}
-const CR_LINE_END = /\r\n?/g;
-
 /**
  * Line ends to \n outside quoted fields only, so that a file mixing \r\n, \n and \r
  * parses row by row while a CR inside a quoted cell is kept as written. The quote rule
@@ -81,7 +75,6 @@ export function lineEnds(text: string, delim: number, state: number, write: bool
   let from = 0; // text before this is in `out` already
   let cr = -2; // the next CR at or after the last place asked; -1: none left
   let i = 0;
-  let lastQuoted = false; // the last character was read inside quotes
   while (i < n) {
     if (state === QUOTED) {
       const q = text.indexOf('"', i);
@@ -90,22 +83,18 @@ export function lineEnds(text: string, delim: number, state: number, write: bool
       if (write) {
         if (cr !== -1 && cr < i) cr = text.indexOf('\r', i);
         if (cr !== -1 && cr < stop) {
-          out += crToLf(text.slice(from, i)) + text.slice(i, stop);
+          out += normalizeNewlines(text.slice(from, i)) + text.slice(i, stop);
           from = stop;
         }
       }
-      if (q === -1) { lastQuoted = true; i = n; break; }
+      if (q === -1) break;
       state = QUOTE_SEEN;
       i = q + 1;
-      lastQuoted = false;
       continue;
     }
     if (state === QUOTE_SEEN || state === QUOTE_SPACES) {
-      const c = text.charCodeAt(i);
-      if (c === 13 || c === 10 || c === delim) state = AT_START;
-      else if (c === 34) state = state === QUOTE_SEEN ? QUOTED : QUOTE_SEEN;
-      else state = SPACE.test(text[i]) ? QUOTE_SPACES : QUOTED;
-      i++;
+      const c = text.charCodeAt(i++);
+      state = c === 13 || c === 10 ? AT_START : quoteState(state, c, delim);
       continue;
     }
     // AT_START or UNQUOTED: only a quote at a field's start matters, and what is before it says.
@@ -119,12 +108,13 @@ export function lineEnds(text: string, delim: number, state: number, write: bool
     if (state === AT_START) state = QUOTED;
     i = q + 1;
   }
-  const endCR = n > 0 && !lastQuoted && text.charCodeAt(n - 1) === 13;
+  // A CR read inside quotes leaves the state QUOTED; read outside, it is a line end (AT_START).
+  const endCR = state !== QUOTED && text.charCodeAt(n - 1) === 13;
   if (!write) return { text, state, endCR };
-  return { text: from === 0 ? crToLf(text) : out + crToLf(text.slice(from)), state, endCR };
+  return { text: from === 0 ? normalizeNewlines(text) : out + normalizeNewlines(text.slice(from)), state, endCR };
 }
 
-/** lineEnds()' quote rule, one character (not a line end) at a time: for text skipped, not parsed. */
+/** The quote rule, one character that is not a line end at a time: after a closing quote in lineEnds(), and for text skipped, not parsed. */
 function quoteState(state: number, c: number, delim: number): number {
   if (state === QUOTED) return c === 34 ? QUOTE_SEEN : QUOTED;
   if (c === delim) return AT_START;
