@@ -98,6 +98,12 @@ async function sha256File(path: string): Promise<string> {
 
 /** Result batches handed out to render before this thread waits to write the oldest (loadRendered). */
 const RENDER_AHEAD = 8;
+/**
+ * Contacts (or clusters) per chunk rendered in the second phase (loadRendered). With 100, the
+ * four chunks the payload worker holds were not enough work to bridge a chunk the main thread
+ * rendered itself, and the worker waited 11-16% of the phase (issue #11).
+ */
+const RENDER_CHUNK = 200;
 
 /** Why --mirror deletes nothing on a target without a ledger of what it loaded. */
 const NO_MIRROR: Partial<Record<TargetName, string>> = {
@@ -443,8 +449,7 @@ export async function runImport(o: RunOptions): Promise<RunResult> {
       o.onProgress?.(readProgress());
     };
     try {
-      let batches = 0;
-      for await (const items of dedupe.resultItems(true)) {
+      for await (const items of dedupe.resultItems(true, RENDER_CHUNK)) {
         const ids: number[] = [];
         let clusters: ChunkClusters | undefined;
         const raw: RawCluster[] = [];
@@ -458,8 +463,10 @@ export async function runImport(o: RunOptions): Promise<RunResult> {
         // renders the next chunks itself (the renderer's help, when the worker has no room),
         // up to RENDER_AHEAD chunks ahead.
         while (pending.length && (pending[0].done || pending.length > RENDER_AHEAD)) { const h = pending.shift()!; await apply(h.items, h.chunk); }
-        // As the loop over results() below: let progress and signals through now and then.
-        if (++batches % 4 === 0) await new Promise((r) => setImmediate(r));
+        // Let the worker's answers in before the next chunk: awaiting a rendered chunk does not
+        // (a microtask), and until they are read the worker looks full, so this thread rendered
+        // the next chunks itself while the worker, done, waited. Progress and signals get through too.
+        await new Promise((r) => setImmediate(r));
         if (abortCtl.signal.aborted) break;
       }
       while (pending.length && !abortCtl.signal.aborted) { const b = pending.shift()!; await apply(b.items, b.chunk); }

@@ -205,11 +205,12 @@ export class Deduper {
    * nothing is handed out as its record number, a cluster as a RawCluster. Their entries are
    * at entryRanges() of spillPath; the caller renders or merges them elsewhere and calls sent()
    * for each record once its outcome is written or in flight (until then an abort reports it
-   * through unsent()). Call once, after the last add().
+   * through unsent()). Call once, after the last add(). `batchSize` overrides the options' for
+   * this call (raw items are numbers, not records: a larger batch keeps nothing alive).
    */
-  resultItems(raw: true): AsyncGenerator<(number | RawCluster)[]>;
+  resultItems(raw: true, batchSize?: number): AsyncGenerator<(number | RawCluster)[]>;
   resultItems(raw: false): AsyncGenerator<ContactRecord[]>;
-  async *resultItems(raw: boolean): AsyncGenerator<(ContactRecord | number | RawCluster)[]> {
+  async *resultItems(raw: boolean, size?: number): AsyncGenerator<(ContactRecord | number | RawCluster)[]> {
     if (this.drained) throw new Error('internal error: dedupe results read twice');
     this.drained = true;
     this.dropTable();
@@ -237,7 +238,7 @@ export class Deduper {
     this.linked = true;
     // Small batches: a batch's records live until the loader has taken the last of them, and
     // 500 of them outlived young-generation collections and were promoted (issue #11).
-    const batchSize = this.opts.batchSize ?? DEFAULT_RESULT_BATCH;
+    const batchSize = size ?? this.opts.batchSize ?? DEFAULT_RESULT_BATCH;
     let batch: (ContactRecord | number | RawCluster)[] = [];
     const opts: MergeOptions = { rules: this.opts.rules, idFrom: this.opts.idFrom };
     for (let i = 0; i < n; i++) {
