@@ -28,7 +28,7 @@ import { CLUSTER_SEGMENTS, SEG, SEGMENTS, SingletonRenderer, clusterPlan, type C
 import type { FileLoader } from './loaders/file/loader.js';
 import { WRITTEN } from './loaders/file/render.js';
 import { openSource } from './sources/index.js';
-import type { OpenedSource } from './sources/types.js';
+import { cellsFreeOfNul, type OpenedSource } from './sources/types.js';
 import { ReportWriter, type Stage } from './report/writer.js';
 import { HttpClient } from './loaders/http.js';
 import { createLoader, TARGET_REQUIREMENTS } from './loaders/index.js';
@@ -490,8 +490,8 @@ export async function runImport(o: RunOptions): Promise<RunResult> {
     // made where the rows were processed: see transforms/dedupe-entry.ts.
     const keySpec = dedupe ? { keys: m.dedupe.keys, scope: m.dedupe.scope } : undefined;
     const pool = rowPool = new RowPool({
-      init: { mapping: m, files: sources.map((s) => ({ file: s.info.file, headers: s.info.headers })), mappingFile: mapping.path, encode: keySpec },
-      inline: compiled.map((c, fi) => createBatchProcessor(m, c, fi, keySpec)),
+      init: { mapping: m, files: sources.map((s) => ({ file: s.info.file, headers: s.info.headers, nulFree: cellsFreeOfNul(s.info.format) })), mappingFile: mapping.path, encode: keySpec },
+      inline: compiled.map((c, fi) => createBatchProcessor(m, c, fi, keySpec, cellsFreeOfNul(sources[fi].info.format))),
       workers: workerCount(o.env, { dedupes: Boolean(dedupe) }),
       help: true,
     });

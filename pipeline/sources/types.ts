@@ -15,6 +15,15 @@ export interface SourceRow {
   error?: ImportError;
 }
 
+/**
+ * Whether the cells of a row of this format that has no `error` never hold U+0000. The CSV
+ * reader fails such a row (ENCODING_INVALID: NUL bytes mean the wrong encoding), so dedupe can
+ * keep its cells joined by NUL (transforms/dedupe-entry.ts); a workbook's cell may hold one.
+ */
+export function cellsFreeOfNul(format: SourceInfo['format']): boolean {
+  return format === 'csv';
+}
+
 export interface SourceInfo {
   /** The path as the user gave it (used in every message). */
   file: string;

@@ -10,7 +10,10 @@
  * The keys come first so that confirming a fingerprint hit reads a few dozen bytes and
  * compares them as bytes. The payload is the record as JSON, which round-trips it exactly
  * (key order included) and is decoded in C++: the record without its row's original cells,
- * a line break, then the cells, parsed only if a report asks for them (decodePayload).
+ * a line break, then the cells, parsed only if a report asks for them (decodePayload). Cells
+ * a source guarantees free of U+0000 (sources/types.ts cellsFreeOfNul: CSV) are joined by NUL
+ * and their count ends the record's JSON; other cells are a JSON array. Joining is 2.5 times
+ * as fast as JSON.stringify and splitting twice as fast as JSON.parse (issue #11).
  */
 import { phoneKey, type Contact, type ContactRecord, type RowRef } from '../contact.js';
 import type { MATCH_KEYS } from '../mapping/schema.js';
@@ -75,6 +78,8 @@ export interface EntryRecord {
   file: number;
   row: number;
   values: string[];
+  /** No cell holds U+0000 (its source says so: cellsFreeOfNul): the cells are stored joined by NUL. */
+  nulFree?: boolean;
   notes: string[];
   date?: string;
 }
@@ -116,8 +121,10 @@ export class EntryEncoder {
   add(r: EntryRecord): void {
     const keys = keysOf(r.contact, this.spec);
     // The row's original cells last, after a line break (JSON.stringify never writes one):
-    // most records are never asked for them after dedupe, so they are parsed only when read.
-    const payload = `${JSON.stringify([r.contact, r.file, r.row, r.notes, r.date ?? null])}\n${JSON.stringify(r.values)}`;
+    // most records are never asked for them after dedupe, so they are split only when read.
+    const payload = r.nulFree
+      ? `${JSON.stringify([r.contact, r.file, r.row, r.notes, r.date ?? null, r.values.length])}\n${r.values.join('\u0000')}`
+      : `${JSON.stringify([r.contact, r.file, r.row, r.notes, r.date ?? null])}\n${JSON.stringify(r.values)}`;
     // Room for the worst case (a UTF-16 code unit is at most 3 UTF-8 bytes), then encode
     // once: measuring the UTF-8 length first would encode every string twice.
     let worst = 4 + payload.length * 3;
@@ -171,24 +178,34 @@ export class EntryEncoder {
 }
 
 /**
- * A spilled row's reference: its original cells are parsed from the spill's JSON the first
+ * A spilled row's reference: its original cells are read from the spill's text the first
  * time something asks for them (failed.csv, merged.csv); a contact that loads never does.
+ * `count`: how many cells were joined by NUL (-1: the text is a JSON array).
  */
 class SpilledRef implements RowRef {
   private cells: string[] | undefined;
-  constructor(readonly file: number, readonly row: number, private json: string) {}
+  constructor(readonly file: number, readonly row: number, private text: string, private readonly count: number) {}
   get values(): string[] {
-    if (!this.cells) { this.cells = JSON.parse(this.json) as string[]; this.json = ''; }
+    if (!this.cells) {
+      if (this.count < 0) this.cells = JSON.parse(this.text) as string[];
+      else {
+        const cells = this.text.split('\u0000');
+        // A NUL in a cell would split it: a source that broke its promise (cellsFreeOfNul) is a bug, not a wrong report.
+        if (cells.length !== this.count) throw new Error(`internal error: the cells of row ${this.row} held a NUL character (${cells.length} parts for ${this.count} cells)`);
+        this.cells = cells;
+      }
+      this.text = '';
+    }
     return this.cells;
   }
-  set values(v: string[]) { this.cells = v; this.json = ''; }
+  set values(v: string[]) { this.cells = v; this.text = ''; }
 }
 
 /** A record from its entry's payload (written by EntryEncoder). */
 export function decodePayload(s: string): ContactRecord {
   const cut = s.indexOf('\n');
-  const [contact, file, row, notes, date] = JSON.parse(s.slice(0, cut)) as [Contact, number, number, string[], string | null];
-  return { contact, ref: new SpilledRef(file, row, s.slice(cut + 1)), merged: [], conflicts: [], notes, date: date ?? undefined };
+  const [contact, file, row, notes, date, count] = JSON.parse(s.slice(0, cut)) as [Contact, number, number, string[], string | null, number?];
+  return { contact, ref: new SpilledRef(file, row, s.slice(cut + 1), count ?? -1), merged: [], conflicts: [], notes, date: date ?? undefined };
 }
 
 /** The entries' bytes as a Buffer (a view, no copy): what the spill and the key index read. */

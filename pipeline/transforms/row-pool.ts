@@ -30,8 +30,8 @@ import type { KeySpec } from './dedupe-entry.js';
 /** What every worker receives once (workerData). */
 export interface RowPoolInit {
   mapping: Mapping;
-  /** Per input file (by RowRef.file index): its display path and header names. */
-  files: { file: string; headers: string[] }[];
+  /** Per input file (by RowRef.file index): its display path, header names, and whether its cells are free of NUL (cellsFreeOfNul). */
+  files: { file: string; headers: string[]; nulFree?: boolean }[];
   mappingFile?: string;
   /** The run dedupes: valid rows come back encoded as dedupe entries (rows.ts EncodedOutcomes). */
   encode?: KeySpec;

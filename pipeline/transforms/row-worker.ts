@@ -20,7 +20,7 @@ function processorFor(file: number): BatchProcessor {
     const f = init.files[file];
     // The main thread compiled the same mapping against the same header without error,
     // so this cannot fail on a missing column.
-    p = createBatchProcessor(init.mapping as Mapping, compileMapping(init.mapping as Mapping, f.headers, f.file, init.mappingFile), file, init.encode);
+    p = createBatchProcessor(init.mapping as Mapping, compileMapping(init.mapping as Mapping, f.headers, f.file, init.mappingFile), file, init.encode, f.nulFree);
     processors.set(file, p);
   }
   return p;

@@ -96,8 +96,9 @@ export function firstThrowing(process: BatchProcessor, rows: readonly string[][]
 /**
  * One input file's batch function. With `encode` (the run dedupes), valid rows become
  * dedupe entries right here: keys hashed, record serialized, in the thread that made them.
+ * `nulFree`: the file's source never passes a cell holding U+0000 (sources/types.ts cellsFreeOfNul).
  */
-export function createBatchProcessor(mapping: Mapping, compiled: CompiledMapping, file: number, encode?: KeySpec): BatchProcessor {
+export function createBatchProcessor(mapping: Mapping, compiled: CompiledMapping, file: number, encode?: KeySpec, nulFree = false): BatchProcessor {
   if (!encode) return createRowProcessor(mapping, compiled);
   const processRow = createRowFunction(mapping, compiled);
   const encoder = new EntryEncoder(encode, undefined, 256 * 1024);
@@ -111,7 +112,7 @@ export function createBatchProcessor(mapping: Mapping, compiled: CompiledMapping
       for (let i = 0; i < rows.length; i++) {
         const o = processRow(rows[i]);
         if (isRowFailure(o)) { failed.push(i); failures.push(o); failedValues.push(rows[i]); continue; }
-        encoder.add({ contact: o.contact, file, row: rowNos[i], values: rows[i], notes: o.notes ?? [], date: o.date });
+        encoder.add({ contact: o.contact, file, row: rowNos[i], values: rows[i], nulFree, notes: o.notes ?? [], date: o.date });
       }
     } catch (e) {
       encoder.discard(); // a bug mid-batch: the next batch must not start with this one's entries
