@@ -489,9 +489,10 @@ export async function runImport(o: RunOptions): Promise<RunResult> {
     // A run that dedupes gets its valid rows as dedupe entries (keys hashed, record encoded),
     // made where the rows were processed: see transforms/dedupe-entry.ts.
     const keySpec = dedupe ? { keys: m.dedupe.keys, scope: m.dedupe.scope } : undefined;
+    const nulFree = sources.map((s) => cellsFreeOfNul(s.info.format));
     const pool = rowPool = new RowPool({
-      init: { mapping: m, files: sources.map((s) => ({ file: s.info.file, headers: s.info.headers, nulFree: cellsFreeOfNul(s.info.format) })), mappingFile: mapping.path, encode: keySpec },
-      inline: compiled.map((c, fi) => createBatchProcessor(m, c, fi, keySpec, cellsFreeOfNul(sources[fi].info.format))),
+      init: { mapping: m, files: sources.map((s, fi) => ({ file: s.info.file, headers: s.info.headers, nulFree: nulFree[fi] })), mappingFile: mapping.path, encode: keySpec },
+      inline: compiled.map((c, fi) => createBatchProcessor(m, c, fi, keySpec, nulFree[fi])),
       workers: workerCount(o.env, { dedupes: Boolean(dedupe) }),
       help: true,
     });

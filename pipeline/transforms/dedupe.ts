@@ -210,7 +210,7 @@ export class Deduper {
    */
   resultItems(raw: true, batchSize?: number): AsyncGenerator<(number | RawCluster)[]>;
   resultItems(raw: false): AsyncGenerator<ContactRecord[]>;
-  async *resultItems(raw: boolean, size?: number): AsyncGenerator<(ContactRecord | number | RawCluster)[]> {
+  async *resultItems(raw: boolean, batchSize?: number): AsyncGenerator<(ContactRecord | number | RawCluster)[]> {
     if (this.drained) throw new Error('internal error: dedupe results read twice');
     this.drained = true;
     this.dropTable();
@@ -238,7 +238,7 @@ export class Deduper {
     this.linked = true;
     // Small batches: a batch's records live until the loader has taken the last of them, and
     // 500 of them outlived young-generation collections and were promoted (issue #11).
-    const batchSize = size ?? this.opts.batchSize ?? DEFAULT_RESULT_BATCH;
+    const size = batchSize ?? this.opts.batchSize ?? DEFAULT_RESULT_BATCH;
     let batch: (ContactRecord | number | RawCluster)[] = [];
     const opts: MergeOptions = { rules: this.opts.rules, idFrom: this.opts.idFrom };
     for (let i = 0; i < n; i++) {
@@ -256,7 +256,7 @@ export class Deduper {
         }
       }
       batch.push(out);
-      if (batch.length >= batchSize) { const b = batch; batch = []; yield b; }
+      if (batch.length >= size) { const b = batch; batch = []; yield b; }
     }
     if (batch.length) yield batch;
   }
