@@ -17,6 +17,7 @@
  */
 import { phoneKey, type Contact, type ContactRecord, type RowRef } from '../contact.js';
 import type { MATCH_KEYS } from '../mapping/schema.js';
+import { ByteBuilder } from '../bytes.js';
 
 /** A kind of match key, as the mapping's dedupe.keys names it. */
 export type KeyKind = (typeof MATCH_KEYS)[number];
@@ -107,15 +108,14 @@ export function transferList(b: EncodedRecords): ArrayBuffer[] {
  * batches as they are, to confirm keys of near duplicates without reading the disk).
  */
 export class EntryEncoder {
-  private buf: Buffer;
-  private used = 0;
+  private readonly out: ByteBuilder;
   private ends: number[] = [];
   private keyCounts: number[] = [];
   private hashes: number[] = [];
   private codes: number[] = [];
 
   constructor(private readonly spec: KeySpec, private readonly hash: (s: string) => number = cyrb53, sizeHint = 64 * 1024) {
-    this.buf = Buffer.allocUnsafe(sizeHint);
+    this.out = new ByteBuilder(sizeHint);
   }
 
   add(r: EntryRecord): void {
@@ -129,13 +129,8 @@ export class EntryEncoder {
     // once: measuring the UTF-8 length first would encode every string twice.
     let worst = 4 + payload.length * 3;
     for (const k of keys) worst += 4 + k.value.length * 3;
-    if (this.used + worst > this.buf.length) {
-      const bigger = Buffer.allocUnsafe(Math.max(this.buf.length * 2, this.used + worst));
-      this.buf.copy(bigger, 0, 0, this.used);
-      this.buf = bigger;
-    }
-    const b = this.buf;
-    const begin = this.used;
+    const b = this.out.room(worst);
+    const begin = this.out.used;
     let at = begin + 4;
     for (const k of keys) {
       const n = b.write(k.value, at + 4, 'utf8');
@@ -146,14 +141,14 @@ export class EntryEncoder {
     }
     b.writeUInt32LE(at - begin - 4, begin);
     at += b.write(payload, at, 'utf8');
-    this.used = at;
+    this.out.used = at;
     this.ends.push(at);
     this.keyCounts.push(keys.length);
   }
 
   /** Drops the entries added since the last finish(). */
   discard(): void {
-    this.used = 0;
+    this.out.used = 0;
     this.ends = [];
     this.keyCounts = [];
     this.hashes = [];
@@ -162,11 +157,8 @@ export class EntryEncoder {
 
   /** The batch so far; the encoder starts a new one. */
   finish(): EncodedRecords {
-    // A copy the size of the entries: the spare room of the work buffer is not kept alive.
-    const bytes = new Uint8Array(this.used);
-    bytes.set(this.buf.subarray(0, this.used));
     const out: EncodedRecords = {
-      bytes,
+      bytes: this.out.copy(),
       ends: Float64Array.from(this.ends),
       keyCounts: Uint32Array.from(this.keyCounts),
       hashes: Float64Array.from(this.hashes),

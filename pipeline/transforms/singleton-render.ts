@@ -30,6 +30,7 @@ import { FILE_PART, renderFileContact, writtenOutcome, type FileRenderPlan } fro
 import { CUT, MERGE_PART, successFields, successLine, type ConflictExample, type RenderedMerges } from '../report/writer.js';
 import { keyName, RowLayout, type ReportInput } from '../report/row-layout.js';
 import { pageRowJson } from '../report/html-rows.js';
+import { ByteBuilder } from '../bytes.js';
 
 /** What the worker receives once (workerData): plain data. */
 export interface SingletonRenderInit {
@@ -120,26 +121,18 @@ export interface RenderedClusters extends RenderedMerges {
   owners: string[];
 }
 
-/** UTF-8 parts written back to back into one growing buffer, each part's size + 1 noted in `sizes`. */
+/**
+ * UTF-8 parts written back to back, each part's size + 1 noted in `sizes`. It holds its
+ * ByteBuilder rather than extending it, so that the builder's methods see one class.
+ */
 class Parts {
-  private buf: Buffer;
-  used = 0;
-  constructor(room: number) { this.buf = Buffer.allocUnsafe(Math.max(64 * 1024, room)); }
+  readonly out: ByteBuilder;
+  constructor(room: number) { this.out = new ByteBuilder(Math.max(64 * 1024, room)); }
+  get used(): number { return this.out.used; }
   put(s: string | undefined, end: string, sizes: Uint32Array, at: number) {
     if (s === undefined) return;
-    const text = end ? s + end : s;
-    // A UTF-16 code unit is at most 3 UTF-8 bytes.
-    if (this.used + text.length * 3 > this.buf.length) {
-      const bigger = Buffer.allocUnsafe(Math.max(this.buf.length * 2, this.used + text.length * 3));
-      this.buf.copy(bigger, 0, 0, this.used);
-      this.buf = bigger;
-    }
-    const n = this.buf.write(text, this.used);
-    this.used += n;
-    sizes[at] = n + 1;
+    sizes[at] = this.out.text(end ? s + end : s) + 1;
   }
-  /** A copy the size of the bytes: the spare room is not kept alive while the chunk waits. */
-  take(): Uint8Array { return Uint8Array.prototype.slice.call(this.buf, 0, this.used) as Uint8Array; }
 }
 
 /** Renders chunks, on the payload worker or on the main thread: the same init gives the same bytes. */
@@ -167,7 +160,7 @@ export class ChunkRenderer {
       }
     }
     const rendered = clusters && this.clusters(clusters.plan, clusters.payloadOf, parts);
-    const chunk: RenderedChunk = { bytes: parts.take(), sizes, owners };
+    const chunk: RenderedChunk = { bytes: parts.out.copy(), sizes, owners };
     if (rendered) chunk.clusters = rendered;
     return chunk;
   }

@@ -17,6 +17,7 @@ import { DEFAULT_CHUNK_SIZE } from '../samespace/loader.js';
 import { SPOKE_DEFAULT_BATCH_SIZE } from '../spoke/loader.js';
 import { jsonString } from '../json.js';
 import { FileSink } from '../../report/file-sink.js';
+import { ByteBuilder } from '../../bytes.js';
 import { writeFailed } from '../../errors.js';
 import { FILE_PART, fileRenderPlan, renderFileContact, samespaceChunkHeader, writtenOutcome, type FileRenderPlan } from './render.js';
 
@@ -41,26 +42,19 @@ class JsonLines {
  * costs less than keeping a view of them and writing the views one by one at the end (issue #11).
  */
 class OwnerBatch {
-  private buf = Buffer.allocUnsafe(1024);
-  private used = 0;
+  private readonly out = new ByteBuilder(1024);
   count = 0;
 
-  add(json: string | Buffer, start = 0, end = typeof json === 'string' ? 0 : json.length) {
-    // A UTF-16 code unit is at most 3 UTF-8 bytes; the comma before all but the first.
-    const worst = 1 + (typeof json === 'string' ? json.length * 3 : end - start);
-    if (this.used + worst > this.buf.length) {
-      const bigger = Buffer.allocUnsafe(Math.max(this.buf.length * 2, this.used + worst));
-      this.buf.copy(bigger, 0, 0, this.used);
-      this.buf = bigger;
-    }
-    if (this.count++) this.buf[this.used++] = 0x2c; // ','
-    this.used += typeof json === 'string' ? this.buf.write(json, this.used) : json.copy(this.buf, this.used, start, end);
+  /** Appends a contact's JSON: text, or bytes [start, end) of a Buffer rendered elsewhere. */
+  add(json: string | Buffer, start: number, end: number) {
+    if (this.count++) this.out.byte(0x2c); // ','
+    if (typeof json === 'string') this.out.text(json); else this.out.bytes(json, start, end);
   }
 
   /** Writes the batch's contacts to `sink` and empties it. */
   drainTo(sink: FileSink) {
-    sink.writeBytes(this.buf, 0, this.used);
-    this.used = 0;
+    sink.writeBytes(this.out.buf, 0, this.out.used);
+    this.out.used = 0;
     this.count = 0;
   }
 }
@@ -121,7 +115,7 @@ export function createFileLoader(ctx: LoaderContext): FileLoader {
   };
   const chunkRowDone = () => { if (++chunkRows >= chunkSize) flushChunk(); };
   /** A contact's Spoke JSON (text, or bytes [start, end) rendered elsewhere) joins its owner's batch, which is written once full. */
-  const toOwnerBatch = (owner: string, json: string | Buffer, start?: number, end?: number) => {
+  const toOwnerBatch = (owner: string, json: string | Buffer, start = 0, end = 0) => {
     let batch = owners.get(owner);
     if (!batch) owners.set(owner, (batch = new OwnerBatch()));
     batch.add(json, start, end);
