@@ -3,7 +3,7 @@
  * only numbers per record, whatever the width of the rows.
  *
  * One entry per record, as EntryEncoder (dedupe-entry.ts) made it: the keys first, then the
- * record as JSON. Entries arrive as bytes and are copied as they are.
+ * record and its row's cells. Entries arrive as bytes and are copied as they are.
  */
 import { pidAlive } from '../state/lock.js';
 import { closeSync, mkdtempSync, openSync, readdirSync, readSync, rmSync, writeSync } from 'node:fs';
