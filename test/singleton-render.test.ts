@@ -132,7 +132,7 @@ test('the worker renders byte for byte what the main thread renders, and the mai
 });
 
 /** A record's spill payload as dedupe-entry.ts encodes it, but with phones that are not a list: a bug's stand-in, at `row`. */
-const brokenPayload = (row: number) => `${JSON.stringify([{ id: 'C-1', owner: 'ann@ourco.example', name: 'Ann', phones: null, emails: [], websites: [], custom: {} }, 0, row, [], null])}\n[]`;
+const brokenPayload = (row: number) => `${JSON.stringify([{ id: 'C-1', owner: 'ann@ourco.example', name: 'Ann', phones: null, emails: [], websites: [], custom: {} }, 0, row, [], null, -1])}\n[]`;
 
 /** Cluster c's part s of a rendered chunk, as text (undefined where it has none). */
 function clusterPart(chunk: RenderedChunk, c: number, s: number): string | undefined {

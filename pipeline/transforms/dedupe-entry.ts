@@ -18,14 +18,14 @@
  *   SCALAR_FIELDS order; its lists and custom properties in their order. Writing it is 1.5
  *   times as fast as JSON.stringify, reading it twice as fast as JSON.parse, and it is 40%
  *   shorter (no field names) on the bench's rows (issue #11).
- * - **JSON**, otherwise: `[contact, file, row, notes, date, cell count?]`, a line break
+ * - **JSON**, otherwise: `[contact, file, row, notes, date, cell count]`, a line break
  *   (JSON.stringify never writes one), then the cells. It starts with `[`, a joined record
  *   with a digit.
  *
  * Cells a source guarantees free of U+0000 (sources/types.ts cellsFreeOfNul: CSV) are joined
- * by NUL and their count is the record's last part; other cells are a JSON array (count -1,
- * or none in the JSON form). Joining is 2.5 times as fast as JSON.stringify and splitting
- * twice as fast as JSON.parse (issue #11).
+ * by NUL and their count is the record's last part; other cells are a JSON array (count -1).
+ * Joining is 2.5 times as fast as JSON.stringify and splitting twice as fast as JSON.parse
+ * (issue #11).
  */
 import { phoneKey, SCALAR_FIELDS, type Contact, type ContactRecord, type ListField, type Phone, type RowRef, type ScalarField } from '../contact.js';
 import type { MATCH_KEYS } from '../mapping/schema.js';
@@ -141,12 +141,13 @@ export class EntryEncoder {
     const keys = keysOf(r.contact, this.spec);
     // The row's original cells last: most records are never asked for them after dedupe,
     // so they are split only when read.
-    const rec = recordText(r);
+    // The cell count ends the record: -1 when the cells are a JSON array.
+    const count = r.nulFree ? r.values.length : -1;
+    const cells = r.nulFree ? r.values.join(NUL) : JSON.stringify(r.values);
+    const rec = recordText(r, count);
     const payload = rec !== undefined
-      ? `${rec.length}${NUL}${rec}${NUL}${r.nulFree ? r.values.join(NUL) : JSON.stringify(r.values)}`
-      : r.nulFree
-        ? `${JSON.stringify([r.contact, r.file, r.row, r.notes, r.date ?? null, r.values.length])}\n${r.values.join(NUL)}`
-        : `${JSON.stringify([r.contact, r.file, r.row, r.notes, r.date ?? null])}\n${JSON.stringify(r.values)}`;
+      ? `${rec.length}${NUL}${rec}${NUL}${cells}`
+      : `${JSON.stringify([r.contact, r.file, r.row, r.notes, r.date ?? null, count])}\n${cells}`;
     // Room for the worst case (a UTF-16 code unit is at most 3 UTF-8 bytes), then encode
     // once: measuring the UTF-8 length first would encode every string twice.
     let worst = 4 + payload.length * 3;
@@ -220,8 +221,8 @@ class SpilledRef implements RowRef {
 export function decodePayload(s: string): ContactRecord {
   if (s.charCodeAt(0) !== 0x5b /* [ */) return decodeJoined(s);
   const cut = s.indexOf('\n');
-  const [contact, file, row, notes, date, count] = JSON.parse(s.slice(0, cut)) as [Contact, number, number, string[], string | null, number?];
-  return { contact, ref: new SpilledRef(file, row, s.slice(cut + 1), count ?? -1), merged: [], conflicts: [], notes, date: date ?? undefined };
+  const [contact, file, row, notes, date, count] = JSON.parse(s.slice(0, cut)) as [Contact, number, number, string[], string | null, number];
+  return { contact, ref: new SpilledRef(file, row, s.slice(cut + 1), count), merged: [], conflicts: [], notes, date: date ?? undefined };
 }
 
 // The joined form names every field of a contact: a field added to Contact must be added here too.
@@ -234,7 +235,7 @@ void everyFieldJoined;
  * holds a NUL: the caller then writes it as JSON. Every string is checked as it is added, which
  * costs little next to the join.
  */
-function recordText(r: EntryRecord): string | undefined {
+function recordText(r: EntryRecord, count: number): string | undefined {
   const c = r.contact;
   const p: (string | number)[] = [0];
   let mask = 0;
@@ -269,7 +270,7 @@ function recordText(r: EntryRecord): string | undefined {
   p[customAt] = customs;
   p.push(r.file, r.row, r.notes.length);
   for (const n of r.notes) { p.push(n); nul ||= n.includes(NUL); }
-  p.push(r.nulFree ? r.values.length : -1);
+  p.push(count);
   return nul ? undefined : p.join(NUL);
 }
 
