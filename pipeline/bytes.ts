@@ -1,7 +1,8 @@
 /**
  * Bytes written back to back into one buffer that grows as needed (doubling, what is written
  * kept): dedupe entries (transforms/dedupe-entry.ts), rendered chunks
- * (transforms/singleton-render.ts), a Spoke phonebook's batch (loaders/file/loader.ts).
+ * (transforms/singleton-render.ts), the file target's JSON payloads (loaders/json.ts), a Spoke
+ * phonebook's batch (loaders/file/loader.ts).
  */
 export class ByteBuilder {
   buf: Buffer;
@@ -33,6 +34,14 @@ export class ByteBuilder {
   /** Appends bytes [start, end) of `b`. */
   bytes(b: Buffer, start: number, end: number): void {
     this.used += b.copy(this.room(end - start), this.used, start, end);
+  }
+
+  /** Appends `s`, which the caller knows is ASCII (a payload's keys and punctuation): one byte per code unit. */
+  ascii(s: string): void {
+    const b = this.room(s.length);
+    let at = this.used;
+    for (let i = 0; i < s.length; i++) b[at++] = s.charCodeAt(i);
+    this.used = at;
   }
 
   /** Appends one byte. */

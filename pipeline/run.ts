@@ -26,7 +26,7 @@ import { createNormalizer } from './transforms/normalize.js';
 import { Deduper, RawCluster, dedupeOptionsFrom, type DedupeStats } from './transforms/dedupe.js';
 import { CLUSTER_SEGMENTS, SEG, SEGMENTS, SingletonRenderer, clusterPlan, type ChunkClusters, type RenderedChunk } from './transforms/singleton-render.js';
 import type { FileLoader } from './loaders/file/loader.js';
-import { WRITTEN } from './loaders/file/render.js';
+import { partRanges, WRITTEN } from './loaders/file/render.js';
 import { openSource } from './sources/index.js';
 import { cellsFreeOfNul, type OpenedSource } from './sources/types.js';
 import { ReportWriter, type Stage } from './report/writer.js';
@@ -412,13 +412,7 @@ export async function runImport(o: RunOptions): Promise<RunResult> {
     const at = new Float64Array(2 * CLUSTER_SEGMENTS);
     /** The same, from the success.csv row on: what the report writes for a cluster (MERGE_PART). */
     const atReport = at.subarray(2 * SEG.success);
-    const locate = (sizes: Uint32Array, from: number, count: number, pos: number) => {
-      for (let s = 0; s < count; s++) {
-        const size = sizes[from + s];
-        if (size) { at[2 * s] = pos; pos += size - 1; at[2 * s + 1] = pos; } else at[2 * s] = -1;
-      }
-      return pos;
-    };
+    const locate = (sizes: Uint32Array, from: number, count: number, pos: number) => partRanges(sizes, from, count, pos, at);
     const apply = async (items: Item[], rendered: Promise<RenderedChunk>) => {
       const chunk = await rendered;
       const bytes = Buffer.from(chunk.bytes.buffer, chunk.bytes.byteOffset, chunk.bytes.byteLength);

@@ -129,9 +129,12 @@ class Parts {
   readonly out: ByteBuilder;
   constructor(room: number) { this.out = new ByteBuilder(Math.max(64 * 1024, room)); }
   get used(): number { return this.out.used; }
-  put(s: string | undefined, end: string, sizes: Uint32Array, at: number) {
+  /** `s`, then `end` ('', '\n' or '\r\n': ASCII) byte by byte: `s + end` would be a new string, copied whole before it is encoded. */
+  put(s: string | undefined, end: '' | '\n' | '\r\n', sizes: Uint32Array, at: number) {
     if (s === undefined) return;
-    sizes[at] = this.out.text(end ? s + end : s) + 1;
+    let n = this.out.text(s);
+    for (let i = 0; i < end.length; i++, n++) this.out.byte(end.charCodeAt(i));
+    sizes[at] = n + 1;
   }
 }
 
@@ -167,13 +170,10 @@ export class ChunkRenderer {
 
   /** A contact's payload parts and success.csv row; its SuccessFields. */
   private contact(rec: ContactRecord, parts: Parts, sizes: Uint32Array, at: number, owners: string[], k: number) {
-    const r = renderFileContact(rec.contact, this.init.plan);
+    // The payload parts first, at the SEG places that are FILE_PART's.
+    const r = renderFileContact(rec.contact, this.init.plan, parts.out, sizes, at);
     const o = writtenOutcome(rec.contact.id, r.notes);
     owners[k] = r.owner;
-    parts.put(r.spoke, '', sizes, at + SEG.spoke);
-    parts.put(r.samespace, '\r\n', sizes, at + SEG.samespace);
-    parts.put(r.genesys, '\n', sizes, at + SEG.genesys);
-    parts.put(r.talkdesk, '\n', sizes, at + SEG.talkdesk);
     const f = successFields(rec, o, this.layout.mergedRowFiles);
     parts.put(successLine(rec, o, f, this.layout.successFileCells), '\r\n', sizes, at + SEG.success);
     return { o, f };

@@ -15,24 +15,22 @@ import { spokeContactsPath } from '../spoke/payload.js';
 import { mapAttributes } from '../samespace/payload.js';
 import { DEFAULT_CHUNK_SIZE } from '../samespace/loader.js';
 import { SPOKE_DEFAULT_BATCH_SIZE } from '../spoke/loader.js';
-import { jsonString } from '../json.js';
 import { FileSink } from '../../report/file-sink.js';
 import { ByteBuilder } from '../../bytes.js';
 import { writeFailed } from '../../errors.js';
-import { FILE_PART, fileRenderPlan, renderFileContact, samespaceChunkHeader, writtenOutcome, type FileRenderPlan } from './render.js';
+import { FILE_PART, FILE_PARTS, fileRenderPlan, partRanges, renderFileContact, samespaceChunkHeader, writtenOutcome, type FileRenderPlan } from './render.js';
 
 export { FILE_TARGET_FORMATS, samespaceChunkCsv, samespaceChunkHeader, samespaceCsvCell, samespaceCsvLine } from './render.js';
 
 /**
- * One JSON document per line. The per-contact payloads arrive already serialized
- * (payload.ts *Json functions: the bytes JSON.stringify gives, without building an object
- * per contact); the rare envelope objects go through JSON.stringify.
+ * One JSON document per line. The per-contact payloads arrive already as UTF-8
+ * (renderFileContact: the bytes JSON.stringify gives, without building an object per
+ * contact); the rare envelope objects go through JSON.stringify.
  */
 class JsonLines {
   readonly sink: FileSink;
   constructor(path: string) { this.sink = new FileSink(path); }
   write(obj: unknown) { this.sink.write(JSON.stringify(obj) + '\n'); }
-  writeJson(json: string) { this.sink.write(json + '\n'); }
   close() { this.sink.close(); }
 }
 
@@ -45,10 +43,10 @@ class OwnerBatch {
   private readonly out = new ByteBuilder(1024);
   count = 0;
 
-  /** Appends a contact's JSON: text, or bytes [start, end) of a Buffer rendered elsewhere. */
-  add(json: string | Buffer, start: number, end: number) {
+  /** Appends a contact's JSON, bytes [start, end) of a Buffer rendered by renderFileContact. */
+  add(json: Buffer, start: number, end: number) {
     if (this.count++) this.out.byte(0x2c); // ','
-    if (typeof json === 'string') this.out.text(json); else this.out.bytes(json, start, end);
+    this.out.bytes(json, start, end);
   }
 
   /** Writes the batch's contacts to `sink` and empties it. */
@@ -84,6 +82,10 @@ export function createFileLoader(ctx: LoaderContext): FileLoader {
   let samespace: JsonLines | undefined;
   let genesys: JsonLines | undefined;
   let talkdesk: JsonLines | undefined;
+  /** What write() renders one contact into, and where its parts are. */
+  const scratch = new ByteBuilder(4096);
+  const scratchSizes = new Uint32Array(FILE_PARTS);
+  const scratchAt = new Float64Array(2 * FILE_PARTS);
   /** Per owner: the batch being filled. */
   const owners = new Map<string, OwnerBatch>();
   /**
@@ -100,7 +102,7 @@ export function createFileLoader(ctx: LoaderContext): FileLoader {
     const batch = owners.get(owner);
     if (!batch?.count) return;
     const sink = spoke!.sink;
-    sink.write(`{"method":"PUT","path":${jsonString(spokeContactsPath(owner))},"body":{"contacts":[`);
+    sink.write(`{"method":"PUT","path":${JSON.stringify(spokeContactsPath(owner))},"body":{"contacts":[`);
     batch.drainTo(sink);
     sink.write(']}}\n');
   };
@@ -114,8 +116,8 @@ export function createFileLoader(ctx: LoaderContext): FileLoader {
     return chunkFile;
   };
   const chunkRowDone = () => { if (++chunkRows >= chunkSize) flushChunk(); };
-  /** A contact's Spoke JSON (text, or bytes [start, end) rendered elsewhere) joins its owner's batch, which is written once full. */
-  const toOwnerBatch = (owner: string, json: string | Buffer, start = 0, end = 0) => {
+  /** A contact's Spoke JSON (bytes [start, end) of `json`) joins its owner's batch, which is written once full. */
+  const toOwnerBatch = (owner: string, json: Buffer, start: number, end: number) => {
     let batch = owners.get(owner);
     if (!batch) owners.set(owner, (batch = new OwnerBatch()));
     batch.add(json, start, end);
@@ -154,11 +156,10 @@ export function createFileLoader(ctx: LoaderContext): FileLoader {
     },
     async write(rec: ContactRecord) {
       const c = rec.contact;
-      const r = renderFileContact(c, plan);
-      if (r.spoke !== undefined) toOwnerBatch(r.owner, r.spoke);
-      if (r.samespace !== undefined) { chunk().write(r.samespace + '\r\n'); chunkRowDone(); }
-      if (r.genesys !== undefined) genesys!.writeJson(r.genesys);
-      if (r.talkdesk !== undefined) talkdesk!.writeJson(r.talkdesk);
+      scratch.used = 0;
+      const r = renderFileContact(c, plan, scratch, scratchSizes, 0);
+      partRanges(scratchSizes, 0, scratchSizes.length, 0, scratchAt);
+      this.writeRendered(r.owner, scratch.buf, scratchAt);
       ctx.settle(rec, writtenOutcome(c.id, r.notes));
     },
     writeRendered(owner: string, b: Buffer, at: ArrayLike<number>) {

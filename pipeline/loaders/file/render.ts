@@ -1,24 +1,26 @@
 /**
- * What the file target writes for one contact, as text: its Spoke contact (batched per
+ * What the file target writes for one contact, as UTF-8: its Spoke contact (batched per
  * owner by the loader), its Samespace chunk row, its Genesys request line, its Talkdesk
  * line, and the notes its success.csv row gets. One function for the loader (loader.ts)
  * and for the second phase's singleton renderer (transforms/singleton-render.ts), which
- * renders the contacts that merged with nothing on another thread: both give the same text
+ * renders the contacts that merged with nothing on another thread: both give the same bytes
  * because both call renderFileContact.
  */
 import type { Contact } from '../../contact.js';
 import type { Mapping } from '../../mapping/schema.js';
 import type { LoadOutcome } from '../types.js';
-import { spokeContact, spokeContactJson } from '../spoke/payload.js';
+import { spokeContact, writeSpokeContactJson } from '../spoke/payload.js';
 import { samespaceRow, type PropertyColumn } from '../samespace/payload.js';
 import { columnPlan } from '../samespace/plan.js';
-import { genesysContactBodyJson } from '../genesys/payload.js';
-import { talkdeskContactJson } from '../talkdesk/payload.js';
+import { writeGenesysContactBodyJson } from '../genesys/payload.js';
+import { writeTalkdeskContactJson } from '../talkdesk/payload.js';
+import type { ByteBuilder } from '../../bytes.js';
 
 export const FILE_TARGET_FORMATS = ['spoke', 'samespace', 'genesys', 'talkdesk'] as const;
 
 /** A contact's parts in bytes rendered elsewhere, in this order (FileLoader.writeRendered's `at` pairs). */
 export const FILE_PART = { spoke: 0, samespace: 1, genesys: 2, talkdesk: 3 } as const;
+export const FILE_PARTS = Object.keys(FILE_PART).length;
 
 /** Which payload files a run writes, and the Samespace upload's columns. Plain data: it crosses threads. */
 export interface FileRenderPlan {
@@ -39,14 +41,10 @@ export function fileRenderPlan(mapping: Mapping, formats: readonly string[] | un
   };
 }
 
-/** One contact's lines, without line ends; undefined where the contact is not in that file. */
+/** What renderFileContact says besides the bytes it writes. */
 export interface FileRendered {
-  /** The contact's owner, whose Spoke phonebook batch takes `spoke`. */
+  /** The contact's owner, whose Spoke phonebook batch takes its Spoke part. */
   owner: string;
-  spoke?: string;
-  samespace?: string;
-  genesys?: string;
-  talkdesk?: string;
   /** For success.csv: what a target's payload could not hold, and why a file left the contact out. */
   notes: string[];
 }
@@ -59,24 +57,65 @@ export function writtenOutcome(id: string | undefined, notes: string[]): LoadOut
   return { status: 'success', action: WRITTEN, targetId: id, notes: notes.length ? notes : undefined };
 }
 
-export function renderFileContact(c: Contact, plan: FileRenderPlan): FileRendered {
-  const out: FileRendered = { owner: c.owner ?? '', notes: [] };
+/**
+ * Writes what the file target writes for one contact into `out` as UTF-8, a part per FILE_PART
+ * in that order: its Spoke contact (without a line end: the loader batches it per owner), its
+ * Samespace chunk row (CRLF), its Genesys request line and its Talkdesk line (LF).
+ * `sizes[at + part]` gets the part's byte length + 1, or 0 where the contact is not in that
+ * file. The JSON parts are written byte by byte (loaders/json.ts), never built as strings.
+ */
+export function renderFileContact(c: Contact, plan: FileRenderPlan, out: ByteBuilder, sizes: Uint32Array, at: number): FileRendered {
+  const r: FileRendered = { owner: c.owner ?? '', notes: [] };
+  let from = out.used;
   if (plan.spoke) {
     if (c.owner && c.id) {
       const p = spokeContact(c);
-      out.spoke = spokeContactJson(p.contact);
-      for (const n of p.notes) out.notes.push(n);
+      writeSpokeContactJson(out, p.contact);
+      for (const n of p.notes) r.notes.push(n);
     } else {
-      out.notes.push(`not in spoke.jsonl: Spoke needs ${[!c.id && 'id', !c.owner && 'owner'].filter(Boolean).join(' and ')}`);
+      r.notes.push(`not in spoke.jsonl: Spoke needs ${[!c.id && 'id', !c.owner && 'owner'].filter(Boolean).join(' and ')}`);
     }
   }
-  if (plan.samespace) out.samespace = samespaceCsvLine(samespaceRow(c, plan.cols));
-  if (plan.genesys) {
-    if (c.phones.length) out.genesys = `{"method":"POST","path":"/contacts","body":${genesysContactBodyJson(c)}}`;
-    else out.notes.push('not in genesys.jsonl: Genesys needs a phone number');
+  sizes[at + FILE_PART.spoke] = out.used > from ? out.used - from + 1 : 0;
+  from = out.used;
+  if (plan.samespace) {
+    out.text(samespaceCsvLine(samespaceRow(c, plan.cols)));
+    out.byte(0x0d);
+    out.byte(0x0a);
   }
-  if (plan.talkdesk) out.talkdesk = talkdeskContactJson(c);
-  return out;
+  sizes[at + FILE_PART.samespace] = out.used > from ? out.used - from + 1 : 0;
+  from = out.used;
+  if (plan.genesys) {
+    if (c.phones.length) {
+      out.ascii('{"method":"POST","path":"/contacts","body":');
+      writeGenesysContactBodyJson(out, c);
+      out.ascii('}\n');
+    } else {
+      r.notes.push('not in genesys.jsonl: Genesys needs a phone number');
+    }
+  }
+  sizes[at + FILE_PART.genesys] = out.used > from ? out.used - from + 1 : 0;
+  from = out.used;
+  if (plan.talkdesk) {
+    writeTalkdeskContactJson(out, c);
+    out.byte(0x0a);
+  }
+  sizes[at + FILE_PART.talkdesk] = out.used > from ? out.used - from + 1 : 0;
+  return r;
+}
+
+/**
+ * Where parts laid out back to back from byte `pos` are, from their sizes (as
+ * renderFileContact notes them: length + 1, 0 for none): `count` parts from sizes[from], as
+ * [start, end) pairs into `at`, a start of -1 for a part that is not there. Returns where the
+ * next part starts.
+ */
+export function partRanges(sizes: ArrayLike<number>, from: number, count: number, pos: number, at: Float64Array): number {
+  for (let s = 0; s < count; s++) {
+    const size = sizes[from + s];
+    if (size) { at[2 * s] = pos; pos += size - 1; at[2 * s + 1] = pos; } else at[2 * s] = -1;
+  }
+  return pos;
 }
 
 // Papa.unparse's quoting with its defaults (quotes: false, delimiter ",", quoteChar '"'):

@@ -1,6 +1,7 @@
 /** Canonical contact -> Genesys custom contact (genesys-contacts-api.txt). */
 import { displayName, type Contact } from '../../contact.js';
-import { jsonString } from '../json.js';
+import { writeJsonString } from '../json.js';
+import type { ByteBuilder } from '../../bytes.js';
 
 export interface GenesysContactBody {
   name: string;
@@ -14,7 +15,11 @@ export function genesysContact(c: Contact): { body: GenesysContactBody; notes: s
   return { body: { name: displayName(c), type: 'Custom', phoneNumber: c.phones[0]?.e164 ?? '' }, notes };
 }
 
-/** JSON.stringify(genesysContact(c).body), without the body object or the notes (the file target). */
-export function genesysContactBodyJson(c: Contact): string {
-  return `{"name":${jsonString(displayName(c))},"type":"Custom","phoneNumber":${jsonString(c.phones[0]?.e164 ?? '')}}`;
+/** Appends JSON.stringify(genesysContact(c).body) to `out` as UTF-8, without the body object or the notes (the file target). */
+export function writeGenesysContactBodyJson(out: ByteBuilder, c: Contact): void {
+  out.ascii('{"name":');
+  writeJsonString(out, displayName(c));
+  out.ascii(',"type":"Custom","phoneNumber":');
+  writeJsonString(out, c.phones[0]?.e164 ?? '');
+  out.byte(0x7d);
 }

@@ -1,6 +1,7 @@
 /** Canonical contact -> Spoke system-managed contact (spoke-assigned-contacts.txt, Step 3). */
 import { displayName, type Contact } from '../../contact.js';
-import { jsonString } from '../json.js';
+import { writeJsonString } from '../json.js';
+import type { ByteBuilder } from '../../bytes.js';
 
 export interface SpokeContact {
   id: string;
@@ -36,11 +37,15 @@ export function spokeContactPath(ownerEmail: string, id: string): string {
   return `${spokeContactsPath(ownerEmail)}/${encodeURIComponent(id)}`;
 }
 
-/** JSON.stringify(contact) for a contact built by spokeContact (same key order), without the generic walk. */
-export function spokeContactJson(contact: SpokeContact): string {
-  let s = `{"id":${jsonString(contact.id)},"name":${jsonString(contact.name)},"managedBy":"system"`;
-  if (contact.company !== undefined) s += `,"company":${jsonString(contact.company)}`;
-  if (contact.phone !== undefined) s += `,"phone":${jsonString(contact.phone)}`;
-  if (contact.email !== undefined) s += `,"email":${jsonString(contact.email)}`;
-  return s + '}';
+/** Appends JSON.stringify(contact) for a contact built by spokeContact (same key order) to `out` as UTF-8, without the generic walk. */
+export function writeSpokeContactJson(out: ByteBuilder, contact: SpokeContact): void {
+  out.ascii('{"id":');
+  writeJsonString(out, contact.id);
+  out.ascii(',"name":');
+  writeJsonString(out, contact.name);
+  out.ascii(',"managedBy":"system"');
+  if (contact.company !== undefined) { out.ascii(',"company":'); writeJsonString(out, contact.company); }
+  if (contact.phone !== undefined) { out.ascii(',"phone":'); writeJsonString(out, contact.phone); }
+  if (contact.email !== undefined) { out.ascii(',"email":'); writeJsonString(out, contact.email); }
+  out.byte(0x7d);
 }

@@ -1,6 +1,7 @@
 /** Canonical contact -> Talkdesk contact-sync contact (talkdesk-contact-sync.txt); absent fields omitted. */
 import { displayName, type Contact } from '../../contact.js';
-import { jsonString, jsonStrings } from '../json.js';
+import { writeJsonString, writeJsonStrings } from '../json.js';
+import type { ByteBuilder } from '../../bytes.js';
 
 export interface TalkdeskContact {
   id: string;
@@ -30,21 +31,27 @@ export function talkdeskContact(c: Contact): TalkdeskContact {
   return t;
 }
 
-/** JSON.stringify(talkdeskContact(c)), written out without the intermediate object (the file target). */
-export function talkdeskContactJson(c: Contact): string {
-  let s = `{"id":${jsonString(c.id ?? '')},"name":${jsonString(displayName(c))}`;
-  if (c.company) s += `,"company":${jsonString(c.company)}`;
-  if (c.title) s += `,"title":${jsonString(c.title)}`;
-  if (c.emails.length) s += `,"emails":${jsonStrings(c.emails)}`;
+/** Appends JSON.stringify(talkdeskContact(c)) to `out` as UTF-8, without the intermediate object (the file target). */
+export function writeTalkdeskContactJson(out: ByteBuilder, c: Contact): void {
+  out.ascii('{"id":');
+  writeJsonString(out, c.id ?? '');
+  out.ascii(',"name":');
+  writeJsonString(out, displayName(c));
+  if (c.company) { out.ascii(',"company":'); writeJsonString(out, c.company); }
+  if (c.title) { out.ascii(',"title":'); writeJsonString(out, c.title); }
+  if (c.emails.length) { out.ascii(',"emails":'); writeJsonStrings(out, c.emails); }
   if (c.phones.length) {
-    s += ',"phones":[';
-    for (let i = 0; i < c.phones.length; i++) s += (i ? ',' : '') + jsonString(c.phones[i].e164);
-    s += ']';
+    out.ascii(',"phones":[');
+    for (let i = 0; i < c.phones.length; i++) {
+      if (i) out.byte(0x2c);
+      writeJsonString(out, c.phones[i].e164);
+    }
+    out.byte(0x5d);
   }
-  if (c.photoUrl) s += `,"photo_url":${jsonString(c.photoUrl)}`;
-  if (c.address) s += `,"address":${jsonString(c.address)}`;
-  if (c.websites.length) s += `,"websites":${jsonStrings(c.websites)}`;
-  if (c.twitter) s += `,"twitter":${jsonString(c.twitter)}`;
-  if (c.url) s += `,"url":${jsonString(c.url)}`;
-  return s + '}';
+  if (c.photoUrl) { out.ascii(',"photo_url":'); writeJsonString(out, c.photoUrl); }
+  if (c.address) { out.ascii(',"address":'); writeJsonString(out, c.address); }
+  if (c.websites.length) { out.ascii(',"websites":'); writeJsonStrings(out, c.websites); }
+  if (c.twitter) { out.ascii(',"twitter":'); writeJsonString(out, c.twitter); }
+  if (c.url) { out.ascii(',"url":'); writeJsonString(out, c.url); }
+  out.byte(0x7d);
 }
