@@ -18,7 +18,7 @@ import { ImportError, inColumn, isImportError, toImportError, EXIT, exitCodeFor 
 import { acquireLock, describeHolder, storeLockPath } from './state/lock.js';
 import { loadMapping, type LoadedMapping } from './mapping/load.js';
 import { compileMapping, type CompiledMapping } from './transforms/map.js';
-import { RowPool, workerCount, type PendingBatch } from './transforms/row-pool.js';
+import { RowPool, workerCount, type Handoff, type PendingBatch } from './transforms/row-pool.js';
 import { createBatchProcessor, isEncoded, isRowFailure, type BatchOutcomes } from './transforms/rows.js';
 import { decodeRecords } from './transforms/dedupe-entry.js';
 import { createValidator } from './transforms/validate.js';
@@ -407,14 +407,14 @@ export async function runImport(o: RunOptions): Promise<RunResult> {
     });
     type Item = number | RawCluster;
     /** Chunks handed out and not yet written, in order; `done` once rendered. */
-    const pending: { items: Item[]; chunk: Promise<RenderedChunk>; done: boolean }[] = [];
+    const pending: { items: Item[]; chunk: Promise<Handoff<RenderedChunk>>; done: boolean }[] = [];
     /** Where the parts of the contact being written are in its chunk's bytes: [start, end) pairs, -1 when absent. */
     const at = new Float64Array(2 * CLUSTER_SEGMENTS);
     /** The same, from the success.csv row on: what the report writes for a cluster (MERGE_PART). */
     const atReport = at.subarray(2 * SEG.success);
     const locate = (sizes: Uint32Array, from: number, count: number, pos: number) => partRanges(sizes, from, count, pos, at);
-    const apply = async (items: Item[], rendered: Promise<RenderedChunk>) => {
-      const chunk = await rendered;
+    const apply = async (items: Item[], rendered: Promise<Handoff<RenderedChunk>>) => {
+      const chunk = (await rendered).take();
       const bytes = Buffer.from(chunk.bytes.buffer, chunk.bytes.byteOffset, chunk.bytes.byteLength);
       const cl = chunk.clusters;
       let k = 0;
@@ -517,7 +517,7 @@ export async function runImport(o: RunOptions): Promise<RunResult> {
           return use(result);
         };
         const outcomes = pool.outcomesOf(batch);
-        return outcomes instanceof Promise ? outcomes.then(counted) : counted(outcomes);
+        return outcomes instanceof Promise ? outcomes.then((h) => counted(h.take())) : counted(outcomes);
       };
       /** Stage (a run without dedupe): valid contact records on to the loader; failures go to the report here, in row order. */
       const toRecords = (batch: PendingBatch) => whenProcessed(batch, (result): ContactRecord[] => {

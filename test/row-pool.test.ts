@@ -16,7 +16,7 @@ import chain from 'stream-chain';
 import { ROOT, runCli, tempDir, readSummary } from './helpers/cli.js';
 import { writeCsv } from './bench/generate.js';
 import { prepare } from '../pipeline/run.js';
-import { RowPool, workerCount, type PendingBatch, type RowPoolInit } from '../pipeline/transforms/row-pool.js';
+import { Handoff, RowPool, workerCount, type PendingBatch, type RowPoolInit } from '../pipeline/transforms/row-pool.js';
 import { createBatchProcessor, isEncoded, isRowFailure, type BatchOutcomes, type EncodedOutcomes, type RowOutcome } from '../pipeline/transforms/rows.js';
 import { Deduper, dedupeOptionsFrom } from '../pipeline/transforms/dedupe.js';
 import type { KeySpec } from '../pipeline/transforms/dedupe-entry.js';
@@ -24,6 +24,12 @@ import { isImportError } from '../pipeline/errors.js';
 import { DEFAULT_BATCH_ROWS, type SourceRow } from '../pipeline/sources/types.js';
 
 const MAPPING = join(ROOT, 'test', 'bench', 'mapping.yaml');
+
+/** A batch's outcomes as the run takes them: awaited, and taken out of the Handoff a worker's come in. */
+async function outcomes(pool: RowPool, b: PendingBatch): Promise<BatchOutcomes> {
+  const o = await pool.outcomesOf(b);
+  return o instanceof Handoff ? o.take() : o;
+}
 const FIXTURES = join(ROOT, 'test', 'fixtures', 'row-workers');
 const tmp = tempDir('row-pool-');
 after(() => tmp.cleanup());
@@ -74,11 +80,16 @@ test('workers give the in-thread outcomes, batch by batch and row by row, even w
     const pending: PendingBatch[] = [];
     for await (const b of pool.ahead(0, prep.sources[0].rows())) pending.push(b);
     const got: RowOutcome[][] = [];
-    for (const b of pending) got.push(plain(await pool.outcomesOf(b)));
+    for (const b of pending) got.push(plain(await outcomes(pool, b)));
 
     assert.equal(pending.length, expected.length);
     assert.equal(pending[0].outcomes, undefined, 'the first batch is processed in-thread (no worker start-up for small inputs)');
     assert.ok(pending.slice(1).every((b) => b.outcomes), 'every later batch went to a worker');
+    // Taken, a worker's answer is no longer held by its promise (which may be old by then: Handoff).
+    for (const b of pending.slice(1)) {
+      const box = await b.outcomes!;
+      assert.throws(() => box.take(), /taken twice/);
+    }
     assert.equal(pool.stats.workers, 2);
     assert.equal(pool.stats.workerBatches, expected.length - 1);
     assert.deepEqual(got, expected);
@@ -117,7 +128,7 @@ test('a run that dedupes gets its valid rows from workers as dedupe entries byte
     for await (const b of pool.ahead(0, prep.sources[0].rows())) pending.push(b);
     assert.equal(pool.stats.workerBatches, expected.length - 1, 'every batch after the first went to a worker');
     for (let i = 0; i < pending.length; i++) {
-      const got = encoded(await pool.outcomesOf(pending[i]));
+      const got = encoded(await outcomes(pool, pending[i]));
       const want = expected[i];
       assertSameEntries(got, want, i);
       assert.deepEqual(got.failedValues, want.failed.map((k) => cellsOf(rowsOf[i])[k]));
@@ -167,7 +178,7 @@ test('with help, a batch that finds every worker full is processed in this threa
     assert.ok(pool.stats.helpedBatches >= 1, 'this thread took the batches the full worker could not');
     assert.equal(pool.stats.workerBatches + pool.stats.helpedBatches, expected.length - 1, 'every batch after the first went to the worker or was processed here');
     for (let i = 0; i < pending.length; i++) {
-      assertSameEntries(encoded(await pool.outcomesOf(pending[i])), expected[i], i);
+      assertSameEntries(encoded(await outcomes(pool, pending[i])), expected[i], i);
     }
     assert.equal(pool.stats.inlineBatches, 1, 'only the first batch waited for no worker at all');
   } finally {
@@ -186,11 +197,11 @@ test('with help, a batch whose in-thread processing throws rejects its own outco
     const pending: PendingBatch[] = [];
     for await (const b of pool.ahead(0, prep.sources[0].rows())) { pending.push(b); if (pending.length === 3) break; }
     assert.equal(calls, 2, 'the first batch went to the worker, the next two were processed here');
-    assert.ok(plain(await pool.outcomesOf(pending[0])).length > 0);
+    assert.ok(plain(await outcomes(pool, pending[0])).length > 0);
     // Named like a worker's failure: the file and the first row that throws (here every row does).
     const firstRow = (b: PendingBatch) => b.rows.find((r) => !r.error)!.row;
     for (const b of [pending[1], pending[2]]) {
-      await assert.rejects(pool.outcomesOf(b) as Promise<BatchOutcomes>,
+      await assert.rejects(outcomes(pool, b),
         (e: Error) => e.message === `processing ${generated} row ${firstRow(b)} failed: bug in a row stage`);
     }
   } finally {
@@ -283,7 +294,7 @@ async function* fakeBatches(n: number, size = 10): AsyncGenerator<SourceRow[]> {
 /** The stage wiring of pipeline/run.ts: the pool's batches through a chain that awaits each. */
 async function runChain(pool: RowPool, batches: AsyncIterable<SourceRow[]>) {
   let rows = 0;
-  const consume = async (b: PendingBatch) => { rows += plain(await pool.outcomesOf(b)).length; return chain.none; };
+  const consume = async (b: PendingBatch) => { rows += plain(await outcomes(pool, b)).length; return chain.none; };
   const c = chain([Readable.from(pool.ahead(0, batches), { objectMode: true, highWaterMark: 2 }), consume] as unknown as [Readable, ...((x: never) => unknown)[]], { objectMode: true } as object);
   c.resume();
   await finished(c);
@@ -344,7 +355,7 @@ test('worker threads never keep the process alive: a pool that is closed, and on
   const mod = (p: string) => JSON.stringify(pathToFileURL(join(ROOT, p)).href);
   writeFileSync(script, `
     import { prepare } from ${mod('pipeline/run.ts')};
-    import { RowPool } from ${mod('pipeline/transforms/row-pool.ts')};
+    import { Handoff, RowPool } from ${mod('pipeline/transforms/row-pool.ts')};
     import { createRowProcessor } from ${mod('pipeline/transforms/rows.ts')};
     const run = async (close) => {
       const prep = await prepare({ inputs: [${JSON.stringify(generated)}], mappingPath: ${JSON.stringify(MAPPING)} });
@@ -352,7 +363,11 @@ test('worker threads never keep the process alive: a pool that is closed, and on
       const pool = new RowPool({ init: { mapping: m, files: prep.sources.map((s) => ({ file: s.info.file, headers: s.info.headers })) },
         inline: prep.compiled.map((c) => createRowProcessor(m, c)), workers: 2, startAfterRows: 0 });
       let n = 0;
-      for await (const b of pool.ahead(0, prep.sources[0].rows())) { n += (await pool.outcomesOf(b)).length; if (n >= 6000) break; }
+      for await (const b of pool.ahead(0, prep.sources[0].rows())) {
+        const o = await pool.outcomesOf(b);
+        n += (o instanceof Handoff ? o.take() : o).length;
+        if (n >= 6000) break;
+      }
       if (close) await pool.close();
       for (const s of prep.sources) s.close();
       return n;

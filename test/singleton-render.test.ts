@@ -135,7 +135,7 @@ test('the worker renders byte for byte what the main thread renders, and the mai
     const parts: number[][] = [];
     for (let i = 0; i < ids.length; i += 200) parts.push(ids.slice(i, i + 200));
     // Asked all at once: the worker takes one chunk at a time, this thread renders while it is busy.
-    const got = await Promise.all(parts.map((p) => { const r = dedupe.entryRanges(p); return renderer.render(p, r.starts, r.ends); }));
+    const got = (await Promise.all(parts.map((p) => { const r = dedupe.entryRanges(p); return renderer.render(p, r.starts, r.ends); }))).map((h) => h.take());
     assert.ok(renderer.stats.workerChunks > 0 && renderer.stats.helpedChunks > 0, JSON.stringify(renderer.stats));
     parts.forEach((p, i) => {
       const want = new ChunkRenderer(init).render(p.length, (k) => dedupe.payloadOf(p[k]));
@@ -146,7 +146,9 @@ test('the worker renders byte for byte what the main thread renders, and the mai
     // And once the worker is idle again, it takes the next chunk.
     const before = renderer.stats.workerChunks;
     const r = dedupe.entryRanges(parts[0]);
-    const again = await renderer.render(parts[0], r.starts, r.ends);
+    const box = await renderer.render(parts[0], r.starts, r.ends);
+    const again = box.take();
+    assert.throws(() => box.take(), /taken twice/, 'a rendered chunk is handed off once: its promise keeps nothing');
     assert.equal(renderer.stats.workerChunks, before + 1);
     assert.ok(Buffer.from(again.bytes).equals(Buffer.from(got[0].bytes)));
   } finally {
@@ -180,7 +182,7 @@ test('clusters rendered by the worker, or here when it has no room: byte for byt
     const parts: RawCluster[][] = [];
     for (let i = 0; i < clusters.length; i += 40) parts.push(clusters.slice(i, i + 40));
     const plans = parts.map((p) => clusterPlan(p, (ids) => dedupe.entryRanges(ids), claim));
-    const got = await Promise.all(plans.map((plan) => renderer.render([], new Float64Array(0), new Float64Array(0), plan)));
+    const got = (await Promise.all(plans.map((plan) => renderer.render([], new Float64Array(0), new Float64Array(0), plan)))).map((h) => h.take());
     assert.ok(renderer.stats.workerChunks > 0 && renderer.stats.helpedChunks > 0, JSON.stringify(renderer.stats));
     const here = new ChunkRenderer(init);
     got.forEach((chunk, i) => {
@@ -259,9 +261,9 @@ test('a payload worker that dies: the chunks it held and every later one are ren
   });
   try {
     const parts = [ids.slice(0, 50), ids.slice(50, 100), ids.slice(100, 150)];
-    const got = await Promise.all(parts.map((p) => { const r = dedupe.entryRanges(p); return renderer.render(p, r.starts, r.ends); }));
+    const got = (await Promise.all(parts.map((p) => { const r = dedupe.entryRanges(p); return renderer.render(p, r.starts, r.ends); }))).map((h) => h.take());
     const later = dedupe.entryRanges(ids.slice(150, 200));
-    got.push(await renderer.render(ids.slice(150, 200), later.starts, later.ends));
+    got.push((await renderer.render(ids.slice(150, 200), later.starts, later.ends)).take());
     parts.push(ids.slice(150, 200));
     parts.forEach((p, i) => {
       const want = new ChunkRenderer(init).render(p.length, (k) => dedupe.payloadOf(p[k]));

@@ -21,7 +21,7 @@
  */
 import type { Worker } from 'node:worker_threads';
 import { bugAt } from '../errors.js';
-import { doneNow, spawnWorker, workerEntryUrl } from './row-pool.js';
+import { doneNow, Handoff, spawnWorker, workerEntryUrl } from './row-pool.js';
 import { decodePayload } from './dedupe-entry.js';
 import { mergeCluster, type RawCluster } from './dedupe.js';
 import type { ContactRecord } from '../contact.js';
@@ -264,7 +264,7 @@ export interface SingletonRendererOptions {
 /** A chunk's clusters as the main thread holds them: the plan, and the spill records it reads (flattened). */
 export interface ChunkClusters { plan: ClusterPlan; ids: readonly number[] }
 
-interface Task { ids: readonly number[]; clusters?: ChunkClusters; resolve(c: RenderedChunk): void; reject(e: Error): void }
+interface Task { ids: readonly number[]; clusters?: ChunkClusters; resolve(c: Handoff<RenderedChunk>): void; reject(e: Error): void }
 
 export class SingletonRenderer {
   private readonly worker: Worker;
@@ -292,16 +292,16 @@ export class SingletonRenderer {
    * The contacts of spill records `ids` (entries at [starts[k], ends[k]) of the file) and the
    * `clusters` (ChunkClusters: their plan, claimed from the report when handed out), rendered:
    * by the worker, or here when it is busy or gone. A chunk the worker answered with an error
-   * (a bug) fails, and so does every later one.
+   * (a bug) fails, and so does every later one. The chunk comes in a Handoff: take() it.
    */
-  render(ids: readonly number[], starts: Float64Array, ends: Float64Array, clusters?: ChunkClusters): Promise<RenderedChunk> {
+  render(ids: readonly number[], starts: Float64Array, ends: Float64Array, clusters?: ChunkClusters): Promise<Handoff<RenderedChunk>> {
     if (this.broken) { const e = this.broken; return doneNow(() => { throw e; }); }
     if (this.lost || this.tasks.size >= (this.o.maxPending ?? 4)) {
       this.stats.helpedChunks++;
       return this.here(ids, clusters);
     }
     const id = this.nextId++;
-    const p = new Promise<RenderedChunk>((resolve, reject) => this.tasks.set(id, { ids, clusters, resolve, reject }));
+    const p = new Promise<Handoff<RenderedChunk>>((resolve, reject) => this.tasks.set(id, { ids, clusters, resolve, reject }));
     p.catch(() => {}); // the run may stop before awaiting it: not an unhandled rejection
     if (this.tasks.size === 1) this.worker.ref();
     this.stats.workerChunks++;
@@ -331,14 +331,14 @@ export class SingletonRenderer {
       this.broken ??= e;
       task.reject(e);
     } else {
-      task.resolve(res.chunk);
+      task.resolve(new Handoff(res.chunk));
     }
   }
 
   /** A chunk rendered in this thread, as the promise the worker's answer would be. */
-  private here(ids: readonly number[], clusters?: ChunkClusters): Promise<RenderedChunk> {
-    return doneNow(() => this.renderer.render(ids.length, (k) => this.o.payloadOf(ids[k]),
-      clusters && { plan: clusters.plan, payloadOf: (f) => this.o.payloadOf(clusters.ids[f], true) }));
+  private here(ids: readonly number[], clusters?: ChunkClusters): Promise<Handoff<RenderedChunk>> {
+    return doneNow(() => new Handoff(this.renderer.render(ids.length, (k) => this.o.payloadOf(ids[k]),
+      clusters && { plan: clusters.plan, payloadOf: (f) => this.o.payloadOf(clusters.ids[f], true) })));
   }
 
   /**
