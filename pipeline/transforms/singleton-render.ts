@@ -129,12 +129,12 @@ class Parts {
   readonly out: ByteBuilder;
   constructor(room: number) { this.out = new ByteBuilder(Math.max(64 * 1024, room)); }
   get used(): number { return this.out.used; }
-  /** `s`, then `end` ('', '\n' or '\r\n': ASCII) byte by byte: `s + end` would be a new string, copied whole before it is encoded. */
+  /** `s`, then `end` ('', '\n' or '\r\n': ASCII) as bytes: `s + end` would be a new string, copied whole before it is encoded. */
   put(s: string | undefined, end: '' | '\n' | '\r\n', sizes: Uint32Array, at: number) {
     if (s === undefined) return;
-    let n = this.out.text(s);
-    for (let i = 0; i < end.length; i++, n++) this.out.byte(end.charCodeAt(i));
-    sizes[at] = n + 1;
+    const n = this.out.text(s);
+    this.out.ascii(end);
+    sizes[at] = n + end.length + 1;
   }
 }
 

@@ -76,15 +76,12 @@ export function renderFileContact(c: Contact, plan: FileRenderPlan, out: ByteBui
       r.notes.push(`not in spoke.jsonl: Spoke needs ${[!c.id && 'id', !c.owner && 'owner'].filter(Boolean).join(' and ')}`);
     }
   }
-  sizes[at + FILE_PART.spoke] = out.used > from ? out.used - from + 1 : 0;
-  from = out.used;
+  from = endPart(out, from, sizes, at + FILE_PART.spoke);
   if (plan.samespace) {
     out.text(samespaceCsvLine(samespaceRow(c, plan.cols)));
-    out.byte(0x0d);
-    out.byte(0x0a);
+    out.ascii('\r\n');
   }
-  sizes[at + FILE_PART.samespace] = out.used > from ? out.used - from + 1 : 0;
-  from = out.used;
+  from = endPart(out, from, sizes, at + FILE_PART.samespace);
   if (plan.genesys) {
     if (c.phones.length) {
       out.ascii('{"method":"POST","path":"/contacts","body":');
@@ -94,14 +91,19 @@ export function renderFileContact(c: Contact, plan: FileRenderPlan, out: ByteBui
       r.notes.push('not in genesys.jsonl: Genesys needs a phone number');
     }
   }
-  sizes[at + FILE_PART.genesys] = out.used > from ? out.used - from + 1 : 0;
-  from = out.used;
+  from = endPart(out, from, sizes, at + FILE_PART.genesys);
   if (plan.talkdesk) {
     writeTalkdeskContactJson(out, c);
     out.byte(0x0a);
   }
-  sizes[at + FILE_PART.talkdesk] = out.used > from ? out.used - from + 1 : 0;
+  endPart(out, from, sizes, at + FILE_PART.talkdesk);
   return r;
+}
+
+/** Notes at sizes[i] the part written into `out` since byte `from`: its length + 1, or 0 when nothing was. Returns where the next part starts. */
+function endPart(out: ByteBuilder, from: number, sizes: Uint32Array, i: number): number {
+  sizes[i] = out.used > from ? out.used - from + 1 : 0;
+  return out.used;
 }
 
 /**
