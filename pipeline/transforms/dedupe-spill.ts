@@ -154,7 +154,10 @@ export class Spill {
     return false;
   }
 
-  /** The payload of record i; sequential reads (ascending i) are served from a large window. */
+  /**
+   * The payload of record i; sequential reads (ascending i) are served from a large window,
+   * other reads (a cluster's records) from it when it holds the entry, else read on their own.
+   */
   read(i: number, sequential = false): string {
     const slot = i & RING_MASK;
     const start = this.offsets.get(i);
@@ -172,7 +175,9 @@ export class Spill {
     } else if (sequential) {
       return this.window.payload(start, start + len, this.written);
     } else {
-      return readEntry(this.fd, start, start + len);
+      // A cluster's record: its first is usually still in the window (issue #11: at 1M rows
+      // the main thread read 56,000 of them from the disk one by one).
+      return this.window.payloadAside(start, start + len);
     }
     return b.toString('utf8', payloadStart(b, at), at + len);
   }
