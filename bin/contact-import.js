@@ -1,5 +1,6 @@
 #!/usr/bin/env node
-// Entry point: runs the compiled CLI (built by `npm install` / `npm run build`).
+// Entry point: runs the compiled CLI, bundled into one file (built by `npm install` /
+// `npm run build`: scripts/bundle.mjs says why).
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { setFlagsFromString } from 'node:v8';
@@ -23,7 +24,7 @@ if (!process.execArgv.some((a) => /^--(no-)?allocation-site-pretenuring$/.test(a
   setFlagsFromString('--no-allocation-site-pretenuring');
 }
 
-const main = new URL('../dist/cli/main.js', import.meta.url);
+const main = new URL('../dist/bundle/main.js', import.meta.url);
 if (!existsSync(fileURLToPath(main))) {
   process.stderr.write('contact-import: the program is not built yet. Run `npm install` (or `npm run build`) in ' +
     fileURLToPath(new URL('..', import.meta.url)) + '\n');
