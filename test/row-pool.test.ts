@@ -105,6 +105,35 @@ test('workers give the in-thread outcomes, batch by batch and row by row, even w
   }
 });
 
+test('prestart() starts the workers before any row; the first rows are still processed in-thread, and every outcome is the in-thread one', async () => {
+  const want = await opened(generated);
+  const expected: RowOutcome[][] = [];
+  for await (const rows of want.prep.sources[0].rows()) expected.push(plain(want.inline[0](cellsOf(rows), rowNosOf(rows))));
+
+  const { prep, init, inline } = await opened(generated);
+  const none = new RowPool({ init, inline, workers: 0 });
+  none.prestart();
+  assert.equal(none.stats.workers, 0, 'a pool without workers starts none');
+  const pool = new RowPool({ init, inline, workers: 1, startAfterRows: DEFAULT_BATCH_ROWS, maxPerWorker: 1 });
+  try {
+    pool.prestart();
+    assert.equal(pool.stats.workers, 1, 'started before the first batch');
+    pool.prestart();
+    assert.equal(pool.stats.workers, 1, 'a second prestart() starts no other worker');
+    const pending: PendingBatch[] = [];
+    for await (const b of pool.ahead(0, prep.sources[0].rows())) pending.push(b);
+    assert.equal(pending[0].outcomes, undefined, 'the first batch is processed in-thread, as without prestart()');
+    assert.equal(pool.stats.workerBatches, expected.length - 1);
+    const got: RowOutcome[][] = [];
+    for (const b of pending) got.push(plain(await outcomes(pool, b)));
+    assert.deepEqual(got, expected);
+  } finally {
+    await pool.close();
+    await none.close();
+    for (const s of prep.sources) s.close();
+  }
+});
+
 test('a run that dedupes gets its valid rows from workers as dedupe entries byte-identical to the in-thread ones, and they dedupe as the records do', async () => {
   const spec = await keySpecOf(generated);
   const want = await opened(generated, spec);

@@ -196,6 +196,16 @@ export class RowPool {
     }
   }
 
+  /**
+   * Starts the workers now instead of at the startAfterRows-th row, for an input that will
+   * reach it: a worker takes 0.2-0.3 s to load and warm up, and started at that row it kept
+   * the main thread waiting for its first answers (issue #11). The first rows are still
+   * processed in this thread, while the workers start.
+   */
+  prestart(): void {
+    if (this.o.workers > 0 && !this.closing) this.slots ??= this.start();
+  }
+
   /** Stops every worker; batches still in flight fail (the run is over or failing). Idempotent. */
   async close(): Promise<void> {
     this.closing = true;
