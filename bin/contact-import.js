@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// Entry point: runs the compiled CLI, bundled into one file (built by `npm install` /
+// Entry point: runs the compiled CLI, bundled into a few files (built by `npm install` /
 // `npm run build`: scripts/bundle.mjs says why).
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';

@@ -176,7 +176,7 @@ export class Spill {
       return this.window.payload(start, start + len, this.written);
     } else {
       // A cluster's record: its first is usually still in the window (issue #11: at 1M rows
-      // the main thread read 56,000 of them from the disk one by one).
+      // the main thread read about 52,000 of them from the disk one by one).
       return this.window.payloadAside(start, start + len);
     }
     return b.toString('utf8', payloadStart(b, at), at + len);
