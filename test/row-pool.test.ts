@@ -68,10 +68,20 @@ const rowNosOf = (rows: SourceRow[]) => rows.filter((r) => !r.error).map((r) => 
 const plain = (o: BatchOutcomes): RowOutcome[] => { assert.ok(!isEncoded(o)); return o; };
 const encoded = (o: BatchOutcomes): EncodedOutcomes => { assert.ok(isEncoded(o)); return o; };
 
-test('workers give the in-thread outcomes, batch by batch and row by row, even when batches finish out of order', async () => {
-  const want = await opened(generated);
+/** Every batch of `file` processed in this thread, without a pool: what the workers must give. */
+async function inThreadOutcomes(file: string): Promise<RowOutcome[][]> {
+  const want = await opened(file);
   const expected: RowOutcome[][] = [];
-  for await (const rows of want.prep.sources[0].rows()) expected.push(plain(want.inline[0](cellsOf(rows), rowNosOf(rows))));
+  try {
+    for await (const rows of want.prep.sources[0].rows()) expected.push(plain(want.inline[0](cellsOf(rows), rowNosOf(rows))));
+  } finally {
+    for (const s of want.prep.sources) s.close();
+  }
+  return expected;
+}
+
+test('workers give the in-thread outcomes, batch by batch and row by row, even when batches finish out of order', async () => {
+  const expected = await inThreadOutcomes(generated);
 
   const { prep, init, inline } = await opened(generated);
   const pool = new RowPool({ init, inline, workers: 2, startAfterRows: DEFAULT_BATCH_ROWS, maxPerWorker: 1 });
@@ -106,9 +116,7 @@ test('workers give the in-thread outcomes, batch by batch and row by row, even w
 });
 
 test('prestart() starts the workers before any row; the first rows are still processed in-thread, and every outcome is the in-thread one', async () => {
-  const want = await opened(generated);
-  const expected: RowOutcome[][] = [];
-  for await (const rows of want.prep.sources[0].rows()) expected.push(plain(want.inline[0](cellsOf(rows), rowNosOf(rows))));
+  const expected = await inThreadOutcomes(generated);
 
   const { prep, init, inline } = await opened(generated);
   const none = new RowPool({ init, inline, workers: 0 });

@@ -291,7 +291,9 @@ export class RowPool {
 
   private fail(slot: Slot, message: string, cause?: Error) {
     const n = slot.tasks.size;
-    const e = bugAt(`${message}; ${n} batch${n === 1 ? '' : 'es'} of rows ${n === 1 ? 'was' : 'were'} not processed, so the run stops`,
+    // A prestarted worker can fail before it was sent any batch.
+    const lost = n ? `; ${n} batch${n === 1 ? '' : 'es'} of rows ${n === 1 ? 'was' : 'were'} not processed` : '';
+    const e = bugAt(`${message}${lost}, so the run stops`,
       cause?.stack, 'in the row worker');
     this.broken ??= e;
     for (const t of slot.tasks.values()) t.reject(e);
@@ -326,10 +328,6 @@ export function spawnWorker(url: URL, init: unknown): Worker {
 }
 
 /**
- * Work done now, as the promise a worker's answer would be: a throw rejects it. The consumer
- * may stop before awaiting it (the run failed elsewhere), so a rejection is not unhandled.
- */
-/**
  * A worker's answer, handed to the one consumer that takes it, once. A promise that waits for
  * a worker outlives young-generation collections and moves to the old generation; resolved
  * with the answer (new, in the young generation), it keeps the answer alive after its consumer
@@ -350,6 +348,10 @@ export class Handoff<T> {
   }
 }
 
+/**
+ * Work done now, as the promise a worker's answer would be: a throw rejects it. The consumer
+ * may stop before awaiting it (the run failed elsewhere), so a rejection is not unhandled.
+ */
 export function doneNow<T>(work: () => T): Promise<T> {
   let p: Promise<T>;
   try { p = Promise.resolve(work()); } catch (e) { p = Promise.reject(e as Error); }

@@ -139,6 +139,16 @@ export function createFileLoader(ctx: LoaderContext): FileLoader {
     });
   };
 
+  /** FileLoader.writeRendered: also what write() calls, for the contact it renders itself. */
+  const writeRendered = (owner: string, b: Buffer, at: ArrayLike<number>) => {
+    // The Spoke part is copied into its owner's batch.
+    const s = 2 * FILE_PART.spoke, ss = 2 * FILE_PART.samespace, g = 2 * FILE_PART.genesys, t = 2 * FILE_PART.talkdesk;
+    if (at[s] >= 0) toOwnerBatch(owner, b, at[s], at[s + 1]);
+    if (at[ss] >= 0) { chunk().writeBytes(b, at[ss], at[ss + 1]); chunkRowDone(); }
+    if (at[g] >= 0) genesys!.sink.writeBytes(b, at[g], at[g + 1]);
+    if (at[t] >= 0) talkdesk!.sink.writeBytes(b, at[t], at[t + 1]);
+  };
+
   return {
     target: 'file',
     plan,
@@ -159,17 +169,10 @@ export function createFileLoader(ctx: LoaderContext): FileLoader {
       scratch.used = 0;
       const r = renderFileContact(c, plan, scratch, scratchSizes, 0);
       partRanges(scratchSizes, 0, scratchSizes.length, 0, scratchAt);
-      this.writeRendered(r.owner, scratch.buf, scratchAt);
+      writeRendered(r.owner, scratch.buf, scratchAt);
       ctx.settle(rec, writtenOutcome(c.id, r.notes));
     },
-    writeRendered(owner: string, b: Buffer, at: ArrayLike<number>) {
-      // The Spoke part is copied into its owner's batch.
-      const s = 2 * FILE_PART.spoke, ss = 2 * FILE_PART.samespace, g = 2 * FILE_PART.genesys, t = 2 * FILE_PART.talkdesk;
-      if (at[s] >= 0) toOwnerBatch(owner, b, at[s], at[s + 1]);
-      if (at[ss] >= 0) { chunk().writeBytes(b, at[ss], at[ss + 1]); chunkRowDone(); }
-      if (at[g] >= 0) genesys!.sink.writeBytes(b, at[g], at[g + 1]);
-      if (at[t] >= 0) talkdesk!.sink.writeBytes(b, at[t], at[t + 1]);
-    },
+    writeRendered,
     async close() {
       if (spoke) { for (const o of owners.keys()) flushOwner(o); spoke.close(); }
       if (samespace) { flushChunk(); samespace.close(); }
