@@ -2,7 +2,7 @@ import { test, describe } from 'node:test';
 import assert from 'node:assert/strict';
 import { parseMapping } from '../pipeline/mapping/load.js';
 import { compileMapping, type MappedRow } from '../pipeline/transforms/map.js';
-import { createNormalizer, normalizeEmail, splitEmailCell } from '../pipeline/transforms/normalize.js';
+import { createNormalizer, isAllCaps, normalizeEmail, splitEmailCell } from '../pipeline/transforms/normalize.js';
 import { createValidator } from '../pipeline/transforms/validate.js';
 import { emptyContact } from '../pipeline/contact.js';
 
@@ -121,6 +121,20 @@ describe('names', () => {
     assert.deepEqual([c.name, c.firstName, c.lastName], ['Jane Doe', 'Jane', 'Doe']);
     assert.equal(fix(row({ scalars: { company: 'ACME INC' } })).contact.company, 'ACME INC', 'only names are fixed');
     assert.equal(n()(row({ scalars: { name: 'JOHN SMITH' } })).contact.name, 'JOHN SMITH', 'off by default');
+  });
+
+  test('isAllCaps agrees with Unicode (an Lu letter and no Ll letter) next to every BMP character', () => {
+    const byUnicode = (s: string) => /\p{Lu}/u.test(s) && !/\p{Ll}/u.test(s);
+    let checked = 0;
+    for (let c = 0; c < 0x10000; c++) {
+      const ch = String.fromCharCode(c);
+      for (const s of [ch, `A${ch}`, `${ch}A`, `a${ch}`, `AB${ch}z`, `${ch}É`, `é${ch}`, ` ${ch} `]) {
+        if (isAllCaps(s) !== byUnicode(s)) assert.fail(`isAllCaps(${JSON.stringify(s)}) = ${isAllCaps(s)}, Unicode says ${byUnicode(s)}`);
+        checked++;
+      }
+    }
+    assert.equal(checked, 8 * 0x10000);
+    for (const s of ['', 'JOHN', "O'NEILL-JONES", 'John', 'McDONALD', '123', 'ÅSTRÖM', 'Åström', '𝐀𝐁', 'JOHN 𝐚']) assert.equal(isAllCaps(s), byUnicode(s), s);
   });
 
   test('first + last are joined into name when name is empty', () => {
