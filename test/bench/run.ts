@@ -271,6 +271,11 @@ if (only.has('floor') || only.has('naive') || only.has('tool')) {
   const file = ensureCsv(rows);
   const bytes = statSync(file).size;
   record.dataset = { file: rel(file), rows, seed, mb: round(mb(bytes), 1) };
+  // The control for the peak RSS figures: node running nothing. The kernel counts the pages of
+  // node's own binary that a process maps, and how many depends on how the page cache holds the
+  // binary at the time (README: "Peak RSS and node's binary"), for every subject alike.
+  const empty = await runNode(['-e', ''], { scratch: SCRATCH });
+  record.nodeItself = empty.exitCode === 0 ? { peakRssMb: Math.round(empty.peakRssMb), rssMethod: empty.rssMethod } : childError('node -e ""', empty);
   if (only.has('floor')) {
     process.stderr.write('floor: papaparse streaming, header on, rows discarded ...\n');
     record.floor = await runFloor(file, bytes, transpile(join(HERE, 'floor.ts'), jsDir));
@@ -342,6 +347,10 @@ if (rr) {
   if (rr.toolOverFloorWall !== undefined) out.push(`tool / floor:  wall ×${rr.toolOverFloorWall}, peak RSS ×${rr.toolOverFloorRss}`);
   if (rr.naiveOverToolWall !== undefined) out.push(`naive / tool:  wall ×${rr.naiveOverToolWall}, peak RSS ×${rr.naiveOverToolRss}`);
 }
+const nodeItself = record.nodeItself as { peakRssMb: number } | { error: string } | undefined;
+if (nodeItself) out.push('peakRssMb' in nodeItself
+  ? `node itself (node -e ""): peak RSS ${nodeItself.peakRssMb} MB (41 MB on the 2-core machine, 53 MB when the page cache holds node's binary in large folios: then every peak above is higher too, see README)`
+  : `node itself: ERROR ${nodeItself.error}`);
 if (x && isFigures(x.sheetjs) && isFigures(x.check)) out.push(`xlsx check / SheetJS:  wall ×${round(x.check.wallS / x.sheetjs.wallS)}, peak RSS ×${round(x.check.peakRssMb / x.sheetjs.peakRssMb)}`);
 const tool = record.tool as Outcome | undefined;
 if (isFigures(tool) && tool.detail) {
