@@ -81,8 +81,8 @@ const LOWER = /\p{Ll}/u;
 /**
  * The text has an uppercase letter and no lowercase one (Unicode's Lu and Ll). ASCII text is
  * decided by its code units: a name's second letter is usually lowercase, so most names are
- * answered after two of them, without the two Unicode regexes (issue #11: they were 8% of
- * the row function's time). The first code unit past ASCII hands the text to the regexes.
+ * answered after two of them, without the two Unicode regexes (issue #11: 48 ns a name against
+ * 97 ns on the bench's names). The first code unit past ASCII hands the text to the regexes.
  */
 export function isAllCaps(s: string): boolean {
   let upper = false;
