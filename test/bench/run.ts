@@ -349,7 +349,7 @@ if (rr) {
 }
 const nodeItself = record.nodeItself as { peakRssMb: number } | { error: string } | undefined;
 if (nodeItself) out.push('peakRssMb' in nodeItself
-  ? `node itself (node -e ""): peak RSS ${nodeItself.peakRssMb} MB (41 MB on the 2-core machine, 53 MB when the page cache holds node's binary in large folios: then every peak above is higher too, see README)`
+  ? `node itself (node -e ""): peak RSS ${nodeItself.peakRssMb} MB, the control for every peak above (README: "Peak RSS and node's binary")`
   : `node itself: ERROR ${nodeItself.error}`);
 if (x && isFigures(x.sheetjs) && isFigures(x.check)) out.push(`xlsx check / SheetJS:  wall ×${round(x.check.wallS / x.sheetjs.wallS)}, peak RSS ×${round(x.check.peakRssMb / x.sheetjs.peakRssMb)}`);
 const tool = record.tool as Outcome | undefined;
