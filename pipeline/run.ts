@@ -31,7 +31,7 @@ import { openSource } from './sources/index.js';
 import { cellsFreeOfNul, type OpenedSource } from './sources/types.js';
 import { ReportWriter, type Stage } from './report/writer.js';
 import { HttpClient } from './loaders/http.js';
-import { createLoader, TARGET_REQUIREMENTS } from './loaders/index.js';
+import { createLoader, mappingEntriesFor, TARGET_REQUIREMENTS, unmappedTargetField } from './loaders/index.js';
 import type { LoadOutcome, Loader, LoaderContext, TargetName } from './loaders/types.js';
 import type { Logger } from './log.js';
 import { redactSecrets } from './log.js';
@@ -143,7 +143,7 @@ export async function prepare(o: Pick<RunOptions, 'inputs' | 'mappingPath' | 'ma
   const mapping = await loadMapping(o.mappingPath);
   const unmapped = o.target && unmappedTargetField(mapping.mapping, o.target);
   if (unmapped) {
-    const how = unmapped === 'name' ? 'fields.name, or fields.firstName / fields.lastName' : `fields.${unmapped}`;
+    const how = mappingEntriesFor(unmapped);
     throw new ImportError('MAPPING_INVALID', `${mapping.path} fields.${unmapped}: target ${o.target} needs "${unmapped}" on every contact, and the mapping maps nothing to it: add ${how} (a column, a template or a value)`,
       { file: mapping.path, mappingPath: `fields.${unmapped}` });
   }
@@ -165,22 +165,6 @@ export async function prepare(o: Pick<RunOptions, 'inputs' | 'mappingPath' | 'ma
     for (const s of sources) s.close();
     throw e;
   }
-}
-
-/**
- * A field the target needs on every contact that the mapping fills from nothing: every row
- * would fail REQUIRED_MISSING, so it is one mapping error before anything is read or sent.
- */
-function unmappedTargetField(m: LoadedMapping['mapping'], target: TargetName): string | undefined {
-  const f = m.fields;
-  const filled: Record<string, boolean> = {
-    id: f.id !== undefined,
-    name: f.name !== undefined || (m.names.joinFirstLast && (f.firstName !== undefined || f.lastName !== undefined)),
-    owner: f.owner !== undefined,
-    phones: f.phones !== undefined,
-    emails: f.emails !== undefined,
-  };
-  return TARGET_REQUIREMENTS[target].fields.find((field) => filled[field] === false);
 }
 
 export async function runImport(o: RunOptions): Promise<RunResult> {

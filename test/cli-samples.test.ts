@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { createHash } from 'node:crypto';
-import { ROOT, runCli, tempDir, assertInvariant, readReportCsv } from './helpers/cli.js';
+import { ROOT, runCli, tempDir, assertInvariant, readReportCsv, mappingWithId } from './helpers/cli.js';
 
 const samples = readdirSync(join(ROOT, 'samples')).filter((f) => !f.startsWith('.') && f !== 'README.md').sort();
 const tmp = tempDir('cli-samples-');
@@ -76,7 +76,9 @@ describe('what the samples hold', () => {
 
   test('Google Contacts " ::: " cells: each value is its own phone, email or website; one bad value fails its row by name', async () => {
     const out = join(tmp.path, 'google-multi-value');
-    const r = await runCli(['run', 'test/fixtures/csv/google-multi-value-cells.csv', '-m', 'mappings/google-contacts.yaml', '--out', out, '--quiet']);
+    // With an id, so that talkdesk.jsonl (which needs one) holds the contacts and their websites.
+    const mapping = mappingWithId('mappings/google-contacts.yaml', 'First Name', tmp.path);
+    const r = await runCli(['run', 'test/fixtures/csv/google-multi-value-cells.csv', '-m', mapping, '--out', out, '--quiet']);
     assert.equal(r.code, 1, r.stderr);
     assert.deepEqual(assertInvariant(out).counts, { read: 3, success: 2, failed: 1, merged: 0, unchanged: 0 });
     const success = readReportCsv(out, 'success.csv');
@@ -120,17 +122,20 @@ describe('what the samples hold', () => {
     assert.equal(john.merged_rows, '12');
     const jane = success.find((x) => x.name === 'jane doe' || x.name === 'Jane Doe');
     assert.ok(jane, 'spaces around a name are trimmed');
-    // The formula-looking company is neutralized in the CSV reports but sent as typed.
-    const talkdesk = readFileSync(join(out, 'payloads', 'talkdesk.jsonl'), 'utf8');
-    assert.match(talkdesk, /=HYPERLINK/);
+    // The formula-looking company is neutralized in the CSV reports but sent as typed (the Samespace upload's company column).
+    const chunk = readFileSync(join(out, 'payloads', 'samespace', 'chunk-0001.csv'), 'utf8');
+    assert.match(chunk, /,"=HYPERLINK\(/);
+    assert.doesNotMatch(chunk, /'=HYPERLINK/);
   });
 
   test('failed.csv neutralizes formula cells, and feeding it back restores them', async () => {
     const csv = join(tmp.path, 'formula.csv');
     writeFileSync(csv, 'Full Name,Company,Phone,Other Phones,E-mail,Owner,Country,Address,Created\n' +
       'Evil,"=HYPERLINK(""http://x.example"",""x"")",415-555-2671,,not-an-email,maria@ourco.example,US,@SUM(1),2024-01-01\n');
+    // messy.yaml with an id, so that talkdesk.jsonl holds the contact whole (Talkdesk needs an id).
+    const mapping = mappingWithId('mappings/messy.yaml', 'Full Name', tmp.path);
     const first = join(tmp.path, 'formula-first');
-    assert.equal((await runCli(['run', csv, '-m', 'mappings/messy.yaml', '--out', first, '--quiet'])).code, 1);
+    assert.equal((await runCli(['run', csv, '-m', mapping, '--out', first, '--quiet'])).code, 1);
     const raw = readFileSync(join(first, 'failed.csv'), 'utf8');
     assert.match(raw, /"'=HYPERLINK\(""http:\/\/x\.example"",""x""\)"/, 'the formula is prefixed with an apostrophe');
     assert.match(raw, /,'@SUM\(1\),/);
@@ -138,7 +143,7 @@ describe('what the samples hold', () => {
     const fixed = join(tmp.path, 'formula-fixed.csv');
     writeFileSync(fixed, raw.replace('not-an-email', 'evil@x.example'));
     const again = join(tmp.path, 'formula-again');
-    const r = await runCli(['run', fixed, '-m', 'mappings/messy.yaml', '--out', again, '--quiet']);
+    const r = await runCli(['run', fixed, '-m', mapping, '--out', again, '--quiet']);
     assert.equal(r.code, 0, r.stderr);
     const sent = JSON.parse(readFileSync(join(again, 'payloads', 'talkdesk.jsonl'), 'utf8').trim().split('\n')[0]);
     assert.equal(JSON.stringify(sent).includes("'=HYPERLINK"), false, 'the apostrophe is gone');

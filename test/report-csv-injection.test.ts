@@ -2,7 +2,7 @@ import { test, describe, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { runCli, tempDir, readReportCsv, assertInvariant } from './helpers/cli.js';
+import { runCli, tempDir, readReportCsv, assertInvariant, mappingWithId } from './helpers/cli.js';
 
 const FIXTURE = 'test/fixtures/csv/hostile-report-values.csv';
 
@@ -11,8 +11,10 @@ describe('CSV injection: every CSV the tool writes', () => {
   after(() => tmp.cleanup());
 
   test('formula cells are neutralized in success.csv, merged.csv and failed.csv, and restored when read back', async () => {
+    // messy.yaml with an id, so that talkdesk.jsonl holds the contacts whole (Talkdesk needs an id).
+    const mapping = mappingWithId('mappings/messy.yaml', 'Full Name', tmp.path);
     const out = join(tmp.path, 'first');
-    const r = await runCli(['run', FIXTURE, '-m', 'mappings/messy.yaml', '--out', out, '--quiet']);
+    const r = await runCli(['run', FIXTURE, '-m', mapping, '--out', out, '--quiet']);
     assert.equal(r.code, 1, r.stderr);
     assertInvariant(out);
     const raw = (f: string) => readFileSync(join(out, f), 'utf8');
@@ -35,7 +37,7 @@ describe('CSV injection: every CSV the tool writes', () => {
 
     // And merged.csv fed back as input loads those values, not the apostrophes.
     const again = join(tmp.path, 'again');
-    const r2 = await runCli(['run', join(out, 'merged.csv'), '-m', 'mappings/messy.yaml', '--out', again, '--quiet']);
+    const r2 = await runCli(['run', join(out, 'merged.csv'), '-m', mapping, '--out', again, '--quiet']);
     assert.ok(r2.code === 0 || r2.code === 1, r2.stderr);
     const payloads = readFileSync(join(again, 'payloads', 'talkdesk.jsonl'), 'utf8');
     assert.match(payloads, /"name":"\+Merge Me","company":"-Minus Co"/);

@@ -2,7 +2,7 @@
 import { ImportError } from '../errors.js';
 import type { Loader, LoaderContext, LoaderFactory, TargetName } from './types.js';
 import { TARGETS } from './types.js';
-export { TARGET_REQUIREMENTS } from './types.js';
+export { TARGET_REQUIREMENTS, mappingEntriesFor, unmappedTargetField } from './types.js';
 import { createFileLoader } from './file/loader.js';
 import { createSpokeLoader } from './spoke/loader.js';
 import { createSamespaceLoader } from './samespace/loader.js';

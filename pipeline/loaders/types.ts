@@ -36,6 +36,28 @@ export const TARGET_REQUIREMENTS: Record<TargetName, { fields: readonly string[]
   talkdesk: { fields: ['id', 'name'] },
 };
 
+/**
+ * A field `target` needs on every contact that the mapping fills from nothing: every row
+ * would fail REQUIRED_MISSING (run.ts refuses such a run before anything is read or sent;
+ * the file target warns that the target's payload file stays empty).
+ */
+export function unmappedTargetField(m: Mapping, target: TargetName): string | undefined {
+  const f = m.fields;
+  const filled: Record<string, boolean> = {
+    id: f.id !== undefined,
+    name: f.name !== undefined || (m.names.joinFirstLast && (f.firstName !== undefined || f.lastName !== undefined)),
+    owner: f.owner !== undefined,
+    phones: f.phones !== undefined,
+    emails: f.emails !== undefined,
+  };
+  return TARGET_REQUIREMENTS[target].fields.find((field) => filled[field] === false);
+}
+
+/** The mapping entries that fill `field` (for the fix an unmappedTargetField message gives). */
+export function mappingEntriesFor(field: string): string {
+  return field === 'name' ? 'fields.name, or fields.firstName / fields.lastName' : `fields.${field}`;
+}
+
 export type OutcomeStatus = 'success' | 'failed' | 'merged' | 'unchanged';
 
 export interface LoadOutcome {

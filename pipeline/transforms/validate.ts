@@ -8,7 +8,8 @@ import type { RowProblem } from './normalize.js';
 
 export type Requirement = string; // canonical field, or 'phoneOrEmail'
 
-function has(c: Contact, field: Requirement): boolean {
+/** Whether `c` fills `field` as a requirement sees it (what a target's REQUIRED_MISSING check asks). */
+export function hasField(c: Contact, field: Requirement): boolean {
   switch (field) {
     case 'phones': return c.phones.length > 0;
     case 'emails': return c.emails.length > 0;
@@ -33,7 +34,7 @@ export function createValidator(mappingRequired: readonly string[], target: { na
   return function validate(c: Contact): RowProblem[] {
     const out: RowProblem[] = [];
     for (const r of reqs) {
-      if (!has(c, r.field)) {
+      if (!hasField(c, r.field)) {
         out.push({
           code: 'REQUIRED_MISSING',
           message: `${r.field === 'phoneOrEmail' ? 'a phone or an email' : `"${r.field}"`} is required by ${r.by} but empty${describe(r.field)}`,

@@ -2,7 +2,7 @@
 import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, dirname } from 'node:path';
+import { basename, dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import assert from 'node:assert/strict';
 import Papa from 'papaparse';
@@ -117,6 +117,20 @@ export function writeContacts(dir: string, name: string, n: number, o: { owner?:
   const mapping = join(dir, `${name}.yaml`);
   writeFileSync(mapping, `fields:\n  id: External ID\n  name: Name\n  phones: Phone\n${owner ? '  owner: Owner\n' : ''}${o.mappingTail ?? ''}`);
   return { input, mapping };
+}
+
+/**
+ * A copy of the mapping at `path` (relative to ROOT or absolute) in `dir` that also maps
+ * fields.id from `column`: a sample mapping without an id leaves talkdesk.jsonl empty
+ * (Talkdesk needs an id on every contact), and a test reading a whole contact there needs one.
+ */
+export function mappingWithId(path: string, column: string, dir: string): string {
+  const text = readFileSync(resolve(ROOT, path), 'utf8');
+  assert.match(text, /^fields:\n/m, `${path} has a fields: section`);
+  assert.doesNotMatch(text, /^ {2}id:/m, `${path} maps no id yet`);
+  const out = join(dir, `${basename(path, '.yaml')}-with-id.yaml`);
+  writeFileSync(out, text.replace(/^fields:\n/m, `fields:\n  id: ${JSON.stringify(column)}\n`));
+  return out;
 }
 
 /** The data report.html embeds (its tables of rows), as the page's script reads it. */

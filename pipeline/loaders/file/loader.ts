@@ -6,11 +6,13 @@
  *   samespace/       the CSV chunks to upload, and samespace.jsonl with the importContacts calls
  *   genesys.jsonl    POST /contacts (what a first load would create)
  *   talkdesk.jsonl   the contacts as the contact-sync bridge would serve them
+ * A contact goes into spoke, genesys and talkdesk's files only when it has every field that
+ * target requires (render.ts admitted()); its success.csv row notes each file that left it out.
  */
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import type { ContactRecord } from '../../contact.js';
-import { TARGET_REQUIREMENTS, type Loader, type LoaderContext } from '../types.js';
+import { mappingEntriesFor, TARGET_REQUIREMENTS, unmappedTargetField, type Loader, type LoaderContext } from '../types.js';
 import { spokeContactsPath } from '../spoke/payload.js';
 import { mapAttributes } from '../samespace/payload.js';
 import { DEFAULT_CHUNK_SIZE } from '../samespace/loader.js';
@@ -18,7 +20,7 @@ import { SPOKE_DEFAULT_BATCH_SIZE } from '../spoke/loader.js';
 import { FileSink } from '../../report/file-sink.js';
 import { ByteBuilder } from '../../bytes.js';
 import { writeFailed } from '../../errors.js';
-import { FILE_PART, FILE_PARTS, fileRenderPlan, partRanges, renderFileContact, samespaceChunkHeader, writtenOutcome, type FileRenderPlan } from './render.js';
+import { FILE_PART, FILE_PARTS, fileRenderPlan, partRanges, renderFileContact, samespaceChunkHeader, TARGET_LABEL, writtenOutcome, type FileRenderPlan } from './render.js';
 
 export { FILE_TARGET_FORMATS, samespaceChunkCsv, samespaceChunkHeader, samespaceCsvCell, samespaceCsvLine } from './render.js';
 
@@ -158,6 +160,15 @@ export function createFileLoader(ctx: LoaderContext): FileLoader {
         mkdirSync(plan.samespace ? join(dir, 'samespace') : dir, { recursive: true });
       } catch (e) {
         throw writeFailed(e, dir, 'the payload folder');
+      }
+      // A payload file that cannot hold any contact: said once in the run's notes (summary.json, the end-of-run
+      // lines, report.html), not only on every success.csv row.
+      for (const t of Object.keys(TARGET_LABEL) as (keyof typeof TARGET_LABEL)[]) {
+        const field = plan[t] ? unmappedTargetField(ctx.mapping, t) : undefined;
+        if (!field) continue;
+        const message = `payloads/${t}.jsonl holds no contact: ${TARGET_LABEL[t]} needs "${field}" on every contact and the mapping maps nothing to it `
+          + `(add ${mappingEntriesFor(field)}, or leave ${t} out with --formats)`;
+        ctx.note(message);
       }
       if (plan.spoke) spoke = new JsonLines(join(dir, 'spoke.jsonl'));
       if (plan.samespace) samespace = new JsonLines(join(dir, 'samespace.jsonl'));

@@ -8,7 +8,8 @@
  */
 import type { Contact } from '../../contact.js';
 import type { Mapping } from '../../mapping/schema.js';
-import type { LoadOutcome } from '../types.js';
+import { TARGET_REQUIREMENTS, type LoadOutcome } from '../types.js';
+import { hasField } from '../../transforms/validate.js';
 import { spokeContact, writeSpokeContactJson } from '../spoke/payload.js';
 import { samespaceRow, type PropertyColumn } from '../samespace/payload.js';
 import { columnPlan } from '../samespace/plan.js';
@@ -67,14 +68,10 @@ export function writtenOutcome(id: string | undefined, notes: string[]): LoadOut
 export function renderFileContact(c: Contact, plan: FileRenderPlan, out: ByteBuilder, sizes: Uint32Array, at: number): FileRendered {
   const r: FileRendered = { owner: c.owner ?? '', notes: [] };
   let from = out.used;
-  if (plan.spoke) {
-    if (c.owner && c.id) {
-      const p = spokeContact(c);
-      writeSpokeContactJson(out, p.contact);
-      for (const n of p.notes) r.notes.push(n);
-    } else {
-      r.notes.push(`not in spoke.jsonl: Spoke needs ${[!c.id && 'id', !c.owner && 'owner'].filter(Boolean).join(' and ')}`);
-    }
+  if (plan.spoke && admitted(c, 'spoke', r.notes)) {
+    const p = spokeContact(c);
+    writeSpokeContactJson(out, p.contact);
+    for (const n of p.notes) r.notes.push(n);
   }
   from = endPart(out, from, sizes, at + FILE_PART.spoke);
   if (plan.samespace) {
@@ -82,22 +79,40 @@ export function renderFileContact(c: Contact, plan: FileRenderPlan, out: ByteBui
     out.ascii('\r\n');
   }
   from = endPart(out, from, sizes, at + FILE_PART.samespace);
-  if (plan.genesys) {
-    if (c.phones.length) {
-      out.ascii('{"method":"POST","path":"/contacts","body":');
-      writeGenesysContactBodyJson(out, c);
-      out.ascii('}\n');
-    } else {
-      r.notes.push('not in genesys.jsonl: Genesys needs a phone number');
-    }
+  if (plan.genesys && admitted(c, 'genesys', r.notes)) {
+    out.ascii('{"method":"POST","path":"/contacts","body":');
+    writeGenesysContactBodyJson(out, c);
+    out.ascii('}\n');
   }
   from = endPart(out, from, sizes, at + FILE_PART.genesys);
-  if (plan.talkdesk) {
+  if (plan.talkdesk && admitted(c, 'talkdesk', r.notes)) {
     writeTalkdeskContactJson(out, c);
     out.byte(0x0a);
   }
   endPart(out, from, sizes, at + FILE_PART.talkdesk);
   return r;
+}
+
+/** How a note names a field a target needs. */
+const NEEDED: Record<string, string> = { id: 'id', name: 'a name', owner: 'owner', phones: 'a phone number', emails: 'an email' };
+/** The payload files that hold only the contacts their target would take, and the target's name in notes. */
+export const TARGET_LABEL = { spoke: 'Spoke', genesys: 'Genesys', talkdesk: 'Talkdesk' } as const;
+
+/**
+ * Whether the contact goes into `target`'s payload file: only when it fills every field the
+ * real target requires (TARGET_REQUIREMENTS, checked as its run checks them after dedupe, by
+ * hasField), since that run fails the others REQUIRED_MISSING and sends nothing for them.
+ * Otherwise notes which file left it out and why. Samespace's required fields are the
+ * account's module properties, known only online: every contact is in its chunks.
+ */
+function admitted(c: Contact, target: keyof typeof TARGET_LABEL, notes: string[]): boolean {
+  const fields = TARGET_REQUIREMENTS[target].fields;
+  let missing: string[] | undefined;
+  for (const f of fields) if (!hasField(c, f)) (missing ??= []).push(NEEDED[f] ?? f);
+  if (!missing) return true;
+  const last = missing.pop()!;
+  notes.push(`not in ${target}.jsonl: ${TARGET_LABEL[target]} needs ${missing.length ? `${missing.join(', ')} and ${last}` : last}`);
+  return false;
 }
 
 /** Notes at sizes[i] the part written into `out` since byte `from`: its length + 1, or 0 when nothing was. Returns where the next part starts. */
