@@ -178,6 +178,23 @@ describe('mapping load: wrong types and values', () => {
     assert.match(p.message, /`join` goes with `columns`/);
   });
 
+  test('a key named "__proto__" (which zod would drop silently) is refused with its path and line, in every map of user-named keys', () => {
+    for (const [text, path, line] of [
+      ['fields:\n  name: A\n  custom:\n    cf_region: R\n    __proto__: P\n', 'fields.custom.__proto__', 5],
+      ['fields:\n  name: A\ndedupe:\n  keys: [phone]\n  rules:\n    __proto__: longest\n', 'dedupe.rules.__proto__', 6],
+      ['fields:\n  name: A\ntargets:\n  samespace:\n    properties:\n      __proto__: cf_x\n', 'targets.samespace.properties.__proto__', 6],
+      ['fields:\n  name: A\ntargets:\n  samespace:\n    propertyTypes:\n      __proto__: TEXT\n', 'targets.samespace.propertyTypes.__proto__', 6],
+    ] as const) {
+      const p = only(fails(text));
+      assert.equal(p.path, path);
+      assert.equal(p.line, line);
+      assert.match(p.message, /cannot be "__proto__".*rename it/);
+    }
+    // Other keys still go through.
+    const m = parseMapping('fields:\n  name: A\n  custom:\n    cf_region: R\n    constructor: C\n', FILE);
+    assert.deepEqual(m.fields.custom, { cf_region: 'R', constructor: 'C' });
+  });
+
   test('an unknown transform, an empty list, an empty column name', () => {
     let p = only(fails('fields:\n  name: { column: A, transform: [titel] }\n'));
     assert.match(p.path + p.message, /transform/);

@@ -11,6 +11,20 @@ export type TransformName = (typeof TRANSFORMS)[number];
 const columnName = z.string().min(1, 'a column name cannot be empty');
 
 /**
+ * A map whose keys the user names (custom properties, survivorship rules, Samespace property
+ * keys). zod drops a "__proto__" key without a word (assigning it would set the object's
+ * prototype), so whatever it said would vanish: it is refused by name instead.
+ */
+function keyedBy<K extends z.ZodType<string>, V extends z.ZodType>(key: K, value: V) {
+  return z.preprocess((v, ctx) => {
+    if (v !== null && typeof v === 'object' && Object.hasOwn(v, '__proto__')) {
+      ctx.addIssue({ code: 'custom', path: ['__proto__'], message: 'a key cannot be "__proto__" (JavaScript reserves the name): rename it' });
+    }
+    return v;
+  }, z.record(key, value));
+}
+
+/**
  * What is wrong with a template's braces, if anything. Braces only mark column names
  * ("{First Name} {Last Name}"): a "{" never closed, a "}" never opened, "{}" or a brace
  * inside a name would otherwise reach every contact as text ("Ava {Last Name"), and a
@@ -108,7 +122,7 @@ const fieldsSchema = z.strictObject({
   emails: listSpec.optional(),
   websites: listSpec.optional(),
   /** Target-specific properties, e.g. Samespace custom property keys. */
-  custom: z.record(z.string().min(1), fieldSpec).optional(),
+  custom: keyedBy(z.string().min(1), fieldSpec).optional(),
 });
 
 const phoneSchema = z.strictObject({
@@ -138,7 +152,7 @@ const dedupeSchema = z.strictObject({
   /** global, or owner: the same customer under two owners stays two contacts. */
   scope: z.enum(['global', 'owner']).default('global'),
   /** Per-field survivorship rule (default: first non-empty). */
-  rules: z.record(z.string(), z.enum(SURVIVORSHIP)).default({}),
+  rules: keyedBy(z.string(), z.enum(SURVIVORSHIP)).default({}),
   /** Column with a date, for the `newest` rule. */
   dateColumn: columnName.optional(),
   /** Which row's id the merged contact keeps: first (default) or the one chosen by `rules.id`. */
@@ -149,9 +163,9 @@ const samespaceSchema = z.strictObject({
   /** Module name or id; default "Contacts". */
   module: z.string().min(1).default('Contacts'),
   /** Property key for each canonical field (defaults: firstName, lastName, email, phoneNumber, company). */
-  properties: z.record(z.string(), z.string().min(1)).optional(),
+  properties: keyedBy(z.string(), z.string().min(1)).optional(),
   /** Types for custom properties created with --create-missing-properties. */
-  propertyTypes: z.record(z.string(), z.enum(['TEXT', 'EMAIL', 'PHONE', 'NUMBER', 'DATE', 'DATE_TIME', 'URL', 'TEXTAREA'])).optional(),
+  propertyTypes: keyedBy(z.string(), z.enum(['TEXT', 'EMAIL', 'PHONE', 'NUMBER', 'DATE', 'DATE_TIME', 'URL', 'TEXTAREA'])).optional(),
   chunkSize: z.number().int().min(1).max(100_000).optional(),
   concurrency: z.number().int().min(1).max(8).optional(),
 }).optional();
