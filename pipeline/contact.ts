@@ -85,6 +85,15 @@ export function phoneKey(p: Phone): string {
   return p.ext ? `${p.e164}x${p.ext}` : p.e164;
 }
 
+/**
+ * The contact's custom property `key`, or undefined. Own properties only: a property the mapping
+ * names like one every object inherits ("constructor", "toString") must read as absent on a
+ * contact that has no value for it, not as Object's function.
+ */
+export function customValue(c: Contact, key: string): string | undefined {
+  return Object.hasOwn(c.custom, key) ? c.custom[key] : undefined;
+}
+
 export function emptyContact(): Contact {
   return { emails: [], phones: [], websites: [], custom: {} };
 }

@@ -8,7 +8,7 @@
  * When rows disagree on a field, the chosen and rejected values are recorded.
  */
 import type { Contact, ContactRecord, FieldConflict, MergedRow, Phone } from '../contact.js';
-import { SCALAR_FIELDS, emptyContact, phoneKey } from '../contact.js';
+import { SCALAR_FIELDS, customValue, emptyContact, phoneKey } from '../contact.js';
 import type { Mapping } from '../mapping/schema.js';
 import { collapseSpaces } from './map.js';
 
@@ -97,7 +97,7 @@ export function mergeMembers(members: Member[], opts: MergeOptions): ContactReco
   const customKeys: string[] = [];
   for (const c of contacts) for (const k of Object.keys(c.custom)) if (!customKeys.includes(k)) customKeys.push(k);
   for (const k of customKeys) {
-    const values = contacts.map((c) => c.custom[k]);
+    const values = contacts.map((c) => customValue(c, k));
     const at = pick(values, opts.rules[`custom.${k}`] ?? opts.rules[k] ?? 'first', scores);
     if (at < 0) continue;
     out.custom[k] = values[at]!;

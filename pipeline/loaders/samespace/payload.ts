@@ -1,5 +1,5 @@
 /** Canonical contact -> one row of the CSV uploaded to Samespace (samespace-contacts-api.txt). */
-import type { Contact } from '../../contact.js';
+import { customValue, type Contact } from '../../contact.js';
 
 /** Canonical field -> Samespace standard property key, unless the mapping says otherwise. */
 export const DEFAULT_PROPERTIES: Readonly<Record<string, string>> = {
@@ -63,7 +63,7 @@ export function propertyColumns(
 }
 
 export function samespaceRow(c: Contact, cols: readonly PropertyColumn[]): string[] {
-  return cols.map((col) => ('canonical' in col.from ? canonicalValue(c, col.from.canonical) : c.custom[col.from.custom] ?? ''));
+  return cols.map((col) => ('canonical' in col.from ? canonicalValue(c, col.from.canonical) : customValue(c, col.from.custom) ?? ''));
 }
 
 /** The row plus what it could not carry (for the report's notes). */
