@@ -28,6 +28,23 @@ describe('spoke auth: configuration and credentials', () => {
     });
   });
 
+  test('SPOKE_AUTH_URL written as the full token URL (as Spoke\'s documents show it) works like the host alone', async () => {
+    for (const suffix of ['/oauth/token', '/oauth/token/']) {
+      const emu = await startSpokeEmulator({});
+      const h = harness(emu, { env: { SPOKE_AUTH_URL: `${emu.env.SPOKE_AUTH_URL!.replace(/\/+$/, '')}${suffix}` } });
+      try {
+        await h.loader.open();
+        const records = contactsFor('a@x.com', 3);
+        await h.load(records);
+        assert.deepEqual(tally(h, records), { 'success:upserted': 3 });
+        assert.deepEqual(emu.requests('POST /oauth/token').map((r) => r.status), [200], `${suffix}: one token, from the documented path`);
+      } finally {
+        h.close();
+        await emu.close();
+      }
+    }
+  });
+
   test('a wrong client secret -> AUTH_FAILED from open(), naming the variables but not the secret; zero PUTs', async () => {
     const wrong = 'wrong-secret-value-42';
     await withEmulator({}, { env: { SPOKE_CLIENT_SECRET: wrong } }, async (emu, h) => {

@@ -10,6 +10,8 @@ import { HttpError, parseRetryAfter, serverMessage, type HttpClient, type HttpRe
 import { spokeContactPath, spokeContactsPath, type SpokeContact } from './payload.js';
 
 export const SPOKE_DEFAULT_AUTH_URL = 'https://auth.spokephone.com';
+/** The client-credentials token endpoint, under SPOKE_AUTH_URL (spoke-assigned-contacts.txt). */
+const TOKEN_PATH = '/oauth/token';
 export const SPOKE_DEFAULT_API_URL = 'https://integration.spokephone.com';
 export const SPOKE_PHONEBOOK_NAME = 'My Assigned Contacts';
 
@@ -29,7 +31,7 @@ export function spokeConfigFromEnv(env: NodeJS.ProcessEnv): SpokeConfig {
       `${missing.join(' and ')} ${missing.length > 1 ? 'are' : 'is'} not set: the spoke target needs the API client id and secret from the Spoke account portal (Other > Developers)`);
   }
   return {
-    authUrl: baseUrl(env, 'SPOKE_AUTH_URL', SPOKE_DEFAULT_AUTH_URL),
+    authUrl: baseUrl(env, 'SPOKE_AUTH_URL', SPOKE_DEFAULT_AUTH_URL, TOKEN_PATH),
     apiUrl: baseUrl(env, 'SPOKE_API_URL', SPOKE_DEFAULT_API_URL),
     clientId: env.SPOKE_CLIENT_ID!.trim(),
     clientSecret: env.SPOKE_CLIENT_SECRET!.trim(),
@@ -44,7 +46,12 @@ export function spokeDestination(env: NodeJS.ProcessEnv): string {
   return (env.SPOKE_API_URL?.trim() || SPOKE_DEFAULT_API_URL).replace(/\/+$/, '');
 }
 
-function baseUrl(env: NodeJS.ProcessEnv, name: string, fallback: string): string {
+/**
+ * The URL in `name` (else `fallback`), without trailing slashes, checked. `endpoint`, when given,
+ * is the path the client appends: a value that already ends with it (the token URL as Spoke's
+ * documents write it, https://auth.spokephone.com/oauth/token) means the same base.
+ */
+function baseUrl(env: NodeJS.ProcessEnv, name: string, fallback: string, endpoint?: string): string {
   const raw = env[name]?.trim() || fallback;
   let u: URL;
   try {
@@ -55,7 +62,8 @@ function baseUrl(env: NodeJS.ProcessEnv, name: string, fallback: string): string
   if (u.protocol !== 'http:' && u.protocol !== 'https:') {
     throw new ImportError('CONFIG_MISSING', `${name} must be an http(s) URL like ${fallback}, got protocol ${u.protocol}`);
   }
-  return raw.replace(/\/+$/, '');
+  const base = raw.replace(/\/+$/, '');
+  return endpoint && base.endsWith(endpoint) ? base.slice(0, -endpoint.length) : base;
 }
 
 /** A contact as Spoke returns it (what we sent, plus whatever the server adds). */
@@ -134,7 +142,7 @@ export class SpokeClient {
   }
 
   private async fetchToken(): Promise<Token> {
-    const url = `${this.cfg.authUrl}/oauth/token`;
+    const url = `${this.cfg.authUrl}${TOKEN_PATH}`;
     const form = new URLSearchParams({
       client_id: this.cfg.clientId,
       client_secret: this.cfg.clientSecret,
