@@ -39,7 +39,7 @@ export const TARGET_REQUIREMENTS: Record<TargetName, { fields: readonly string[]
 /**
  * A field `target` needs on every contact that the mapping fills from nothing: every row
  * would fail REQUIRED_MISSING (run.ts refuses such a run before anything is read or sent;
- * the file target warns that the target's payload file stays empty).
+ * the file target notes that the target's payload file stays empty).
  */
 export function unmappedTargetField(m: Mapping, target: TargetName): string | undefined {
   const f = m.fields;
