@@ -93,8 +93,8 @@ export function renderFileContact(c: Contact, plan: FileRenderPlan, out: ByteBui
   return r;
 }
 
-/** How a note names a field a target needs. */
-const NEEDED: Record<string, string> = { id: 'id', name: 'a name', owner: 'owner', phones: 'a phone number', emails: 'an email' };
+/** How a note names a field a target needs (TARGET_REQUIREMENTS' fields; another would be named as it is). */
+const NEEDED: Record<string, string> = { id: 'id', name: 'a name', owner: 'owner', phones: 'a phone number' };
 /** The payload files that hold only the contacts their target would take, and the target's name in notes. */
 export const TARGET_LABEL = { spoke: 'Spoke', genesys: 'Genesys', talkdesk: 'Talkdesk' } as const;
 
