@@ -30,6 +30,7 @@ export const ERROR_CODES = {
   MAPPING_NOT_FOUND: { kind: 'usage', hint: 'Check the --mapping path, or draft one with `contact-import init <file>`.' },
   MAPPING_YAML: { kind: 'usage', hint: 'Fix the YAML syntax at the position shown (indentation, a missing colon or quote).' },
   MAPPING_INVALID: { kind: 'usage', hint: 'Fix the mapping at the path shown; see mappings/README.md for every key.' },
+  NO_CONTACT_COLUMNS: { kind: 'usage', hint: 'init drafts from the column names: if they are not on the row named, give --header-row N (and --sheet for a workbook whose contacts are on another sheet); if the file has no header row, write the mapping by hand from mappings/README.md.' },
   MAPPING_COLUMN_MISSING: { kind: 'usage', hint: 'Use a column name exactly as it appears in the file header (listed in the message).' },
   TARGET_UNKNOWN: { kind: 'usage', hint: 'Use --target file, samespace, spoke, genesys or talkdesk.' },
   CONFIG_MISSING: { kind: 'usage', hint: 'Set the environment variable named in the message (see README, "Targets").' },

@@ -310,6 +310,46 @@ describe('writing the draft', () => {
     assert.equal(parseMapping(s.stdout, 'stdout').targets.samespace?.module, 'Contacts');
   });
 
+  test('a file with no column init can map is a usage error naming its columns and the header row, not a bug', async () => {
+    const file = join(tmp.path, 'notes-only.csv');
+    writeFileSync(file, 'Notizen,Foo\nnichts,bar\n');
+    const r = await runCli(['init', file]);
+    assert.equal(r.code, 2, r.stderr);
+    assert.match(r.stderr, /^error: NO_CONTACT_COLUMNS: .*notes-only\.csv: no column looks like a name, phone, email, company or id \(the header row is row 1: "Notizen", "Foo"\)$/m);
+    assert.match(r.stderr, /^hint: .*--header-row N/m);
+    assert.doesNotMatch(r.stderr, /bug|internal/i);
+    assert.equal(r.stdout, '', 'no draft is printed');
+  });
+
+  test('a workbook whose first sheet with data is not the contacts: the draft reads the first sheet that maps, names it and says why', async () => {
+    const book = join(ROOT, 'test/fixtures/spreadsheets/contacts-after-notes-sheet.xlsx');
+    const r = await runCli(['init', book]);
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stdout, /^# Note: sheet "Contacts" is the first whose columns look like contacts \(nothing in "Read me" does\)$/m);
+    const m = parseMapping(r.stdout, 'stdout');
+    assert.equal(m.source.sheet, 'Contacts');
+    assert.equal(m.fields.name, 'Name');
+    assert.equal(m.fields.emails, 'Email');
+    // check reads the sheet the draft names, without edits.
+    const mapping = join(tmp.path, 'after-notes.yaml');
+    writeFileSync(mapping, r.stdout);
+    const out = join(tmp.path, 'check-after-notes');
+    const check = await runCli(['check', book, '-m', mapping, '--out', out]);
+    assert.equal(check.code, 0, check.stderr);
+    assert.equal(assertInvariant(out).counts.success, 2);
+
+    // A sheet the user names is the one they meant: no other sheet is tried.
+    const named = await runCli(['init', book, '--sheet', 'Read me']);
+    assert.equal(named.code, 2);
+    assert.match(named.stderr, /NO_CONTACT_COLUMNS: sheet "Read me" of .*contacts-after-notes-sheet\.xlsx: no column looks like/);
+  });
+
+  test('a workbook where no sheet maps: one usage error listing every sheet tried', async () => {
+    const r = await runCli(['init', join(ROOT, 'test/fixtures/spreadsheets/no-contact-columns.xlsx')]);
+    assert.equal(r.code, 2, r.stderr);
+    assert.match(r.stderr, /NO_CONTACT_COLUMNS: .*no-contact-columns\.xlsx: no sheet has a column that looks like a name, phone, email, company or id \(sheets "Read me", "Empty" \(empty\), "Totals"\)$/m);
+  });
+
   test('a missing file is a usage error naming it', async () => {
     const r = await runCli(['init', 'samples/nope.csv']);
     assert.equal(r.code, 2);

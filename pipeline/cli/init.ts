@@ -3,7 +3,7 @@ import type { Argv } from 'yargs';
 import { writeFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { ImportError, EXIT } from '../errors.js';
-import { draftMapping, sampleFile } from '../mapping/draft.js';
+import { draftMapping, sampleFile, type Draft, type SampledFile } from '../mapping/draft.js';
 import { EPILOGUE, targetChoices, type Io } from './common.js';
 import type { TargetName } from '../loaders/types.js';
 import { makeDirs } from '../dirs.js';
@@ -28,7 +28,7 @@ export function initCommand(io: Io, done: (code: number) => void) {
       .option('target', { alias: 't', choices: targetChoices, describe: 'say in the draft which fields this target needs and whether they were found' })
       .option('out', { alias: 'o', type: 'string', describe: 'write the mapping here (default: print it)' })
       .option('force', { type: 'boolean', default: false, describe: 'overwrite --out if it exists' })
-      .option('sheet', { type: 'string', describe: 'XLS/XLSX: the sheet, by name or 1-based index (default: the first with data)' })
+      .option('sheet', { type: 'string', describe: 'XLS/XLSX: the sheet, by name or 1-based index (default: the first sheet with contact columns)' })
       .option('header-row', { type: 'number', describe: '1-based row of the column names (default: 1, or detected in spreadsheets)' })
       .option('sample-rows', { type: 'number', default: 200, describe: 'how many rows to read to match columns by content and guess the country' })
       .example('$0 init export.csv', 'print a draft mapping for export.csv')
@@ -40,6 +40,42 @@ export function initCommand(io: Io, done: (code: number) => void) {
   };
 }
 
+/**
+ * The first sheet with data maps nothing (a cover or notes sheet before the contacts): draft
+ * from the first later sheet that maps something, and say so in the draft. Only without
+ * --sheet: a sheet the user named is the one they meant.
+ */
+async function draftFromAnotherSheet(a: InitArgs, first: SampledFile, err: ImportError): Promise<Draft> {
+  const sheets = first.info.sheets ?? [];
+  const skipped = first.info.sheet;
+  const later = sheets.slice(sheets.indexOf(skipped ?? '') + 1);
+  if (skipped === undefined || !later.length) throw err;
+  const tried: string[] = [`"${skipped}"`];
+  for (const name of later) {
+    let sample: SampledFile;
+    try {
+      sample = await sampleFile(a.file, { sheet: name, headerRow: a['header-row'] }, a['sample-rows']);
+    } catch (e) {
+      // An empty sheet, or one with a header and no rows: not the contacts either.
+      if (e instanceof ImportError && (e.code === 'FILE_EMPTY' || e.code === 'FILE_HEADER_ONLY' || e.code === 'HEADER_NOT_FOUND')) { tried.push(`"${name}" (${e.code === 'FILE_HEADER_ONLY' ? 'no data rows' : 'empty'})`); continue; }
+      throw e;
+    }
+    try {
+      const list = tried.length > 1 ? `${tried.slice(0, -1).join(', ')} and ${tried[tried.length - 1]}` : tried[0];
+      return draftMapping(sample, {
+        file: a.file, target: a.target, headerRow: a['header-row'], mappingPath: a.out,
+        notes: [`sheet "${name}" is the first whose columns look like contacts (nothing in ${list} does)`],
+      });
+    } catch (e) {
+      if (!(e instanceof ImportError && e.code === 'NO_CONTACT_COLUMNS')) throw e;
+      tried.push(`"${name}"`);
+    }
+  }
+  throw new ImportError('NO_CONTACT_COLUMNS',
+    `${a.file}: no sheet has a column that looks like a name, phone, email, company or id (sheets ${tried.join(', ')})`,
+    { file: a.file });
+}
+
 async function runInit(io: Io, a: InitArgs): Promise<number> {
   if (!Number.isInteger(a['sample-rows']) || a['sample-rows'] < 1) {
     throw new ImportError('USAGE', `--sample-rows: expected a whole number of rows of 1 or more, got ${a['sample-rows']}`);
@@ -48,8 +84,15 @@ async function runInit(io: Io, a: InitArgs): Promise<number> {
     throw new ImportError('USAGE', `--header-row: expected a 1-based row number, got ${a['header-row']}`);
   }
   const sheet = a.sheet !== undefined && /^\d+$/.test(a.sheet) ? Number(a.sheet) : a.sheet;
+  const opts = { file: a.file, target: a.target, sheet, headerRow: a['header-row'], mappingPath: a.out };
   const sample = await sampleFile(a.file, { sheet, headerRow: a['header-row'] }, a['sample-rows']);
-  const draft = draftMapping(sample, { file: a.file, target: a.target, sheet, headerRow: a['header-row'], mappingPath: a.out });
+  let draft: Draft;
+  try {
+    draft = draftMapping(sample, opts);
+  } catch (e) {
+    if (!(e instanceof ImportError && e.code === 'NO_CONTACT_COLUMNS') || sheet !== undefined) throw e;
+    draft = await draftFromAnotherSheet(a, sample, e);
+  }
   if (!a.out) {
     io.out(draft.text);
     return EXIT.OK;

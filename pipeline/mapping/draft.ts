@@ -20,6 +20,7 @@ import { normalizeEmail, splitEmailCell } from '../transforms/normalize.js';
 import type { TargetName } from '../loaders/types.js';
 import { TARGET_REQUIREMENTS } from '../loaders/index.js';
 import { parseMapping } from './load.js';
+import { ImportError } from '../errors.js';
 import type { Mapping } from './schema.js';
 import { detectLayout, type Layout } from './layouts.js';
 import { HONORIFICS, headerKey, lookupHeader, type HeaderMeaning } from './synonyms.js';
@@ -48,6 +49,8 @@ export interface DraftOptions {
   headerRow?: number;
   /** Where the mapping will be written, for the "check" line in its header comment. */
   mappingPath?: string;
+  /** Said in the draft's header comment (e.g. why init read this sheet). */
+  notes?: string[];
 }
 
 interface Pick { column: string; why: string }
@@ -200,6 +203,9 @@ export function draftMapping(sample: SampledFile, opts: DraftOptions): Draft {
 
   if (layout) fromLayout(layout, sample.info.headers, byHeader, f, take);
   else fromHeadersAndContent(cols, f, take);
+  // A mapping must map something (parseMapping refuses one that maps nothing): say so as the
+  // user's problem, with where init looked, rather than draft what `check` would refuse.
+  if (!used.size) throw nothingToMap(sample, opts.file);
 
   // Country column: only when every sampled value names a country, or a row would fail with COUNTRY_UNKNOWN.
   let countryColumn: Pick | undefined;
@@ -235,6 +241,16 @@ export function draftMapping(sample: SampledFile, opts: DraftOptions): Draft {
     throw new Error(`init drafted a mapping its own parser refuses: ${(e as Error).message}`);
   }
   return draft;
+}
+
+/** init found no column it can map: the file's columns, and the sheet it read. */
+function nothingToMap(sample: SampledFile, file: string): ImportError {
+  const { headers, sheet, headerRow } = sample.info;
+  const shown = headers.slice(0, 8).map((h) => JSON.stringify(h)).join(', ') + (headers.length > 8 ? `, … (${headers.length} columns)` : '');
+  const where = sheet !== undefined ? `sheet "${sheet}" of ${file}` : file;
+  return new ImportError('NO_CONTACT_COLUMNS',
+    `${where}: no column looks like a name, phone, email, company or id (the header row is row ${headerRow}: ${shown})`,
+    { file, ...(sheet !== undefined ? { sheet } : {}), row: headerRow });
 }
 
 /** Every non-empty phone cell of the sample, with its row's country when the country column names one. */
@@ -377,7 +393,7 @@ function render(d: Draft, sample: SampledFile, cols: Column[], opts: DraftOption
 
   L.push(`# Drafted by \`contact-import init\` from ${opts.file} (${sample.rows.length} sampled row${sample.rows.length === 1 ? '' : 's'}, ${info.headers.length} columns).`);
   L.push(d.layout ? `# Recognized layout: ${d.layout.title}.` : '# No known export layout: columns matched by header name and by content.');
-  for (const n of d.layout?.notes ?? []) L.push(`# Note: ${n}`);
+  for (const n of [...(opts.notes ?? []), ...(d.layout?.notes ?? [])]) L.push(`# Note: ${n}`);
   L.push('# Review it, then:', `#   npx contact-import check ${opts.file} --mapping ${opts.mappingPath ?? '<this file>'}`, '# Every key is documented in mappings/README.md.');
   L.push(`description: ${q(d.layout ? `${d.layout.title} (drafted by init)` : `Drafted by init from ${opts.file.split(/[\\/]/).pop()}`)}`, '');
 
