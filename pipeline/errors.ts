@@ -69,7 +69,7 @@ export const ERROR_CODES = {
   PHONE_INVALID_COUNTRY: { kind: 'row', hint: 'Add the country code (+49 …) or set phone.defaultCountry / phone.countryColumn in the mapping.' },
   PHONE_NOT_A_NUMBER: { kind: 'row', hint: 'The cell does not hold a phone number; move other text to another column.' },
   PHONE_MANGLED: { kind: 'row', hint: 'A spreadsheet turned the number into scientific notation (4.15E+09) and lost digits; format the column as Text and export again.' },
-  COUNTRY_UNKNOWN: { kind: 'row', hint: 'Use an ISO country code (US, GB, DE) or an English country name in the country column.' },
+  COUNTRY_UNKNOWN: { kind: 'row', hint: 'Use an ISO country code (US, GB, DE) or the country\'s name in English, German, French, Spanish, Italian, Portuguese or Dutch in the country column.' },
   EMAIL_INVALID: { kind: 'row', hint: 'Write one address like name@example.com; separate several with ";".' },
   FIELD_INVALID: { kind: 'row', hint: 'The value does not fit the field; see the message for what was expected.' },
   TARGET_REJECTED: { kind: 'row', hint: 'The target refused this contact; its reason is in the message.' },

@@ -244,6 +244,22 @@ describe('files of no known layout', () => {
     assert.ok(d3.unmatched.includes('Title'));
   });
 
+  test('a country column written in the language of the export (Frankreich, Spanien) is the country column, and check resolves every row by it', async () => {
+    const file = join(tmp.path, 'kunden.csv');
+    writeFileSync(file, 'Vorname,Nachname,Telefon,Land\n' +
+      'Jürgen,Müller,030 1234567,Deutschland\nPierre,Dupont,01 42 68 53 00,Frankreich\nLucía,García,912 345 678,Spanien\nEmma,Smith,020 7946 0958,Großbritannien\n');
+    const d = draftMapping(await sampleFile(file), { file });
+    assert.equal(d.mapping.phone.countryColumn, 'Land');
+    const mapping = join(tmp.path, 'kunden.yaml');
+    writeFileSync(mapping, d.text);
+    const out = join(tmp.path, 'check-kunden');
+    const check = await runCli(['check', file, '-m', mapping, '--out', out]);
+    assert.equal(check.code, 0, check.stderr);
+    assert.equal(assertInvariant(out).counts.success, 4);
+    const phones = readReportCsv(out, 'success.csv').map((r) => r.phone);
+    assert.deepEqual(phones, ['+49301234567', '+33142685300', '+34912345678', '+442079460958']);
+  });
+
   test('XLSX: the header row under the title rows is found and written into source', async () => {
     const mapping = join(tmp.path, 'xlsx.yaml');
     const init = await runCli(['init', 'samples/title-row-phones-as-numbers.xlsx', '--out', mapping]);

@@ -5,6 +5,7 @@ import fc from 'fast-check';
 import { parsePhoneNumberFromString, type CountryCode } from 'libphonenumber-js/max';
 import { isKnownCountry, normalizePhoneCell, resolveCountry } from '../pipeline/transforms/phone.js';
 import { COUNTRY_TABLE, countryKey } from '../pipeline/transforms/countries.js';
+import { LOCAL_COUNTRY_NAMES } from '../pipeline/transforms/country-names.js';
 import { ERROR_CODES } from '../pipeline/errors.js';
 
 // google-libphonenumber ships no types; only these calls are used, as the reference.
@@ -372,6 +373,12 @@ describe('resolveCountry', () => {
     ['The Netherlands', 'NL'], ['Holland', 'NL'], ["Côte d'Ivoire", 'CI'], ['Cote d’Ivoire', 'CI'], ['Ivory Coast', 'CI'],
     ['St. Kitts & Nevis', 'KN'], ['Saint Kitts and Nevis', 'KN'], ['Trinidad & Tobago', 'TT'], ['Guinea-Bissau', 'GW'],
     ['Turkey', 'TR'], ['Türkiye', 'TR'], ['South Korea', 'KR'], ['Korea', 'KR'], ['Czech Republic', 'CZ'], ['Czechia', 'CZ'],
+    // The languages init reads headers in (country-names.ts).
+    ['Frankreich', 'FR'], ['Vereinigte Staaten', 'US'], ['Großbritannien', 'GB'], ['Niederlande', 'NL'], ['Schweiz', 'CH'],
+    ['Allemagne', 'DE'], ['Royaume-Uni', 'GB'], ['États-Unis', 'US'], ['Etats Unis', 'US'], ['Pays-Bas', 'NL'],
+    ['Alemania', 'DE'], ['Reino Unido', 'GB'], ['EE. UU.', 'US'], ['Países Bajos', 'NL'], ['Francia', 'FR'],
+    ['Germania', 'DE'], ['Regno Unito', 'GB'], ['Stati Uniti', 'US'], ['Alemanha', 'DE'], ['EUA', 'US'], ['Espanha', 'ES'],
+    ['Duitsland', 'DE'], ['Verenigd Koninkrijk', 'GB'], ['Verenigde Staten', 'US'], ['Frankrijk', 'FR'], ['Ivoorkust', 'CI'],
   ] as const) {
     test(`${JSON.stringify(value)} -> ${want}`, () => assert.equal(resolveCountry(value), want));
   }
@@ -384,13 +391,20 @@ describe('resolveCountry', () => {
     assert.equal(resolveCountry('Narnia'), undefined);
     assert.equal(resolveCountry('Narnia'), undefined);
   });
-  test('the name table has no key that points at two countries, and covers every alpha-2 it lists', () => {
+  test('the name tables (English and the other languages) have no key that points at two countries, and cover every alpha-2 they list', () => {
     const seen = new Map<string, string>();
-    for (const [code, entry] of Object.entries(COUNTRY_TABLE)) {
+    const alpha3s = new Set(Object.values(COUNTRY_TABLE).map((e) => e.slice(0, 3)));
+    const local = Object.entries(LOCAL_COUNTRY_NAMES).map(([code, entry]): [string, string] => [code, `${COUNTRY_TABLE[code].slice(0, 3)}|${entry}`]);
+    for (const [code, entry] of [...Object.entries(COUNTRY_TABLE), ...local]) {
       const [alpha3, ...names] = entry.split('|');
       assert.match(alpha3, /^[A-Z]{3}$/, code);
       assert.equal(resolveCountry(alpha3), code, `${alpha3}`);
       for (const n of names) {
+        // A two-letter name or another country's alpha-3 would be read as that code first.
+        if (LOCAL_COUNTRY_NAMES[code]?.split('|').includes(n)) {
+          assert.ok(countryKey(n).replace(/ /g, '').length > 2, `${n}: too short for a name`);
+          assert.ok(!alpha3s.has(n.toUpperCase()) || n.toUpperCase() === alpha3, `${n}: another country's alpha-3`);
+        }
         const k = countryKey(n);
         const other = seen.get(k);
         assert.ok(other === undefined || other === code, `"${n}" is both ${other} and ${code}`);

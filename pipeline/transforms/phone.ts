@@ -27,6 +27,7 @@ import type { CountryCode } from 'libphonenumber-js';
 import type { Phone } from '../contact.js';
 import type { ErrorCode } from '../errors.js';
 import { COUNTRY_TABLE, countryKey } from './countries.js';
+import { LOCAL_COUNTRY_NAMES } from './country-names.js';
 import { isValidParsed, type ParsedNumber } from './phone-validity.js';
 import { parsePlain, plainLength } from './phone-parse.js';
 
@@ -43,6 +44,12 @@ for (const [code, entry] of Object.entries(COUNTRY_TABLE)) {
   ALPHA3.set(alpha3, code);
   for (const n of names) NAMES.set(countryKey(n), code);
 }
+// The same countries' names in the other languages init reads headers in (generated: no name
+// there is another country's key, so none overrides the English table).
+for (const [code, entry] of Object.entries(LOCAL_COUNTRY_NAMES)) {
+  if (!isSupportedCountry(code)) continue;
+  for (const n of entry.split('|')) NAMES.set(countryKey(n), code);
+}
 
 const TWO_LETTERS = /^[A-Za-z]{2}$/;
 const THREE_LETTERS = /^[A-Za-z]{3}$/;
@@ -57,8 +64,9 @@ export function isKnownCountry(code: string): boolean {
 }
 
 /**
- * Resolve a per-row country cell: ISO alpha-2 ("us", "GB"), alpha-3 ("DEU"), or an
- * English country name ("United Kingdom", "Germany", "UK", "USA", "England").
+ * Resolve a per-row country cell: ISO alpha-2 ("us", "GB"), alpha-3 ("DEU"), or a country
+ * name in English ("United Kingdom", "Germany", "UK", "USA", "England") or in German, French,
+ * Spanish, Italian, Portuguese or Dutch ("Frankreich", "Royaume-Uni", "Países Bajos").
  * undefined when unknown, or when libphonenumber has no metadata for the country.
  */
 export function resolveCountry(value: string): CountryCode | undefined {
