@@ -2,7 +2,7 @@ import { test, describe } from 'node:test';
 import assert from 'node:assert/strict';
 import { parseMapping } from '../pipeline/mapping/load.js';
 import { compileMapping, type MappedRow } from '../pipeline/transforms/map.js';
-import { createNormalizer, isAllCaps, normalizeEmail, splitEmailCell } from '../pipeline/transforms/normalize.js';
+import { createNormalizer, isAllCaps, normalizeEmail, splitEmailCell, splitFullName } from '../pipeline/transforms/normalize.js';
 import { createValidator } from '../pipeline/transforms/validate.js';
 import { emptyContact } from '../pipeline/contact.js';
 
@@ -154,6 +154,26 @@ describe('names', () => {
     assert.deepEqual([kept.firstName, kept.lastName], [undefined, 'Byron'], 'a mapped part is not overwritten');
     const off = n('names:\n  splitName: false\n')(row({ scalars: { name: 'Ada Lovelace' } })).contact;
     assert.deepEqual([off.firstName, off.lastName], [undefined, undefined]);
+  });
+
+  test('"Last, First" is split the right way round, and titles in front are not a first name; name stays as written', () => {
+    const split = (name: string) => { const c = n()(row({ scalars: { name } })).contact; return [c.name, c.firstName, c.lastName]; };
+    assert.deepEqual(split('Müller, Hans'), ['Müller, Hans', 'Hans', 'Müller']);
+    assert.deepEqual(split('Lovelace,  Ada King'), ['Lovelace, Ada King', 'Ada King', 'Lovelace']);
+    assert.deepEqual(split('van der Berg, Jan'), ['van der Berg, Jan', 'Jan', 'van der Berg']);
+    assert.deepEqual(split('Müller, Dr. Hans'), ['Müller, Dr. Hans', 'Hans', 'Müller']);
+    assert.deepEqual(split('Müller, Dr.'), ['Müller, Dr.', undefined, 'Müller']);
+    assert.deepEqual(split('Dr. Hans Müller'), ['Dr. Hans Müller', 'Hans', 'Müller']);
+    assert.deepEqual(split('Prof. Dr. Eva Maria Schmidt'), ['Prof. Dr. Eva Maria Schmidt', 'Eva', 'Maria Schmidt']);
+    assert.deepEqual(split('Mme Durand'), ['Mme Durand', undefined, 'Durand']);
+    assert.deepEqual(split('M. Pierre Dupont'), ['M. Pierre Dupont', 'Pierre', 'Dupont']);
+    assert.deepEqual(split('Sra. Lucía García'), ['Sra. Lucía García', 'Lucía', 'García']);
+    // Not "Last, First": a suffix or a company form after the comma, two commas, or a bare "M" (an initial).
+    assert.deepEqual(split('John Smith, Jr.'), ['John Smith, Jr.', 'John', 'Smith, Jr.']);
+    assert.deepEqual(split('M Smith'), ['M Smith', 'M', 'Smith']);
+    assert.deepEqual(split('Dr.'), ['Dr.', 'Dr.', undefined]);
+    assert.notEqual(splitFullName('Acme, Inc.').first, 'Inc.');
+    assert.notEqual(splitFullName('Smith, John, Jr.').first, 'John, Jr.');
   });
 
   test('scalars have their spaces collapsed; twitter loses its @; custom passes through', () => {

@@ -95,6 +95,44 @@ export function isAllCaps(s: string): boolean {
   return upper;
 }
 
+// Titles written before a name ("Dr. Hans Müller", "Mme Durand"): not a first name. "M" (Monsieur)
+// only with its dot, since a bare "M" is as likely an initial.
+const TITLES = new Set(['mr', 'mrs', 'ms', 'miss', 'mx', 'dr', 'prof', 'sir', 'herr', 'frau', 'm.', 'mme', 'mlle',
+  'sr', 'sra', 'srta', 'dott', 'dhr', 'mevr']);
+// What may follow a comma without the comma meaning "Last, First": a suffix ("Smith, Jr.") or a
+// company form ("Acme, Inc.").
+const NOT_A_FIRST_NAME = new Set(['jr', 'sr', 'ii', 'iii', 'iv', 'phd', 'md', 'esq', 'mba', 'cpa', 'dds',
+  'inc', 'llc', 'llp', 'ltd', 'co', 'corp', 'plc', 'gmbh', 'ag', 'kg', 'sa', 'sas', 'sarl', 'srl', 'spa', 'bv', 'nv', 'ab', 'oy', 'as']);
+const wordKey = (w: string) => { const k = w.toLowerCase(); return k === 'm.' ? k : k.replace(/\./g, ''); };
+
+/**
+ * A full name's first and last name: "Ada King Lovelace" is Ada + King Lovelace; "Lovelace, Ada"
+ * (one comma, a given name after it) is Ada + Lovelace; titles in front are dropped ("Dr. Hans
+ * Müller": Hans + Müller; "Dr. Müller": the last name alone). `name` has its spaces collapsed.
+ */
+export function splitFullName(name: string): { first?: string; last?: string } {
+  const comma = name.indexOf(',');
+  if (comma > 0 && comma === name.lastIndexOf(',')) {
+    const last = name.slice(0, comma).trim();
+    const given = name.slice(comma + 1).trim().split(' ').filter(Boolean);
+    if (last && given.length && !NOT_A_FIRST_NAME.has(wordKey(given[0]))) {
+      const first = withoutTitles(given);
+      return first.length === 1 && TITLES.has(wordKey(first[0])) ? { last } : { first: first.join(' '), last };
+    }
+  }
+  const words = name.split(' ');
+  const rest = withoutTitles(words);
+  if (rest.length < words.length) return rest.length > 1 ? { first: rest[0], last: rest.slice(1).join(' ') } : { last: rest[0] };
+  return words.length > 1 ? { first: words[0], last: words.slice(1).join(' ') } : { first: name };
+}
+
+/** The words after any titles, keeping at least the last word. */
+function withoutTitles(words: string[]): string[] {
+  let i = 0;
+  while (i < words.length - 1 && TITLES.has(wordKey(words[i]))) i++;
+  return i ? words.slice(i) : words;
+}
+
 export function createNormalizer(mapping: Mapping) {
   const defaultCountry = mapping.phone.defaultCountry as CountryCode | undefined;
   const phonesOptional = mapping.phone.optional;
@@ -137,10 +175,7 @@ export function createNormalizer(mapping: Mapping) {
       if (last && isAllCaps(last)) last = titleCase(last);
     }
     if (!name && joinFirstLast && (first || last)) name = first && last ? `${first} ${last}` : first || last;
-    if (name && splitName && !first && !last) {
-      const parts = name.split(' ');
-      if (parts.length > 1) { first = parts[0]; last = parts.slice(1).join(' '); } else first = name;
-    }
+    if (name && splitName && !first && !last) ({ first, last } = splitFullName(name));
     if (name) c.name = name;
     if (first) c.firstName = first;
     if (last) c.lastName = last;
