@@ -43,6 +43,29 @@ describe('dedupe: survivorship rules', () => {
     const tie = [member(2, { title: 'A' }, { date: '2024-01-01' }), member(3, { title: 'B' }, { date: '2024-01-01' })];
     assert.equal(merge(tie, { title: 'newest' }).contact.title, 'B', 'a tie goes to the later row');
   });
+  test('name, firstName and lastName come together from the one row rules.name picks, so every target names the same person', () => {
+    const ava = () => [
+      member(2, { name: 'Ava', firstName: 'Ava' }),
+      member(3, { name: 'Ava Thompson', firstName: 'Ava', lastName: 'Thompson' }, { key: 'k' }),
+    ];
+    const first = merge(ava());
+    assert.deepEqual([first.contact.name, first.contact.firstName, first.contact.lastName], ['Ava', 'Ava', undefined],
+      'not name "Ava" with the other row\'s last name');
+    assert.deepEqual(first.conflicts, [
+      { field: 'name', chosen: 'Ava', rejected: ['Ava Thompson'] },
+      { field: 'lastName', chosen: '', rejected: ['Thompson'] },
+    ], 'the last name left behind is a conflict, kept "" over it');
+    const longest = merge(ava(), { name: 'longest' }).contact;
+    assert.deepEqual([longest.name, longest.firstName, longest.lastName], ['Ava Thompson', 'Ava', 'Thompson']);
+    // Without a name (joinFirstLast: false), the rule compares first and last name joined.
+    const parts = merge([member(2, { firstName: 'Ava' }), member(3, { firstName: 'Ava', lastName: 'Thompson' }, { key: 'k' })], { name: 'longest' }).contact;
+    assert.deepEqual([parts.name, parts.firstName, parts.lastName], [undefined, 'Ava', 'Thompson']);
+    // A row with no name part at all is never picked over one with a name.
+    const none = merge([member(2, { company: 'Acme' }), member(3, { name: 'Bo Li', firstName: 'Bo', lastName: 'Li' }, { key: 'k' })]).contact;
+    assert.deepEqual([none.name, none.firstName, none.lastName], ['Bo Li', 'Bo', 'Li']);
+    const nobody = merge([member(2, { company: 'Acme' }), member(3, { company: 'Acme' }, { key: 'k' })]).contact;
+    assert.deepEqual([nobody.name, nobody.firstName, nobody.lastName], [undefined, undefined, undefined]);
+  });
   test('a rule never picks an empty value over a non-empty one', () => {
     const ms = [member(2, { company: 'Acme' }), member(3, { company: '' })];
     assert.equal(merge(ms, { company: 'last' }).contact.company, 'Acme');

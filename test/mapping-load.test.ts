@@ -235,6 +235,10 @@ describe('mapping load: wrong types and values', () => {
     assert.match(p.message, /needs fields.owner/);
     ps = problemsOf(fails('fields:\n  name: A\ndedupe:\n  rules:\n    phones: longest\n'));
     assert.match(ps[0].message, /phones and emails are always unioned/);
+    p = only(fails('fields:\n  name: A\ndedupe:\n  rules:\n    lastName: longest\n'));
+    assert.equal(p.path, 'dedupe.rules.lastName');
+    assert.equal(p.line, 5);
+    assert.match(p.message, /name, firstName and lastName are kept together, from the row that rules\.name picks: set dedupe\.rules\.name instead/);
   });
 
   test('name required is satisfied by firstName/lastName, and firstName by name', () => {

@@ -290,9 +290,11 @@ function semanticProblems(m: Mapping, doc: YAML.Document, counter: LineCounter):
       ((r === 'firstName' || r === 'lastName') && m.fields.name);
     if (!m.fields[r as keyof Mapping['fields']] && !derived) at(['required'], `"${r}" is required but fields.${r} is not mapped`);
   }
-  const ruleFields = new Set(['id', 'name', 'firstName', 'lastName', 'company', 'title', 'address', 'photoUrl', 'twitter', 'url', 'owner', 'websites']);
+  const ruleFields = new Set(['id', 'name', 'company', 'title', 'address', 'photoUrl', 'twitter', 'url', 'owner', 'websites']);
   for (const f of Object.keys(m.dedupe.rules)) {
-    if (!ruleFields.has(f) && !f.startsWith('custom.')) {
+    if (f === 'firstName' || f === 'lastName') {
+      at(['dedupe', 'rules', f], `name, firstName and lastName are kept together, from the row that rules.name picks: set dedupe.rules.name instead`);
+    } else if (!ruleFields.has(f) && !f.startsWith('custom.')) {
       const guess = didYouMean(f, [...ruleFields]);
       at(['dedupe', 'rules', f], `no survivorship rule applies to "${f}"${guess ? `, did you mean "${guess}"?` : ''} (phones and emails are always unioned)`);
     }

@@ -1,7 +1,10 @@
 /**
  * Survivorship: several records found to be one contact become one record.
  *
- * Scalar fields follow a per-field rule from the mapping (default: first non-empty);
+ * Scalar fields follow a per-field rule from the mapping (default: first non-empty), except
+ * the name: `name`, `firstName` and `lastName` come together from the one row that `rules.name`
+ * picks (by its name, or its first and last name joined), so that every target shows the
+ * same person ("Ava" and "Ava Thompson" never become name "Ava" with last name "Thompson");
  * phones, emails and websites are unioned in row order without repeats. The merged
  * contact keeps the first row as its reference, and the id of the first row that has
  * one (or the id chosen by `rules.id` when the mapping says `idFrom: rule`).
@@ -60,8 +63,15 @@ function pick(values: (string | undefined)[], rule: Rule, scores: { complete: nu
   return best;
 }
 
+/** The name fields, which survive together (see the file's comment). */
+const NAME_PARTS = new Set<string>(['name', 'firstName', 'lastName']);
+
+/** What the name rule compares: the name, else the first and last name joined. */
+const fullName = (c: Contact) => c.name || [c.firstName, c.lastName].filter(Boolean).join(' ') || undefined;
+
+/** The other values of a field than the chosen one (which may be empty: then every other value is rejected). */
 function conflictOf(field: string, values: (string | undefined)[], chosen: number): FieldConflict | undefined {
-  const seen = new Set<string>([sameValue(values[chosen]!)]);
+  const seen = new Set<string>([sameValue(values[chosen] ?? '')]);
   const rejected: string[] = [];
   for (const v of values) {
     if (!v) continue;
@@ -70,7 +80,7 @@ function conflictOf(field: string, values: (string | undefined)[], chosen: numbe
     seen.add(k);
     rejected.push(v);
   }
-  return rejected.length ? { field, chosen: values[chosen]!, rejected } : undefined;
+  return rejected.length ? { field, chosen: values[chosen] ?? '', rejected } : undefined;
 }
 
 export function mergeMembers(members: Member[], opts: MergeOptions): ContactRecord {
@@ -83,8 +93,16 @@ export function mergeMembers(members: Member[], opts: MergeOptions): ContactReco
   const out = emptyContact();
   const conflicts: FieldConflict[] = [];
 
+  const nameAt = pick(contacts.map(fullName), opts.rules.name ?? 'first', scores);
   for (const f of SCALAR_FIELDS) {
     const values = contacts.map((c) => c[f]);
+    if (NAME_PARTS.has(f)) {
+      if (nameAt < 0) continue;
+      if (values[nameAt]) out[f] = values[nameAt];
+      const conflict = conflictOf(f, values, nameAt);
+      if (conflict) conflicts.push(conflict);
+      continue;
+    }
     let rule: Rule = opts.rules[f] ?? 'first';
     if (f === 'id' && opts.idFrom === 'first') rule = 'first';
     const at = pick(values, rule, scores);
