@@ -24,6 +24,17 @@ if (!process.execArgv.some((a) => /^--(no-)?allocation-site-pretenuring$/.test(a
   setFlagsFromString('--no-allocation-site-pretenuring');
 }
 
+// Reliability: Node 20 unregisters a worker thread's isolate from the platform before it
+// disposes of it, and a background optimizing compile still running for that worker in between
+// aborts the whole process ("Assertion failed: (data.first) != nullptr" in
+// NodePlatform::ForIsolate, exit 134; seen twice in about 500 runs on a loaded machine, as row
+// workers and the payload worker end). Isolates made after this flag (the workers) compile on
+// their own thread, so no such compile is left when they end; the main thread's isolate exists
+// already and keeps compiling in the background. A --concurrent-recompilation given to node wins.
+if (!process.execArgv.some((a) => /^--(no-)?concurrent-recompilation$/.test(a))) {
+  setFlagsFromString('--no-concurrent-recompilation');
+}
+
 const main = new URL('../dist/bundle/main.js', import.meta.url);
 if (!existsSync(fileURLToPath(main))) {
   process.stderr.write('contact-import: the program is not built yet. Run `npm install` (or `npm run build`) in ' +
