@@ -155,6 +155,8 @@ const WRITE_ERRNO: Record<string, string> = {
   EACCES: 'permission denied',
   EPERM: 'permission denied',
   EIO: 'the disk reported an input/output error',
+  // Writing a file the run created itself: its folder was moved or deleted under the run.
+  ENOENT: 'its folder no longer exists (moved or deleted while the run was writing?)',
   SQLITE_FULL: 'the disk is full',
   SQLITE_IOERR: 'the disk reported an input/output error',
   SQLITE_READONLY: 'the file system is read-only',

@@ -78,6 +78,7 @@ test('writeFailed: the codes a write meets become WRITE_FAILED in plain words; a
     ['EACCES', /permission denied \(EACCES\)$/],
     ['SQLITE_FULL', /the disk is full \(SQLITE_FULL\)$/],
     ['SQLITE_IOERR_WRITE', /input\/output error \(SQLITE_IOERR_WRITE\)$/],
+    ['ENOENT', /its folder no longer exists \(moved or deleted while the run was writing\?\) \(ENOENT\)$/],
   ];
   for (const [code, want] of cases) {
     const w = writeFailed(err(code), '/r/success.csv');
@@ -93,6 +94,8 @@ test('writeFailed: the codes a write meets become WRITE_FAILED in plain words; a
     'could not write the state store, --state or CONTACT_IMPORT_STATE: the disk is full (SQLITE_FULL)');
   const denied = err('EACCES', '/in/contacts.csv');
   assert.equal(writeFailed(denied), denied, 'EACCES of unknown origin may be a read: left alone');
+  const missing = err('ENOENT', '/in/contacts.csv');
+  assert.equal(writeFailed(missing), missing, 'ENOENT of unknown origin may be a read: left alone');
   const bug = new TypeError('x is undefined');
   assert.equal(writeFailed(bug, '/r/a.csv'), bug);
   assert.equal(toImportError(bug).code, 'INTERNAL');
