@@ -161,6 +161,7 @@ describe('names', () => {
     assert.deepEqual(split('Müller, Hans'), ['Müller, Hans', 'Hans', 'Müller']);
     assert.deepEqual(split('Lovelace,  Ada King'), ['Lovelace, Ada King', 'Ada King', 'Lovelace']);
     assert.deepEqual(split('van der Berg, Jan'), ['van der Berg, Jan', 'Jan', 'van der Berg']);
+    assert.deepEqual(split('Jansen, Ab'), ['Jansen, Ab', 'Ab', 'Jansen'], 'a short given name is not a company form (AB)');
     assert.deepEqual(split('Müller, Dr. Hans'), ['Müller, Dr. Hans', 'Hans', 'Müller']);
     assert.deepEqual(split('Müller, Dr.'), ['Müller, Dr.', undefined, 'Müller']);
     assert.deepEqual(split('Dr. Hans Müller'), ['Dr. Hans Müller', 'Hans', 'Müller']);

@@ -50,18 +50,20 @@ async function draftFromAnotherSheet(a: InitArgs, first: SampledFile, err: Impor
   const skipped = first.info.sheet;
   const later = sheets.slice(sheets.indexOf(skipped ?? '') + 1);
   if (skipped === undefined || !later.length) throw err;
+  /** Every sheet looked at, as the error lists them (an empty one says so), and their names alone. */
   const tried: string[] = [`"${skipped}"`];
+  const names: string[] = [`"${skipped}"`];
   for (const name of later) {
     let sample: SampledFile;
     try {
       sample = await sampleFile(a.file, { sheet: name, headerRow: a['header-row'] }, a['sample-rows']);
     } catch (e) {
       // An empty sheet, or one with a header and no rows: not the contacts either.
-      if (e instanceof ImportError && (e.code === 'FILE_EMPTY' || e.code === 'FILE_HEADER_ONLY' || e.code === 'HEADER_NOT_FOUND')) { tried.push(`"${name}" (${e.code === 'FILE_HEADER_ONLY' ? 'no data rows' : 'empty'})`); continue; }
+      if (e instanceof ImportError && (e.code === 'FILE_EMPTY' || e.code === 'FILE_HEADER_ONLY' || e.code === 'HEADER_NOT_FOUND')) { tried.push(`"${name}" (${e.code === 'FILE_HEADER_ONLY' ? 'no data rows' : 'empty'})`); names.push(`"${name}"`); continue; }
       throw e;
     }
     try {
-      const list = tried.length > 1 ? `${tried.slice(0, -1).join(', ')} and ${tried[tried.length - 1]}` : tried[0];
+      const list = names.length > 1 ? `${names.slice(0, -1).join(', ')} and ${names[names.length - 1]}` : names[0];
       return draftMapping(sample, {
         file: a.file, target: a.target, headerRow: a['header-row'], mappingPath: a.out,
         notes: [`sheet "${name}" is the first whose columns look like contacts (nothing in ${list} does)`],
@@ -69,6 +71,7 @@ async function draftFromAnotherSheet(a: InitArgs, first: SampledFile, err: Impor
     } catch (e) {
       if (!(e instanceof ImportError && e.code === 'NO_CONTACT_COLUMNS')) throw e;
       tried.push(`"${name}"`);
+      names.push(`"${name}"`);
     }
   }
   throw new ImportError('NO_CONTACT_COLUMNS',

@@ -102,7 +102,7 @@ const TITLES = new Set(['mr', 'mrs', 'ms', 'miss', 'mx', 'dr', 'prof', 'sir', 'h
 // What may follow a comma without the comma meaning "Last, First": a suffix ("Smith, Jr.") or a
 // company form ("Acme, Inc.").
 const NOT_A_FIRST_NAME = new Set(['jr', 'sr', 'ii', 'iii', 'iv', 'phd', 'md', 'esq', 'mba', 'cpa', 'dds',
-  'inc', 'llc', 'llp', 'ltd', 'co', 'corp', 'plc', 'gmbh', 'ag', 'kg', 'sa', 'sas', 'sarl', 'srl', 'spa', 'bv', 'nv', 'ab', 'oy', 'as']);
+  'inc', 'llc', 'llp', 'ltd', 'co', 'corp', 'plc', 'gmbh', 'ag', 'kg', 'sa', 'sas', 'sarl', 'srl', 'spa', 'bv', 'nv', 'oy']);
 const wordKey = (w: string) => { const k = w.toLowerCase(); return k === 'm.' ? k : k.replace(/\./g, ''); };
 
 /**
