@@ -17,6 +17,16 @@ import YAML from 'yaml';
 const tmp = tempDir('cli-init-');
 after(() => tmp.cleanup());
 
+/** `check` of `file` with a mapping of this text (written as `<name>.yaml`): must exit 0; returns the report folder. */
+async function checkWith(file: string, mappingText: string, name: string): Promise<string> {
+  const mapping = join(tmp.path, `${name}.yaml`);
+  writeFileSync(mapping, mappingText);
+  const out = join(tmp.path, `check-${name}`);
+  const check = await runCli(['check', file, '-m', mapping, '--out', out]);
+  assert.equal(check.code, 0, check.stderr);
+  return out;
+}
+
 /** The draft `init` makes of a CSV with this text, written as `name` in the temp folder. */
 async function draftOf(name: string, text: string) {
   const file = join(tmp.path, name);
@@ -250,11 +260,7 @@ describe('files of no known layout', () => {
       'Jürgen,Müller,030 1234567,Deutschland\nPierre,Dupont,01 42 68 53 00,Frankreich\nLucía,García,912 345 678,Spanien\nEmma,Smith,020 7946 0958,Großbritannien\n');
     const d = draftMapping(await sampleFile(file), { file });
     assert.equal(d.mapping.phone.countryColumn, 'Land');
-    const mapping = join(tmp.path, 'kunden.yaml');
-    writeFileSync(mapping, d.text);
-    const out = join(tmp.path, 'check-kunden');
-    const check = await runCli(['check', file, '-m', mapping, '--out', out]);
-    assert.equal(check.code, 0, check.stderr);
+    const out = await checkWith(file, d.text, 'kunden');
     assert.equal(assertInvariant(out).counts.success, 4);
     const phones = readReportCsv(out, 'success.csv').map((r) => r.phone);
     assert.deepEqual(phones, ['+49301234567', '+33142685300', '+34912345678', '+442079460958']);
@@ -347,11 +353,7 @@ describe('writing the draft', () => {
     assert.equal(m.fields.name, 'Name');
     assert.equal(m.fields.emails, 'Email');
     // check reads the sheet the draft names, without edits.
-    const mapping = join(tmp.path, 'after-notes.yaml');
-    writeFileSync(mapping, r.stdout);
-    const out = join(tmp.path, 'check-after-notes');
-    const check = await runCli(['check', book, '-m', mapping, '--out', out]);
-    assert.equal(check.code, 0, check.stderr);
+    const out = await checkWith(book, r.stdout, 'after-notes');
     assert.equal(assertInvariant(out).counts.success, 2);
 
     // A sheet the user names is the one they meant: no other sheet is tried.

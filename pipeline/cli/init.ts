@@ -3,7 +3,7 @@ import type { Argv } from 'yargs';
 import { writeFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { ImportError, EXIT } from '../errors.js';
-import { draftMapping, sampleFile, type Draft, type SampledFile } from '../mapping/draft.js';
+import { draftMapping, sampleFile, type Draft, type DraftOptions, type SampledFile } from '../mapping/draft.js';
 import { EPILOGUE, targetChoices, type Io } from './common.js';
 import type { TargetName } from '../loaders/types.js';
 import { makeDirs } from '../dirs.js';
@@ -45,37 +45,38 @@ export function initCommand(io: Io, done: (code: number) => void) {
  * from the first later sheet that maps something, and say so in the draft. Only without
  * --sheet: a sheet the user named is the one they meant.
  */
-async function draftFromAnotherSheet(a: InitArgs, first: SampledFile, err: ImportError): Promise<Draft> {
+async function draftFromAnotherSheet(a: InitArgs, opts: DraftOptions, first: SampledFile, err: ImportError): Promise<Draft> {
   const sheets = first.info.sheets ?? [];
   const skipped = first.info.sheet;
   const later = sheets.slice(sheets.indexOf(skipped ?? '') + 1);
   if (skipped === undefined || !later.length) throw err;
-  /** Every sheet looked at, as the error lists them (an empty one says so), and their names alone. */
-  const tried: string[] = [`"${skipped}"`];
-  const names: string[] = [`"${skipped}"`];
+  /** Every sheet looked at, and why it is not the contacts when it is not merely unmapped. */
+  const passed: { name: string; why?: string }[] = [{ name: skipped }];
+  const quoted = (p: { name: string }) => `"${p.name}"`;
   for (const name of later) {
     let sample: SampledFile;
     try {
       sample = await sampleFile(a.file, { sheet: name, headerRow: a['header-row'] }, a['sample-rows']);
     } catch (e) {
       // An empty sheet, or one with a header and no rows: not the contacts either.
-      if (e instanceof ImportError && (e.code === 'FILE_EMPTY' || e.code === 'FILE_HEADER_ONLY' || e.code === 'HEADER_NOT_FOUND')) { tried.push(`"${name}" (${e.code === 'FILE_HEADER_ONLY' ? 'no data rows' : 'empty'})`); names.push(`"${name}"`); continue; }
+      if (e instanceof ImportError && (e.code === 'FILE_EMPTY' || e.code === 'FILE_HEADER_ONLY' || e.code === 'HEADER_NOT_FOUND')) {
+        passed.push({ name, why: e.code === 'FILE_HEADER_ONLY' ? 'no data rows' : 'empty' });
+        continue;
+      }
       throw e;
     }
     try {
+      const names = passed.map(quoted);
       const list = names.length > 1 ? `${names.slice(0, -1).join(', ')} and ${names[names.length - 1]}` : names[0];
-      return draftMapping(sample, {
-        file: a.file, target: a.target, headerRow: a['header-row'], mappingPath: a.out,
-        notes: [`sheet "${name}" is the first whose columns look like contacts (nothing in ${list} does)`],
-      });
+      return draftMapping(sample, { ...opts, notes: [`sheet "${name}" is the first whose columns look like contacts (nothing in ${list} does)`] });
     } catch (e) {
       if (!(e instanceof ImportError && e.code === 'NO_CONTACT_COLUMNS')) throw e;
-      tried.push(`"${name}"`);
-      names.push(`"${name}"`);
+      passed.push({ name });
     }
   }
+  const listed = passed.map((p) => quoted(p) + (p.why ? ` (${p.why})` : '')).join(', ');
   throw new ImportError('NO_CONTACT_COLUMNS',
-    `${a.file}: no sheet has a column that looks like a name, phone, email, company or id (sheets ${tried.join(', ')})`,
+    `${a.file}: no sheet has a column that looks like a name, phone, email, company or id (sheets ${listed})`,
     { file: a.file });
 }
 
@@ -87,14 +88,14 @@ async function runInit(io: Io, a: InitArgs): Promise<number> {
     throw new ImportError('USAGE', `--header-row: expected a 1-based row number, got ${a['header-row']}`);
   }
   const sheet = a.sheet !== undefined && /^\d+$/.test(a.sheet) ? Number(a.sheet) : a.sheet;
-  const opts = { file: a.file, target: a.target, sheet, headerRow: a['header-row'], mappingPath: a.out };
+  const opts: DraftOptions = { file: a.file, target: a.target, sheet, headerRow: a['header-row'], mappingPath: a.out };
   const sample = await sampleFile(a.file, { sheet, headerRow: a['header-row'] }, a['sample-rows']);
   let draft: Draft;
   try {
     draft = draftMapping(sample, opts);
   } catch (e) {
     if (!(e instanceof ImportError && e.code === 'NO_CONTACT_COLUMNS') || sheet !== undefined) throw e;
-    draft = await draftFromAnotherSheet(a, sample, e);
+    draft = await draftFromAnotherSheet(a, opts, sample, e);
   }
   if (!a.out) {
     io.out(draft.text);

@@ -12,6 +12,7 @@ import type { Mapping } from '../mapping/schema.js';
 import { normalizePhoneCell, resolveCountry } from './phone.js';
 import type { MappedRow } from './map.js';
 import { collapseSpaces, titleCase } from './map.js';
+import { HONORIFICS } from '../mapping/synonyms.js';
 
 export interface RowProblem { code: ErrorCode; message: string; column?: string }
 
@@ -95,10 +96,10 @@ export function isAllCaps(s: string): boolean {
   return upper;
 }
 
-// Titles written before a name ("Dr. Hans Müller", "Mme Durand"): not a first name. "M" (Monsieur)
-// only with its dot, since a bare "M" is as likely an initial.
-const TITLES = new Set(['mr', 'mrs', 'ms', 'miss', 'mx', 'dr', 'prof', 'sir', 'herr', 'frau', 'm.', 'mme', 'mlle',
-  'sr', 'sra', 'srta', 'dott', 'dhr', 'mevr']);
+// Titles written before a name ("Dr. Hans Müller", "Mme Durand"): not a first name. They are the
+// honorifics init recognizes in a title column, less two that can start a name: "M" (Monsieur)
+// counts only with its dot, since a bare "M" is as likely an initial, and "Ing" is also a given name.
+const TITLES = new Set([...HONORIFICS].filter((t) => t !== 'm' && t !== 'ing')).add('m.');
 // What may follow a comma without the comma meaning "Last, First": a suffix ("Smith, Jr.") or a
 // company form ("Acme, Inc.").
 const NOT_A_FIRST_NAME = new Set(['jr', 'sr', 'ii', 'iii', 'iv', 'phd', 'md', 'esq', 'mba', 'cpa', 'dds',
