@@ -96,6 +96,19 @@ export function redactUrl(raw: string): string {
   }
 }
 
+/**
+ * An API base URL as a variable holds it: trimmed, without trailing slashes, and without one of
+ * `endpoints` (the paths the client appends) at its end. A variable set to an endpoint URL as the
+ * vendor's document writes it (https://clusterid.samespace.com/crm/api) means the base under it.
+ * The URLs called and the ledger's account (Loader.destination) both come from it, so the two
+ * ways of writing the variable are one account.
+ */
+export function apiBase(raw: string, endpoints: readonly string[] = []): string {
+  const base = raw.trim().replace(/\/+$/, '');
+  for (const e of endpoints) if (base.endsWith(e)) return base.slice(0, -e.length).replace(/\/+$/, '');
+  return base;
+}
+
 export function parseRetryAfter(value: string | string[] | undefined, now = Date.now()): number | undefined {
   const v = Array.isArray(value) ? value[0] : value;
   if (!v) return undefined;

@@ -7,8 +7,11 @@
  * 403 on one contact fails that row only.
  */
 import { ImportError } from '../../errors.js';
-import { HttpError, redactUrl, serverMessage, type HttpClient, type HttpResponse } from '../http.js';
+import { apiBase, HttpError, redactUrl, serverMessage, type HttpClient, type HttpResponse } from '../http.js';
 import type { GenesysContactBody } from './payload.js';
+
+/** The contacts resource, under GENESYS_API_URL. */
+const CONTACTS_PATH = '/contacts';
 
 export interface GenesysConfig {
   /** The API base under which /contacts lives, without a trailing slash. */
@@ -65,7 +68,7 @@ export function genesysConfigFromEnv(env: NodeJS.ProcessEnv): GenesysConfig {
     // Credentials in the URL would end up in logs; they belong in their own variables.
     throw new ImportError('CONFIG_MISSING', 'GENESYS_API_URL must not contain a user name or password; use GENESYS_USERNAME and GENESYS_PASSWORD');
   }
-  return { baseUrl: base.replace(/\/+$/, ''), username: get('GENESYS_USERNAME'), password: get('GENESYS_PASSWORD') };
+  return { baseUrl: genesysBase(base), username: get('GENESYS_USERNAME'), password: get('GENESYS_PASSWORD') };
 }
 
 /**
@@ -74,7 +77,12 @@ export function genesysConfigFromEnv(env: NodeJS.ProcessEnv): GenesysConfig {
  */
 export function genesysDestination(env: NodeJS.ProcessEnv): string | undefined {
   const base = env.GENESYS_API_URL?.trim();
-  return base ? base.replace(/\/+$/, '') : undefined;
+  return base ? genesysBase(base) : undefined;
+}
+
+/** The API base in GENESYS_API_URL (set): the collection's URL (…/contacts, as the document names the resource) means the base under it. */
+function genesysBase(url: string): string {
+  return apiBase(url, [CONTACTS_PATH]);
 }
 
 function isContact(v: unknown): v is GenesysContact {
@@ -98,11 +106,11 @@ export class GenesysClient {
   /** The collection URL with an optional filter (any attribute; AND-combined by the server). */
   contactsUrl(filter: Record<string, string> = {}): string {
     const qs = new URLSearchParams(filter).toString();
-    return `${this.config.baseUrl}/contacts${qs ? `?${qs}` : ''}`;
+    return `${this.config.baseUrl}${CONTACTS_PATH}${qs ? `?${qs}` : ''}`;
   }
 
   contactUrl(id: string): string {
-    return `${this.config.baseUrl}/contacts/${encodeURIComponent(id)}`;
+    return `${this.config.baseUrl}${CONTACTS_PATH}/${encodeURIComponent(id)}`;
   }
 
   /**

@@ -12,7 +12,7 @@
 // form-data (with mime-db, ≈ 12 MB of memory) is imported by the first upload, not by every run.
 import type FormDataType from 'form-data';
 import { ImportError } from '../../errors.js';
-import { HttpError, redactUrl, serverMessage, type HttpClient, type HttpResponse, type MultipartBody } from '../http.js';
+import { apiBase, HttpError, redactUrl, serverMessage, type HttpClient, type HttpResponse, type MultipartBody } from '../http.js';
 
 export const KEY_HINT = 'SAMESPACE_API_KEY must be an API key of type Voice, created by an Admin';
 
@@ -20,6 +20,10 @@ export interface SamespaceConfig {
   baseUrl: string;
   apiKey: string;
 }
+
+/** The two endpoints under the cluster base. */
+const GRAPHQL_PATH = '/crm/api';
+const UPLOAD_PATH = '/manage/api/v3/csv/upload';
 
 /** Reads SAMESPACE_URL and SAMESPACE_API_KEY; names a missing one, never prints a value. */
 export function samespaceConfig(env: NodeJS.ProcessEnv): SamespaceConfig {
@@ -37,7 +41,16 @@ export function samespaceConfig(env: NodeJS.ProcessEnv): SamespaceConfig {
   }
   const apiKey = env.SAMESPACE_API_KEY;
   if (!apiKey) throw new ImportError('CONFIG_MISSING', `SAMESPACE_API_KEY is not set (${KEY_HINT})`);
-  return { baseUrl: baseUrl.replace(/\/+$/, ''), apiKey };
+  return { baseUrl: samespaceBase(baseUrl), apiKey };
+}
+
+/**
+ * The cluster base in SAMESPACE_URL (set), as the client and the ledger's account use it: the
+ * endpoint URLs as Samespace's document writes them (https://clusterid.samespace.com/crm/api,
+ * …/manage/api/v3/csv/upload) mean the same cluster.
+ */
+export function samespaceBase(url: string): string {
+  return apiBase(url, [GRAPHQL_PATH, UPLOAD_PATH]);
 }
 
 export type FailureKind =
@@ -175,8 +188,8 @@ export class SamespaceClient {
   readonly uploadUrl: string;
 
   constructor(private readonly http: HttpClient, private readonly config: SamespaceConfig) {
-    this.graphqlUrl = `${config.baseUrl}/crm/api`;
-    this.uploadUrl = `${config.baseUrl}/manage/api/v3/csv/upload`;
+    this.graphqlUrl = `${config.baseUrl}${GRAPHQL_PATH}`;
+    this.uploadUrl = `${config.baseUrl}${UPLOAD_PATH}`;
   }
 
   async getModules(): Promise<SamespaceModule[]> {

@@ -16,7 +16,7 @@ import { ImportError, isImportError } from '../../errors.js';
 import { removeTally, removeUnits, type UnitResult } from '../remove.js';
 import type { LedgerKey, Loader, LoaderContext, LoadOutcome, RemoveItem, RemoveOutcome } from '../types.js';
 import {
-  SamespaceClient, SamespaceFailure, samespaceConfig, type SamespaceModule, type SamespaceProperty, type UploadAnswer,
+  SamespaceClient, SamespaceFailure, samespaceBase, samespaceConfig, type SamespaceModule, type SamespaceProperty, type UploadAnswer,
 } from './client.js';
 import { canonicalValue, mapAttributes, propertyColumns, samespaceRecord, type PropertyColumn } from './payload.js';
 import { columnPlan, humanize, isFed, missingPropertyError, requiredFieldsFor, resolveModule, unfedRequired, valueTypeFor } from './plan.js';
@@ -65,8 +65,8 @@ class SamespaceLoader implements Loader {
 
   constructor(private readonly ctx: LoaderContext) {
     this.moduleRef = (ctx.mapping.targets.samespace?.module ?? 'Contacts').trim();
-    const base = ctx.env.SAMESPACE_URL?.trim().replace(/\/+$/, '');
-    this.destination = base ? `${base} (module ${this.moduleRef})` : undefined;
+    const base = ctx.env.SAMESPACE_URL?.trim();
+    this.destination = base ? `${samespaceBase(base)} (module ${this.moduleRef})` : undefined;
     const cols = propertyColumns(ctx.mapping.targets.samespace?.properties, [], (c) => isFed(ctx.mapping, c));
     this.keyColumn = cols.find((c) => 'canonical' in c.from && (c.from.canonical === 'phoneNumber' || c.from.canonical === 'phone'));
   }

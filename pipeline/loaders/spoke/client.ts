@@ -6,13 +6,15 @@
  */
 import { ImportError } from '../../errors.js';
 import { redactSecrets } from '../../log.js';
-import { HttpError, parseRetryAfter, serverMessage, type HttpClient, type HttpResponse } from '../http.js';
+import { apiBase, HttpError, parseRetryAfter, serverMessage, type HttpClient, type HttpResponse } from '../http.js';
 import { spokeContactPath, spokeContactsPath, type SpokeContact } from './payload.js';
 
 export const SPOKE_DEFAULT_AUTH_URL = 'https://auth.spokephone.com';
 /** The client-credentials token endpoint, under SPOKE_AUTH_URL (spoke-assigned-contacts.txt). */
 const TOKEN_PATH = '/oauth/token';
 export const SPOKE_DEFAULT_API_URL = 'https://integration.spokephone.com';
+/** The phonebooks collection, under SPOKE_API_URL (its POST as the document's example writes it). */
+const PHONEBOOKS_PATH = '/phonebooks';
 export const SPOKE_PHONEBOOK_NAME = 'My Assigned Contacts';
 
 export interface SpokeConfig {
@@ -32,7 +34,7 @@ export function spokeConfigFromEnv(env: NodeJS.ProcessEnv): SpokeConfig {
   }
   return {
     authUrl: baseUrl(env, 'SPOKE_AUTH_URL', SPOKE_DEFAULT_AUTH_URL, TOKEN_PATH),
-    apiUrl: baseUrl(env, 'SPOKE_API_URL', SPOKE_DEFAULT_API_URL),
+    apiUrl: baseUrl(env, 'SPOKE_API_URL', SPOKE_DEFAULT_API_URL, PHONEBOOKS_PATH),
     clientId: env.SPOKE_CLIENT_ID!.trim(),
     clientSecret: env.SPOKE_CLIENT_SECRET!.trim(),
   };
@@ -43,15 +45,15 @@ export function spokeConfigFromEnv(env: NodeJS.ProcessEnv): SpokeConfig {
  * open() and never throwing, because a bad SPOKE_API_URL is reported by open().
  */
 export function spokeDestination(env: NodeJS.ProcessEnv): string {
-  return (env.SPOKE_API_URL?.trim() || SPOKE_DEFAULT_API_URL).replace(/\/+$/, '');
+  return apiBase(env.SPOKE_API_URL?.trim() || SPOKE_DEFAULT_API_URL, [PHONEBOOKS_PATH]);
 }
 
 /**
- * The URL in `name` (else `fallback`), without trailing slashes, checked. `endpoint`, when given,
- * is the path the client appends: a value that already ends with it (the token URL as Spoke's
- * documents write it, https://auth.spokephone.com/oauth/token) means the same base.
+ * The URL in `name` (else `fallback`), checked, as apiBase() makes it. `endpoint` is the path the
+ * client appends: a value that already ends with it (the token URL as Spoke's documents write it,
+ * https://auth.spokephone.com/oauth/token) means the same base.
  */
-function baseUrl(env: NodeJS.ProcessEnv, name: string, fallback: string, endpoint?: string): string {
+function baseUrl(env: NodeJS.ProcessEnv, name: string, fallback: string, endpoint: string): string {
   const raw = env[name]?.trim() || fallback;
   let u: URL;
   try {
@@ -62,8 +64,7 @@ function baseUrl(env: NodeJS.ProcessEnv, name: string, fallback: string, endpoin
   if (u.protocol !== 'http:' && u.protocol !== 'https:') {
     throw new ImportError('CONFIG_MISSING', `${name} must be an http(s) URL like ${fallback}, got protocol ${u.protocol}`);
   }
-  const base = raw.replace(/\/+$/, '');
-  return endpoint && base.endsWith(endpoint) ? base.slice(0, -endpoint.length) : base;
+  return apiBase(raw, [endpoint]);
 }
 
 /** A contact as Spoke returns it (what we sent, plus whatever the server adds). */
