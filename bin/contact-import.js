@@ -4,13 +4,14 @@
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { setFlagsFromString } from 'node:v8';
+import { nodeWasGiven } from './v8-flags.js';
 
 // Memory (issue #11): V8 lets the old generation grow to about twice what survived the last
 // full collection before collecting again; a run makes most of its garbage in big batches,
 // so the heap sat at 2-3x its live data. 50% growth measured on the bench's 1M-row file:
 // peak RSS 308 -> 223 MB at the same wall time (+4% CPU, on the concurrent marker's
 // thread). A --heap-growing-percent given to node (node --heap-growing-percent=N ...) wins.
-if (!process.execArgv.some((a) => a.startsWith('--heap-growing-percent'))) {
+if (!nodeWasGiven('--heap-growing-percent')) {
   setFlagsFromString('--heap-growing-percent=50');
 }
 // Speed (issue #11): V8 allocates objects straight in the old generation when most of those
@@ -20,7 +21,7 @@ if (!process.execArgv.some((a) => a.startsWith('--heap-growing-percent'))) {
 // collection instead of 0.1-0.2 MB, and the second phase 1-3 s longer (bench's 1M-row file).
 // Without that decision every run takes the fast path. The flag is process-wide: the worker
 // threads get it too. A --allocation-site-pretenuring given to node wins.
-if (!process.execArgv.some((a) => /^--(no-)?allocation-site-pretenuring$/.test(a))) {
+if (!nodeWasGiven('--allocation-site-pretenuring')) {
   setFlagsFromString('--no-allocation-site-pretenuring');
 }
 
@@ -31,7 +32,7 @@ if (!process.execArgv.some((a) => /^--(no-)?allocation-site-pretenuring$/.test(a
 // workers and the payload worker end). Isolates made after this flag (the workers) compile on
 // their own thread, so no such compile is left when they end; the main thread's isolate exists
 // already and keeps compiling in the background. A --concurrent-recompilation given to node wins.
-if (!process.execArgv.some((a) => /^--(no-)?concurrent-recompilation$/.test(a))) {
+if (!nodeWasGiven('--concurrent-recompilation')) {
   setFlagsFromString('--no-concurrent-recompilation');
 }
 
