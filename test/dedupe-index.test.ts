@@ -7,7 +7,7 @@ import { FingerprintTable, IntColumn, OffsetColumn } from '../pipeline/transform
 import { Spill } from '../pipeline/transforms/dedupe-spill.js';
 import { Deduper } from '../pipeline/transforms/dedupe.js';
 import { emptyContact, type Contact, type ContactRecord } from '../pipeline/contact.js';
-import { appendEntry, spillHasKey } from './helpers/spill-entry.js';
+import { appendEntries, appendEntry, spillHasKey } from './helpers/spill-entry.js';
 
 function withDir<T>(fn: (dir: string) => T): T {
   const dir = mkdtempSync(join(tmpdir(), 'dedupe-index-'));
@@ -18,7 +18,7 @@ describe('dedupe index: fingerprint table', () => {
   test('every entry is still found after the table grew many times', () => {
     const t = new FingerprintTable(8);
     const n = 50_000;
-    for (let i = 0; i < n; i++) t.insert(FingerprintTable.fingerprint(i * 2654435761), i);
+    for (let i = 0; i < n; i++) assert.equal(t.findOrInsert(FingerprintTable.fingerprint(i * 2654435761), i, () => false), -1);
     assert.equal(t.entries, n);
     for (let i = 0; i < n; i++) {
       assert.equal(t.find(FingerprintTable.fingerprint(i * 2654435761), (rec) => rec === i), i);
@@ -33,12 +33,17 @@ describe('dedupe index: fingerprint table', () => {
 
   test('entries sharing one fingerprint are each offered to the confirmation until one is confirmed', () => {
     const t = new FingerprintTable(4);
-    for (let i = 0; i < 20; i++) t.insert(7, i);
+    for (let i = 0; i < 20; i++) t.findOrInsert(7, i, () => false);
     const offered: number[] = [];
     assert.equal(t.find(7, (rec) => { offered.push(rec); return false; }), -1, 'no confirmation: not found');
     assert.deepEqual(offered.sort((a, b) => a - b), Array.from({ length: 20 }, (_v, i) => i));
     assert.equal(t.find(7, (rec) => rec === 13), 13);
     assert.equal(t.find(8, () => true), -1, 'another fingerprint is never offered');
+    assert.equal(t.findOrInsert(7, 99, (rec) => rec === 13), 13, 'a confirmed entry is answered');
+    assert.equal(t.entries, 20, '... and nothing is stored');
+    assert.equal(t.findOrInsert(7, 99, () => false), -1, 'no confirmation: stored');
+    assert.equal(t.entries, 21);
+    assert.equal(t.find(7, (rec) => rec === 99), 99);
   });
 });
 
@@ -78,6 +83,37 @@ describe('dedupe index: spill', () => {
       }
       assert.equal(JSON.parse(s.read(2, true)), big, 'a record larger than the read window');
       assert.equal(spillHasKey(s, n - 1, `p\u0002+1415555${n - 1}`), true, 'recent records answered before they reach the disk');
+    } finally { s.close(); }
+  }));
+});
+
+describe('dedupe index: spill batches', () => {
+  test('batches that fill the write buffer, straddle it or outgrow it keep every entry at its number', () => withDir((dir) => {
+    const s = new Spill(dir);
+    try {
+      // Entries of about 40 KB: a batch of 10 is 400 KB (the 1 MiB buffer takes two, the third
+      // flushes it first), a batch of 40 is 1.6 MB (written from where it is).
+      const payload = (i: number) => `${i}:${'ü'.repeat(20_000)}`;
+      const sizes = [10, 10, 10, 40, 1, 10, 40, 40, 3];
+      let next = 0;
+      for (const size of sizes) {
+        const entries = Array.from({ length: size }, (_, k) => ({ keys: [`p\u0002${next + k}`, `e\u0002${next + k}@x.example`], payload: payload(next + k) }));
+        assert.equal(appendEntries(s, entries), next);
+        next += size;
+      }
+      // More records than the ring of recent ones: the big ones are read back from the file.
+      const big = next;
+      assert.equal(appendEntries(s, Array.from({ length: 5000 }, (_, k) => ({ keys: [`p\u0002small-${k}`], payload: `small ${k}` }))), big);
+      next += 5000;
+      assert.equal(s.size, next);
+      for (let i = 0; i < big; i++) {
+        assert.equal(s.read(i, true), payload(i), `record ${i}, read in order`);
+        assert.equal(spillHasKey(s, i, `e\u0002${i}@x.example`), true);
+        assert.equal(spillHasKey(s, i, `e\u0002${i + 1}@x.example`), false);
+      }
+      for (const i of [0, 29, 30, 69, 70, big - 1]) assert.equal(s.read(i), payload(i), `record ${i}, read aside`);
+      assert.equal(s.read(next - 1, true), 'small 4999');
+      assert.deepEqual(appendEntries(s, []), next, 'an empty batch takes nothing');
     } finally { s.close(); }
   }));
 });

@@ -80,36 +80,56 @@ export class Spill {
   flushAll(): void { if (this.bufUsed) this.flush(); }
   get offsetBytes(): number { return this.offsets.bytes; }
 
-  /** Appends the entry at [start, end) of `from`; returns its record number. */
-  append(from: Buffer, start: number, end: number): number {
-    const len = end - start;
-    if (this.bufUsed + len > this.buf.length) {
-      this.flush();
-      if (len > this.buf.length) this.buf = Buffer.allocUnsafe(len);
+  /**
+   * Appends a batch's entries, back to back in `from` (entry e ends at ends[e], the first
+   * starts at 0), with one copy; returns the first one's record number. Nothing is taken when
+   * the disk refuses the write that makes room (the caller reports the batch NOT_SENT).
+   */
+  appendBatch(from: Buffer, ends: ArrayLike<number>): number {
+    const first = this.count;
+    const n = ends.length;
+    if (n === 0) return first;
+    const total = ends[n - 1];
+    const base = this.end;
+    if (this.bufUsed + total > this.buf.length) this.flush();
+    if (total > this.buf.length) {
+      // Larger than the write buffer (very wide rows): written from where it is.
+      this.writeOut(from, total);
+      this.written += total;
+    } else {
+      from.copy(this.buf, this.bufUsed, 0, total);
+      this.bufUsed += total;
     }
-    from.copy(this.buf, this.bufUsed, start, end);
-    this.bufUsed += len;
-    this.end += len;
-    this.offsets.ensure(this.count + 2);
-    this.offsets.set(this.count + 1, this.end);
-    const slot = this.count & RING_MASK;
-    this.recentBuf[slot] = from;
-    this.recentAt[slot] = start;
-    this.recentIds[slot] = this.count;
-    return this.count++;
+    this.end += total;
+    this.offsets.ensure(first + n + 1);
+    let start = 0;
+    for (let e = 0; e < n; e++) {
+      const i = first + e;
+      this.offsets.set(i + 1, base + ends[e]);
+      const slot = i & RING_MASK;
+      this.recentBuf[slot] = from;
+      this.recentAt[slot] = start;
+      this.recentIds[slot] = i;
+      start = ends[e];
+    }
+    this.count += n;
+    return first;
   }
 
   private flush(): void {
+    this.writeOut(this.buf, this.bufUsed);
+    this.written += this.bufUsed;
+    this.bufUsed = 0;
+  }
+
+  /** Bytes [0, len) of `b` to the file's end on disk. */
+  private writeOut(b: Buffer, len: number): void {
     let off = 0;
     try {
-      while (off < this.bufUsed) off += writeSync(this.fd, this.buf, off, this.bufUsed - off, this.written + off);
+      while (off < len) off += writeSync(this.fd, b, off, len - off, this.written + off);
     } catch (e) {
       throw writeFailed(e, this.path, SPILL);
     }
-    this.written += this.bufUsed;
-    this.bufUsed = 0;
-    // A record larger than the usual buffer got a buffer of its own: do not keep it.
-    if (this.buf.length > WRITE_BUFFER) this.buf = Buffer.allocUnsafe(WRITE_BUFFER);
   }
 
   /** Whether record i has exactly the key at [at, at + len) of `key` (compared as UTF-8 bytes). */

@@ -65,13 +65,28 @@ export class FingerprintTable {
     }
   }
 
-  insert(fp: number, rec: number): void {
+  /**
+   * As find(), and when no stored record is confirmed, stores `rec` under `fp` where the
+   * search ended (one probe sequence instead of two) and returns -1.
+   */
+  findOrInsert(fp: number, rec: number, confirm: (rec: number) => boolean): number {
     const m = mix32(fp);
     const shard = m >>> HOME_BITS;
     if (this.used[shard] + 1 > this.caps[shard] * MAX_LOAD) this.grow(shard);
-    place(this.slots[shard], this.caps[shard], m, fp, rec);
-    this.used[shard]++;
-    this.total++;
+    const s = this.slots[shard];
+    const cap = this.caps[shard];
+    for (let i = Math.floor(((m & HOME_MASK) * cap) / HOME_RANGE); ;) {
+      const f = s[i * 2];
+      if (f === 0) {
+        s[i * 2] = fp;
+        s[i * 2 + 1] = rec;
+        this.used[shard]++;
+        this.total++;
+        return -1;
+      }
+      if (f === fp && confirm(s[i * 2 + 1])) return s[i * 2 + 1];
+      if (++i === cap) i = 0;
+    }
   }
 
   private grow(shard: number): void {

@@ -120,6 +120,22 @@ export class Deduper {
   private closed = false;
   private encoder: EntryEncoder | undefined;
 
+  /** The key addBatch is looking up (record, and where its bytes are), for `confirm`. */
+  private probeRec = -1;
+  private probeBytes: Buffer = Buffer.alloc(0);
+  private probeAt = 0;
+  private probeLen = 0;
+  /**
+   * Whether stored record `cand` has the key being looked up: a fingerprint hit confirmed
+   * against the real key. One function for every lookup (no closure per key).
+   */
+  private readonly confirm = (cand: number): boolean => {
+    if (cand === this.probeRec) return true;
+    const ok = this.spill.hasKey(cand, this.probeBytes, this.probeAt, this.probeLen);
+    if (!ok) this.collisions++;
+    return ok;
+  };
+
   constructor(private readonly opts: DedupeOptions) {
     this.spill = new Spill(opts.tmpDir ?? tmpdir());
     this.hash = opts.hash ?? cyrb53;
@@ -150,14 +166,16 @@ export class Deduper {
     const table = this.table;
     if (!table) throw new Error('internal error: dedupe add() after results()');
     const bytes = entryBytes(batch);
+    const n = batch.ends.length;
+    const first = this.spill.appendBatch(bytes, batch.ends);
+    this.parent.ensure(first + n);
+    this.via.ensure(first + n);
+    this.viaKey.ensure(first + n);
     let k = 0;
     let start = 0;
-    for (let e = 0; e < batch.ends.length; e++) {
+    for (let e = 0; e < n; e++) {
       const end = batch.ends[e];
-      const i = this.spill.append(bytes, start, end);
-      this.parent.ensure(i + 1);
-      this.via.ensure(i + 1);
-      this.viaKey.ensure(i + 1);
+      const i = first + e;
       this.parent.set(i, i);
       this.via.set(i, -1);
       let at = start + 4;
@@ -166,17 +184,17 @@ export class Deduper {
         const keyAt = at + 4;
         at = keyAt + keyLen;
         const fp = FingerprintTable.fingerprint(batch.hashes[k]);
-        const j = table.find(fp, (cand) => {
-          if (cand === i) return true;
-          const ok = this.spill.hasKey(cand, bytes, keyAt, keyLen);
-          if (!ok) this.collisions++;
-          return ok;
-        });
-        if (j < 0) { table.insert(fp, i); continue; }
+        this.probeRec = i;
+        this.probeBytes = bytes;
+        this.probeAt = keyAt;
+        this.probeLen = keyLen;
+        const j = table.findOrInsert(fp, i, this.confirm);
+        if (j < 0) continue;
         const ri = this.find(i);
         const rj = this.find(j);
         if (ri === rj) continue;
-        const [win, lose] = ri < rj ? [ri, rj] : [rj, ri];
+        const win = ri < rj ? ri : rj;
+        const lose = ri < rj ? rj : ri;
         this.parent.set(lose, win);
         this.via.set(lose, i);
         this.viaKey.set(lose, batch.codes[k]);

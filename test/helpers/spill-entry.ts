@@ -16,7 +16,16 @@ export function spillEntry(keys: string[], payload: string): Buffer {
 /** Appends one entry; its record number. */
 export function appendEntry(spill: Spill, keys: string[], payload: string): number {
   const e = spillEntry(keys, payload);
-  return spill.append(e, 0, e.length);
+  return spill.appendBatch(e, [e.length]);
+}
+
+/** Appends entries as one batch (as a row worker's batch arrives); the first one's record number. */
+export function appendEntries(spill: Spill, entries: { keys: string[]; payload: string }[]): number {
+  const parts = entries.map((e) => spillEntry(e.keys, e.payload));
+  const ends: number[] = [];
+  let end = 0;
+  for (const p of parts) ends.push((end += p.length));
+  return spill.appendBatch(Buffer.concat(parts), ends);
 }
 
 /** Whether spill record i has this key. */
