@@ -90,6 +90,18 @@ describe('CLI: user mistakes', () => {
     await expectUsageError([], 'USAGE', 'name a command: check, run, init, watch or bridge');
   });
 
+  test('a misspelt option is named with the option it most likely meant, even when it leaves a required one missing', async () => {
+    // --maping leaves --mapping missing: the typo is what to fix, so it is what the error names.
+    const r = await expectUsageError(['run', 'samples/clean.csv', '--maping', 'mappings/clean.yaml'], 'USAGE', 'unknown option: --maping (did you mean --mapping?)');
+    assert.doesNotMatch(r.stderr, /Missing required/);
+    await expectUsageError(['run', 'samples/clean.csv', '-m', 'mappings/clean.yaml', '--formts', 'spoke'], 'USAGE', 'unknown option: --formts (did you mean --formats?)');
+    // An option of another command is not offered (check has no --dry-run), nor is a far-off name guessed at.
+    const other = await expectUsageError(['check', 'samples/clean.csv', '-m', 'mappings/clean.yaml', '--dryrun', '--bogus-flag'], 'USAGE', 'unknown options: --dryrun, --bogus-flag');
+    assert.doesNotMatch(other.stderr, /did you mean/);
+    // Without a typo, a missing option is still named as missing.
+    await expectUsageError(['run', 'samples/clean.csv', '--dry-run'], 'USAGE', /Missing required argument: mapping/);
+  });
+
   test('--help names every exit code cause and no example shows a raw $0', async () => {
     const r = await runCli(['init', '--help']);
     assert.equal(r.code, 0, r.stderr);

@@ -11,6 +11,7 @@ import { initCommand } from './init.js';
 import { bridgeCommand } from './bridge.js';
 import { watchCommand } from './watch.js';
 import { EPILOGUE, type Io } from './common.js';
+import { didYouMean } from '../mapping/did-you-mean.js';
 
 export async function main(argv: string[], io?: Partial<Io>): Promise<number> {
   const ctl = new AbortController();
@@ -50,9 +51,11 @@ export async function main(argv: string[], io?: Partial<Io>): Promise<number> {
       .epilogue(EPILOGUE)
       .wrap(Math.min(110, process.stdout.columns || 110))
       .exitProcess(false)
-      .fail((msg, err) => {
+      .fail((msg, err, usage) => {
         if (err) throw err;
-        throw new ImportError('USAGE', plainUsage(msg, argv[0]));
+        // The command's options, as its --help lists them: what a misspelt one is checked against.
+        const known = Object.keys((usage as unknown as { getDescriptions?: () => Record<string, unknown> }).getDescriptions?.() ?? {});
+        throw new ImportError('USAGE', plainUsage(msg, argv, known));
       })
       .parseAsync();
   } catch (e) {
@@ -79,15 +82,48 @@ const POSITIONAL: Record<string, string> = {
   watch: 'the folder files are dropped into, e.g. contact-import watch /srv/drops --mapping mappings/crm.yaml',
 };
 
-/** yargs' own messages in the words of this tool's other errors. */
-function plainUsage(msg: string, command: string | undefined): string {
+const kebab = (name: string) => name.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`);
+
+/**
+ * The long options on the command line that the command does not have (`known`: its options,
+ * dashed), as typed; `--no-x` is x, `--someFlag` is --some-flag.
+ */
+function unknownLongOptions(argv: string[], known: readonly string[]): string[] {
+  const have = new Set(known);
+  const out: string[] = [];
+  for (const a of argv) {
+    if (a === '--') break;
+    const m = /^--([^=]+)/.exec(a);
+    if (!m) continue;
+    const name = kebab(m[1]);
+    if (!have.has(name) && !have.has(name.replace(/^no-/, ''))) out.push(m[1]);
+  }
+  return out;
+}
+
+/** "--maping (did you mean --mapping?)" */
+function describeOption(name: string, known: readonly string[]): string {
+  const flag = name.length > 1 ? `--${name}` : `-${name}`;
+  const guess = name.length > 1 ? didYouMean(name, known.filter((k) => k.length > 1)) : undefined;
+  return guess ? `${flag} (did you mean --${guess}?)` : flag;
+}
+
+/** yargs' own messages in the words of this tool's other errors. `known`: the command's options. */
+function plainUsage(msg: string, argv: string[], known: readonly string[]): string {
+  const command = argv[0];
+  const unknownText = (names: string[]) => `unknown option${names.length > 1 ? 's' : ''}: ${names.map((n) => describeOption(n, known)).join(', ')}`;
+  // A misspelt option is also why a required one is "missing" (--maping for --mapping): yargs
+  // says the second first, and the first is what to fix.
+  if (/^Missing required argument/.test(msg) && known.length) {
+    const typos = unknownLongOptions(argv, known);
+    if (typos.length) return unknownText(typos);
+  }
   if (/^Not enough non-option arguments/.test(msg) && command && POSITIONAL[command]) return `${command} needs ${POSITIONAL[command]}`;
   // yargs lists an unknown --some-flag twice, also as someFlag.
   const unknown = /^Unknown arguments?: (.*)$/.exec(msg);
   if (unknown) {
     const names = unknown[1].split(', ');
-    const shown = names.filter((n) => !(/[A-Z]/.test(n) && names.includes(n.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`))));
-    return `unknown option${shown.length > 1 ? 's' : ''}: ${shown.map((n) => (n.length > 1 ? `--${n}` : `-${n}`)).join(', ')}`;
+    return unknownText(names.filter((n) => !(/[A-Z]/.test(n) && names.includes(kebab(n)))));
   }
   return msg;
 }
