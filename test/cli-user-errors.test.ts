@@ -102,6 +102,15 @@ describe('CLI: user mistakes', () => {
     await expectUsageError(['run', 'samples/clean.csv', '--dry-run'], 'USAGE', /Missing required argument: mapping/);
   });
 
+  test('a word a command does not take is named as such, not as an option', async () => {
+    let r = await expectUsageError(['init', 'samples/clean.csv', 'samples/messy.csv'], 'USAGE',
+      'init does not take "samples/messy.csv": it needs the file to draft a mapping for');
+    assert.doesNotMatch(r.stderr, /unknown option/);
+    r = await expectUsageError(['bridge', 'samples/clean.csv'], 'USAGE', 'bridge does not take "samples/clean.csv"');
+    assert.doesNotMatch(r.stderr, /--samples/);
+    await expectUsageError(['init', 'samples/clean.csv', 'extra', '--bogus'], 'USAGE', 'unknown option: --bogus; init does not take "extra"');
+  });
+
   test('--help names every exit code cause and no example shows a raw $0', async () => {
     const r = await runCli(['init', '--help']);
     assert.equal(r.code, 0, r.stderr);

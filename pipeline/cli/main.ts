@@ -122,8 +122,15 @@ function plainUsage(msg: string, argv: string[], known: readonly string[]): stri
   // yargs lists an unknown --some-flag twice, also as someFlag.
   const unknown = /^Unknown arguments?: (.*)$/.exec(msg);
   if (unknown) {
-    const names = unknown[1].split(', ');
-    return unknownText(names.filter((n) => !(/[A-Z]/.test(n) && names.includes(kebab(n)))));
+    const names = unknown[1].split(', ').filter((n, _i, all) => !(/[A-Z]/.test(n) && all.includes(kebab(n))));
+    // yargs names a word the command does not take (a second file for init, any for bridge) the same way.
+    const flagged = (n: string) => argv.some((a) => a === `-${n}` || a.startsWith(`--${n}`) || (n.length === 1 && /^-[a-zA-Z]+$/.test(a) && a.includes(n)));
+    const options = names.filter(flagged);
+    const words = names.filter((n) => !flagged(n));
+    const parts = [];
+    if (options.length) parts.push(unknownText(options));
+    if (words.length) parts.push(`${command} does not take ${words.map((w) => JSON.stringify(w)).join(', ')}${POSITIONAL[command] ? `: it needs ${POSITIONAL[command]}` : ''}`);
+    return parts.join('; ');
   }
   return msg;
 }
