@@ -171,13 +171,14 @@ export class Deduper {
     this.parent.ensure(first + n);
     this.via.ensure(first + n);
     this.viaKey.ensure(first + n);
+    // Every record of the batch is its own cluster before any key is looked up: should a
+    // confirmation read fail part-way, the spill holds the whole batch and each record is whole.
+    for (let i = first; i < first + n; i++) { this.parent.set(i, i); this.via.set(i, -1); }
     let k = 0;
     let start = 0;
     for (let e = 0; e < n; e++) {
       const end = batch.ends[e];
       const i = first + e;
-      this.parent.set(i, i);
-      this.via.set(i, -1);
       let at = start + 4;
       for (let n = batch.keyCounts[e]; n > 0; n--, k++) {
         const keyLen = bytes.readUInt32LE(at);
