@@ -9,7 +9,7 @@ import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ROOT, runCli, tempDir, assertInvariant, readReportCsv } from './helpers/cli.js';
 import { parseMapping } from '../pipeline/mapping/load.js';
-import { draftMapping, guessCountry, sampleFile, yamlScalar } from '../pipeline/mapping/draft.js';
+import { draftMapping, emailCountry, emailEvidence, guessCountry, sampleFile, yamlScalar } from '../pipeline/mapping/draft.js';
 import { LAYOUTS, detectLayout } from '../pipeline/mapping/layouts.js';
 import { lookupHeader } from '../pipeline/mapping/synonyms.js';
 import YAML from 'yaml';
@@ -287,6 +287,35 @@ describe('the default country guess', () => {
     assert.equal(guessCountry(['020 7946 0958', '07911 123456'].map((value) => ({ value })))?.country, 'GB');
     assert.equal(guessCountry(['06 12 34 56 78', '01 42 68 53 00'].map((value) => ({ value })))?.country, 'FR');
   });
+  test('the country the email addresses name wins when its numbers fit, and a guess Italian numbering may have taken says so', async () => {
+    // Italy keeps the leading 0, so its numbering takes German and French national numbers alike.
+    const numbers = ['030 12345678', '0171 2345678', '089 1234567', '01 23 45 67 89'].map((value) => ({ value }));
+    const alone = guessCountry(numbers);
+    assert.equal(alone?.country, 'IT');
+    assert.match(alone!.why, /\(DE fits 3 of them too: check\)$/);
+    const de = guessCountry(numbers, undefined, { country: 'DE', rows: 3, withEmail: 4 });
+    assert.equal(de?.country, 'DE');
+    assert.match(de!.why, /^a guess: 3 of the 4 sampled email addresses end in \.de, and 3 of the 4 sampled numbers .* are valid DE numbers \(IT fits 4 of them\)$/);
+    // Addresses are not enough where the numbers are written the way another country writes them.
+    const us = ['(415) 555-2671', '212-555-0143', '3125550176'].map((value) => ({ value }));
+    assert.equal(guessCountry(us, undefined, { country: 'DE', rows: 3, withEmail: 3 })?.country, 'US');
+    // End to end: a German export with .de addresses.
+    const d = await draftOf('german-one-french-number.csv', 'Vorname,Nachname,Telefon,E-Mail\nHans,Müller,030 12345678,hans@example.de\n'
+      + 'Anna,Schmidt,0171 2345678,anna@beispiel.de\nKarl,Weber,089 1234567,karl@firma.de\nMarie,Dubois,01 23 45 67 89,marie@exemple.fr\n');
+    assert.equal(d.mapping.phone.defaultCountry, 'DE');
+  });
+
+  test('email evidence: the country most rows\' addresses name, when it is most of them; generic domains say nothing', () => {
+    const ev = (emails: string[]) => emailEvidence({ info: { headers: ['Email'] } as never, rows: emails.map((e) => [e]) }, ['Email']);
+    assert.deepEqual(ev(['a@x.de', 'b@y.de', 'c@z.com', 'd@w.fr']), { country: 'DE', rows: 2, withEmail: 4 });
+    assert.deepEqual(ev(['a@x.co.uk', 'b@y.co.uk; b2@y.fr', 'c@z.uk']), { country: 'GB', rows: 3, withEmail: 3 }, '.uk is GB; one vote a row');
+    assert.equal(ev(['a@x.de', 'b@y.de', 'c@z.com', 'd@w.com', 'e@v.com', 'f@u.com', 'g@t.com']), undefined, 'two .de among seven: too few');
+    assert.equal(ev(['a@x.io', 'b@y.io', 'c@z.co', 'd@w.co']), undefined, '.io and .co are used everywhere');
+    assert.equal(ev(['a@x.de']), undefined, 'one address is not evidence');
+    assert.equal(emailCountry('x@example.ch'), 'CH');
+    assert.equal(emailCountry('x@example.eu'), undefined);
+  });
+
   test('only +country numbers: the most common one, said to be a guess', () => {
     const g = guessCountry(['+44 20 7946 0958', '+44 7911 123456', '+1 415 555 2671'].map((value) => ({ value })));
     assert.equal(g?.country, 'GB');

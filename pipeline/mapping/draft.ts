@@ -10,7 +10,7 @@
  *  4. The result is written as commented YAML and checked with the mapping's own parser,
  *     so a draft that `check` would refuse is never handed out.
  */
-import { Metadata, parsePhoneNumberFromString } from 'libphonenumber-js/max';
+import { getCountryCallingCode, isSupportedCountry, Metadata, parsePhoneNumberFromString } from 'libphonenumber-js/max';
 import type { CountryCode } from 'libphonenumber-js';
 import YAML from 'yaml';
 import { openSource } from '../sources/index.js';
@@ -137,12 +137,62 @@ function writtenLike(v: string, c: CountryCode): boolean {
 }
 
 /**
+ * Country-code top-level domains that are used worldwide for other reasons (.io, .co, .me, .tv…):
+ * an address under one says nothing about where its owner lives.
+ */
+const GENERIC_CCTLDS = new Set(['ac', 'ai', 'am', 'cc', 'cd', 'co', 'fm', 'gg', 'im', 'io', 'la', 'ly', 'me', 'ms', 'nu', 'sh', 'so', 'st', 'tk', 'to', 'tv', 'vc', 'ws']);
+
+/** The country an email address's domain names (.de, .co.uk), if it is a country's own domain. */
+export function emailCountry(address: string): CountryCode | undefined {
+  const tld = address.slice(address.lastIndexOf('.') + 1).toLowerCase();
+  if (tld.length !== 2 || GENERIC_CCTLDS.has(tld)) return undefined;
+  const c = (tld === 'uk' ? 'GB' : tld.toUpperCase()) as CountryCode;
+  return isSupportedCountry(c) ? c : undefined;
+}
+
+/** Where the sampled contacts' email addresses say they are (emailEvidence). */
+export interface EmailEvidence { country: CountryCode; rows: number; withEmail: number }
+
+/**
+ * The country most sampled rows' addresses end in (one vote a row), when it is most of the rows
+ * whose address names a country and at least a third of the rows with an address (a few .de
+ * addresses among .com ones say nothing about the rest), and at least two rows.
+ */
+export function emailEvidence(sample: SampledFile, columns: string[]): EmailEvidence | undefined {
+  const idx = columns.map((c) => sample.info.headers.indexOf(c)).filter((i) => i >= 0);
+  const votes = new Map<CountryCode, number>();
+  let withEmail = 0;
+  let voted = 0;
+  for (const row of sample.rows) {
+    let any = false;
+    let vote: CountryCode | undefined;
+    for (const i of idx) {
+      for (const part of splitEmailCell(row[i] ?? '')) {
+        const e = normalizeEmail(part);
+        if (!e) continue;
+        any = true;
+        vote ??= emailCountry(e);
+      }
+    }
+    if (any) withEmail++;
+    if (vote) { voted++; votes.set(vote, (votes.get(vote) ?? 0) + 1); }
+  }
+  const top = [...votes.entries()].sort((a, b) => b[1] - a[1])[0];
+  if (!top) return undefined;
+  const [country, rows] = top;
+  return rows >= 2 && rows * 2 > voted && rows * 3 >= withEmail ? { country, rows, withEmail } : undefined;
+}
+
+/**
  * The default country: the one under which most national numbers (rows without a country
  * of their own) are valid; ties go to the country whose trunk-prefix habit the numbers
  * follow (German numbering accepts many US numbers, but Germans write a leading 0), then
- * to the +country codes seen, then to CANDIDATES order.
+ * to the +country codes seen, then to CANDIDATES order. The country the contacts' email
+ * addresses name (`email`) wins when at least half of the numbers are valid there, written
+ * as its people write them: Italian numbering keeps the leading 0 and so takes most other
+ * countries' national numbers, and a German file with one French number was read as Italian.
  */
-export function guessCountry(samples: PhoneSample[], countryColumn?: string): CountryGuess | undefined {
+export function guessCountry(samples: PhoneSample[], countryColumn?: string, email?: EmailEvidence): CountryGuess | undefined {
   const intl = new Map<string, number>();
   const perRow = new Map<string, number>();
   const national: string[] = [];
@@ -166,15 +216,37 @@ export function guessCountry(samples: PhoneSample[], countryColumn?: string): Co
       why: `a guess: every sampled number has its +country code; ${c} is the most common (${n} of ${samples.length}), used only for numbers written without one` };
   }
   const pool = [...new Set([...top(intl).map(([c]) => c as CountryCode), ...top(perRow).map(([c]) => c as CountryCode), ...CANDIDATES])];
-  let best: { c: CountryCode; valid: number; habit: number } | undefined;
-  for (const c of pool) {
+  if (email && !pool.includes(email.country)) pool.push(email.country);
+  /** How many numbers are valid under c, written as its people write them, and read with their leading 0 kept (Italy). */
+  type Fit = { c: CountryCode; valid: number; habit: number; keptZero: number };
+  const fit = (c: CountryCode): Fit => {
     const ok = national.filter((v) => validPhone(v, c));
-    const habit = ok.filter((v) => writtenLike(v, c)).length;
-    if (!best || ok.length > best.valid || (ok.length === best.valid && habit > best.habit)) best = { c, valid: ok.length, habit };
-  }
+    return { c, valid: ok.length, habit: ok.filter((v) => writtenLike(v, c)).length,
+      keptZero: ok.filter((v) => parsePhoneNumberFromString(v, c)?.nationalNumber.startsWith('0')).length };
+  };
+  const fits = pool.map(fit);
+  let best: Fit | undefined;
+  for (const f of fits) if (!best || f.valid > best.valid || (f.valid === best.valid && f.habit > best.habit)) best = f;
   if (!best || best.valid === 0) return undefined;
-  return { country: best.c,
-    why: `a guess: ${best.valid} of the ${national.length} sampled numbers written without +country code${perRow.size ? ' or a country of their own' : ''} are valid ${best.c} numbers` };
+  const numbers = `of the ${national.length} sampled numbers written without +country code${perRow.size ? ' or a country of their own' : ''}`;
+  const mail = email && `${email.rows} of the ${email.withEmail} sampled email addresses end in .${email.country === 'GB' ? 'uk' : email.country.toLowerCase()}`;
+  // Numbers written as a country's people write them: a trunk 0 where it dials one.
+  const likely = (f: Fit) => f.habit * 2 >= f.valid;
+  if (email && email.country !== best.c) {
+    const e = fits.find((f) => f.c === email.country)!;
+    if (e.valid * 2 >= national.length && likely(e)) {
+      return { country: e.c, why: `a guess: ${mail}, and ${e.valid} ${numbers} are valid ${e.c} numbers (${best.c} fits ${best.valid} of them)` };
+    }
+  }
+  // Numbering that keeps the leading 0 (Italy's) takes most national numbers of countries that
+  // dial a trunk 0: when it wins, another such country that fits nearly as many is named, so that
+  // whoever reads the draft can tell (a German file with one French number reads as Italian).
+  const code = getCountryCallingCode(best.c);
+  const close = best.keptZero * 2 >= best.valid
+    ? fits.find((f) => f !== best && f.valid * 4 >= best!.valid * 3 && likely(f) && f.keptZero === 0 && getCountryCallingCode(f.c) !== code)
+    : undefined;
+  return { country: best.c, why: `a guess: ${best.valid} ${numbers} are valid ${best.c} numbers${email?.country === best.c ? `, and ${mail}` : ''}`
+    + (close ? ` (${close.c} fits ${close.valid} of them too: check)` : '') };
 }
 
 interface Column { index: number; header: string; values: string[]; meaning?: HeaderMeaning }
@@ -220,7 +292,7 @@ export function draftMapping(sample: SampledFile, opts: DraftOptions): Draft {
   }
 
   const phoneSamples = samplePhones(sample, f.phones.map((p) => p.column), countryColumn?.column);
-  const country = guessCountry(phoneSamples, countryColumn?.column);
+  const country = guessCountry(phoneSamples, countryColumn?.column, emailEvidence(sample, f.emails.map((e) => e.column)));
 
   const dedupeKeys: string[] = [];
   if (f.id) {
