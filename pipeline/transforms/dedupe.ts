@@ -180,7 +180,7 @@ export class Deduper {
       const end = batch.ends[e];
       const i = first + e;
       let at = start + 4;
-      for (let n = batch.keyCounts[e]; n > 0; n--, k++) {
+      for (let left = batch.keyCounts[e]; left > 0; left--, k++) {
         const keyLen = bytes.readUInt32LE(at);
         const keyAt = at + 4;
         at = keyAt + keyLen;
