@@ -299,11 +299,13 @@ describe('files that are not readable workbooks', () => {
     await rejectsWith(fx('truncated.xlsx'), 'WORKBOOK_CORRUPT', {}, /cut short/);
   });
 
-  test('a truncated XLS is WORKBOOK_CORRUPT', async () => {
+  test('a truncated XLS is WORKBOOK_CORRUPT, in words, not the reader\'s JavaScript error', async () => {
     const whole = readFileSync(SAMPLE_XLS);
-    const path = join(tmp, 'truncated.xls');
-    writeFileSync(path, whole.subarray(0, 1500));
-    await rejectsWith(path, 'WORKBOOK_CORRUPT');
+    for (const size of [600, 1500, 5000]) {
+      const path = join(tmp, `truncated-${size}.xls`);
+      writeFileSync(path, whole.subarray(0, size));
+      await rejectsWith(path, 'WORKBOOK_CORRUPT', {}, new RegExp(`cut short \\(the reader found parts missing; ${size} bytes\\)$`));
+    }
   });
 
   test('random bytes are FILE_TYPE_MISMATCH, showing the first bytes', async () => {

@@ -43,6 +43,17 @@ const isBlank = (s: string) => s.trim() === '';
 const mb = (n: number) => `${(n / MB).toFixed(n < 10 * MB ? 1 : 0)} MB`;
 const quoteList = (names: string[]) => names.map((n) => JSON.stringify(n)).join(', ');
 
+/**
+ * What the workbook reader's failure says to a person: its own message ("Unsupported file",
+ * "Bad compressed size"), or, when the reader tripped over missing parts of the file (a
+ * JavaScript TypeError or RangeError such as "Cannot set properties of undefined"), that it
+ * stopped there, with the file's size.
+ */
+function readerFailure(e: unknown, buf: Buffer): string {
+  if (e instanceof TypeError || e instanceof RangeError) return `the reader found parts missing; ${buf.length} bytes`;
+  return (e instanceof Error ? e.message : String(e)).split('\n')[0];
+}
+
 function parseWorkbook(buf: Buffer, file: string): XLSX.WorkBook {
   try {
     return XLSX.read(buf, {
@@ -54,7 +65,7 @@ function parseWorkbook(buf: Buffer, file: string): XLSX.WorkBook {
     if (/password|encrypt/i.test(msg)) {
       throw new ImportError('WORKBOOK_ENCRYPTED', `${file}: the workbook is password-protected and cannot be read`, { file });
     }
-    throw new ImportError('WORKBOOK_CORRUPT', `${file}: the workbook is damaged and cannot be read (${msg.split('\n')[0]})`, { file });
+    throw new ImportError('WORKBOOK_CORRUPT', `${file}: the workbook is damaged and cannot be read (${readerFailure(e, buf)})`, { file });
   }
 }
 
@@ -84,8 +95,7 @@ function checkOle(buf: Buffer, file: string): void {
     const cfb = XLSX.CFB.read(buf, { type: 'buffer' }) as { FullPaths: string[] };
     names = cfb.FullPaths.map((p) => p.split('/').filter(Boolean).pop() ?? '');
   } catch (e) {
-    const msg = e instanceof Error ? e.message : String(e);
-    throw new ImportError('WORKBOOK_CORRUPT', `${file}: the workbook is damaged or cut short (${msg.split('\n')[0]})`, { file });
+    throw new ImportError('WORKBOOK_CORRUPT', `${file}: the workbook is damaged or cut short (${readerFailure(e, buf)})`, { file });
   }
   if (names.includes('EncryptedPackage') || names.includes('EncryptionInfo')) {
     throw new ImportError('WORKBOOK_ENCRYPTED', `${file}: the workbook is password-protected and cannot be read`, { file });
