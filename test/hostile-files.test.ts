@@ -212,6 +212,37 @@ describe('hostile workbooks', () => {
     usageError(await check(join(SHEETS, 'truncated.xlsx'), mapping), 'WORKBOOK_CORRUPT', 'truncated.xlsx', /./);
   });
 
+  hostile('an XLSX whose sheet\'s deflate stream never ends (one bit): refused before the reader, which would never return', async () => {
+    usageError(await check(join(SHEETS, 'deflate-stream-never-ends.xlsx'), mapping), 'WORKBOOK_CORRUPT', 'deflate-stream-never-ends.xlsx',
+      /the workbook is damaged \(its part "xl\/worksheets\/sheet1\.xml" does not unzip: /);
+  });
+
+  hostile('an XLS listing a sheet whose cells are not where it says: WORKBOOK_CORRUPT, not an internal error', async () => {
+    usageError(await check(join(SHEETS, 'sheet-cells-missing.xls'), mapping), 'WORKBOOK_CORRUPT', 'sheet-cells-missing.xls',
+      /it lists sheet "Sheet1" but its cells cannot be found/);
+  });
+
+  hostile('an XLS with a record the reader does not know reads as it is, and the reader\'s console chatter stays out of the output', async () => {
+    const r = await check(join(SHEETS, 'unknown-record.xls'), mapping);
+    finished(r, { read: 2, failed: 0 }, []);
+    assert.doesNotMatch(r.stdout + r.stderr, /Missing Info for XLS Record/);
+  });
+
+  hostile('workbooks with bytes overwritten at random (seeded): each ends in a clear error or a finished check, never a crash or a hang', async () => {
+    // A linear congruential generator: the same damaged files on every run.
+    let x = 20261125;
+    const next = (n: number) => { x = (Math.imul(x, 1103515245) + 12345) >>> 0; return x % n; };
+    for (const [name, whole] of [['xlsx', readFileSync(join(ROOT, 'samples', 'title-row-phones-as-numbers.xlsx'))], ['xls', readFileSync(join(ROOT, 'samples', 'legacy.xls'))]] as const) {
+      for (let k = 0; k < 12; k++) {
+        const b = Buffer.from(whole);
+        for (let n = 1 + next(12); n > 0; n--) b[next(b.length)] = next(256);
+        const r = await check(put(`damaged-${k}.${name}`, b), mapping); // noCrash: no hang, no internal error, no stack trace
+        assert.ok([0, 1, 2].includes(r.code), `damaged-${k}.${name}: exit ${r.code}\n${r.stderr}`);
+        assert.doesNotMatch(r.stdout + r.stderr, /Missing Info for XLS Record/, 'the reader\'s console chatter');
+      }
+    }
+  });
+
   hostile('random bytes named .xlsx', async () => {
     usageError(await check(join(SHEETS, 'random-bytes.xlsx'), mapping), 'FILE_TYPE_MISMATCH', 'random-bytes.xlsx', /./);
   });

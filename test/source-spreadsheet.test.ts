@@ -308,6 +308,10 @@ describe('files that are not readable workbooks', () => {
     }
   });
 
+  test('an XLS that lists a sheet whose cells cannot be found is WORKBOOK_CORRUPT naming the sheet', async () => {
+    await rejectsWith(fx('sheet-cells-missing.xls'), 'WORKBOOK_CORRUPT', {}, /it lists sheet "Sheet1" but its cells cannot be found/);
+  });
+
   test('random bytes are FILE_TYPE_MISMATCH, showing the first bytes', async () => {
     await rejectsWith(fx('random-bytes.xlsx'), 'FILE_TYPE_MISMATCH', {}, /not an Excel workbook \(starts with bytes [0-9a-f ]+; it looks like unrecognized binary data\)/);
   });

@@ -12,7 +12,7 @@ import * as XLSX from 'xlsx';
 import { ImportError, type Where } from '../errors.js';
 import { normalizeHeaders } from './headers.js';
 import { cellText, isTextCell, type Cell } from './spreadsheet-cells.js';
-import { describeContent, describeZip, sniffFormat, zipDirectory } from './workbook-container.js';
+import { damagedZipPart, describeContent, describeZip, sniffFormat, zipDirectory } from './workbook-container.js';
 import { DEFAULT_BATCH_ROWS, type OpenedSource, type SourceOptions, type SourceRow } from './types.js';
 
 export { sniffFormat } from './workbook-container.js';
@@ -54,12 +54,28 @@ function readerFailure(e: unknown, buf: Buffer): string {
   return (e instanceof Error ? e.message : String(e)).split('\n')[0];
 }
 
+/**
+ * Runs the workbook reader with its console output held back: on a damaged XLS it prints lines
+ * such as "Missing Info for XLS Record 0x2dc" straight to the terminal, which mean nothing to
+ * the person running an import (what went wrong reaches them as WORKBOOK_CORRUPT). The reader
+ * is synchronous, so nothing else writes to the console meanwhile.
+ */
+function quietly<T>(read: () => T): T {
+  const saved = { log: console.log, warn: console.warn, error: console.error };
+  console.log = console.warn = console.error = () => {};
+  try {
+    return read();
+  } finally {
+    Object.assign(console, saved);
+  }
+}
+
 function parseWorkbook(buf: Buffer, file: string): XLSX.WorkBook {
   try {
-    return XLSX.read(buf, {
+    return quietly(() => XLSX.read(buf, {
       type: 'buffer', dense: true, cellNF: true, cellDates: false, cellFormula: false,
       cellHTML: false, cellStyles: false, sheetStubs: false, bookVBA: false,
-    });
+    }));
   } catch (e) {
     const msg = e instanceof Error ? e.message : String(e);
     if (/password|encrypt/i.test(msg)) {
@@ -86,13 +102,17 @@ function checkZip(buf: Buffer, file: string): void {
         `${file}: the workbook unzips to more than ${mb(Math.min(total, MAX_UNZIPPED_BYTES))} (part "${e.name}"), more than can be read into memory`, { file });
     }
   }
+  const damaged = damagedZipPart(buf, dir);
+  if (damaged) {
+    throw new ImportError('WORKBOOK_CORRUPT', `${file}: the workbook is damaged (its part "${damaged.name}" does not unzip: ${damaged.why})`, { file });
+  }
 }
 
 /** OLE2 guards: an encrypted XLSX is an OLE2 container, and so are Word documents. */
 function checkOle(buf: Buffer, file: string): void {
   let names: string[];
   try {
-    const cfb = XLSX.CFB.read(buf, { type: 'buffer' }) as { FullPaths: string[] };
+    const cfb = quietly(() => XLSX.CFB.read(buf, { type: 'buffer' })) as { FullPaths: string[] };
     names = cfb.FullPaths.map((p) => p.split('/').filter(Boolean).pop() ?? '');
   } catch (e) {
     throw new ImportError('WORKBOOK_CORRUPT', `${file}: the workbook is damaged or cut short (${readerFailure(e, buf)})`, { file });
@@ -190,18 +210,27 @@ function detectHeader(grid: Grid, date1904: boolean): number {
 interface LoadedSheet { sheet: string; sheets: string[]; grid: Grid; merges: XLSX.Range[]; date1904: boolean }
 
 /** Picks the sheet; kept apart so the parsed workbook (every other sheet) can be freed once it returns. */
+/** The sheet's cells: a damaged workbook can list a sheet whose data the reader could not find. */
+function worksheet(wb: XLSX.WorkBook, sheet: string, file: string): XLSX.WorkSheet {
+  const ws = wb.Sheets?.[sheet];
+  if (!ws) throw new ImportError('WORKBOOK_CORRUPT', `${file}: the workbook is damaged (it lists sheet "${sheet}" but its cells cannot be found)`, { file, sheet });
+  return ws;
+}
+
 function loadSheet(wb: XLSX.WorkBook, opts: SourceOptions, file: string): LoadedSheet {
   const date1904 = Boolean((wb.Workbook as { WBProps?: { date1904?: boolean } } | undefined)?.WBProps?.date1904);
   const sheets = wb.SheetNames.slice();
   if (opts.sheet !== undefined) {
     const sheet = resolveSheet(wb, opts.sheet, file);
-    const grid = buildGrid(wb.Sheets[sheet], date1904, file, sheet);
+    const ws = worksheet(wb, sheet, file);
+    const grid = buildGrid(ws, date1904, file, sheet);
     if (!grid.rows.length) throw new ImportError('FILE_EMPTY', `${file}: sheet "${sheet}" is empty`, { file, sheet });
-    return { sheet, sheets, grid, merges: wb.Sheets[sheet]['!merges'] ?? [], date1904 };
+    return { sheet, sheets, grid, merges: ws['!merges'] ?? [], date1904 };
   }
   for (const sheet of sheets) {
-    const grid = buildGrid(wb.Sheets[sheet], date1904, file, sheet);
-    if (grid.rows.length) return { sheet, sheets, grid, merges: wb.Sheets[sheet]['!merges'] ?? [], date1904 };
+    const ws = worksheet(wb, sheet, file);
+    const grid = buildGrid(ws, date1904, file, sheet);
+    if (grid.rows.length) return { sheet, sheets, grid, merges: ws['!merges'] ?? [], date1904 };
   }
   throw new ImportError('FILE_EMPTY',
     `${file} has no rows: ${sheets.length === 1 ? 'its sheet' : 'every sheet'} (${quoteList(sheets)}) is empty`, { file });

@@ -6,6 +6,8 @@
  * directory before inflating anything.
  */
 
+import { inflateRawSync } from 'node:zlib';
+
 const ZIP_MAGIC = Buffer.from('504b0304', 'hex');
 const ZIP_EMPTY_MAGIC = Buffer.from('504b0506', 'hex');
 const OLE_MAGIC = Buffer.from('d0cf11e0a1b11ae1', 'hex');
@@ -72,7 +74,8 @@ export function describeContent(head: Buffer): string {
   return `starts with bytes ${hex}; it looks like ${kind ?? 'unrecognized binary data'}`;
 }
 
-export interface ZipEntry { name: string; uncompressed: number }
+/** A part as the ZIP central directory declares it: its compression method (8: deflate) and where its local header is. */
+export interface ZipEntry { name: string; uncompressed: number; method: number; localOffset: number }
 
 /**
  * The ZIP central directory: every part's name and declared uncompressed size, read
@@ -91,7 +94,7 @@ export function zipDirectory(buf: Buffer): ZipEntry[] | undefined {
   const cdOffset = buf.readUInt32LE(eocd + 16);
   if (count === 0xffff || cdOffset === 0xffffffff) {
     // ZIP64: only archives beyond 4 GiB or 65,535 parts need it, far past any cap of ours.
-    return [{ name: '(zip64)', uncompressed: Number.POSITIVE_INFINITY }];
+    return [{ name: '(zip64)', uncompressed: Number.POSITIVE_INFINITY, method: 0, localOffset: 0 }];
   }
   if (cdOffset + cdSize > eocd) return undefined;
   const out: ZipEntry[] = [];
@@ -104,6 +107,8 @@ export function zipDirectory(buf: Buffer): ZipEntry[] | undefined {
     out.push({
       name: buf.toString('utf8', p + 46, p + 46 + nameLen),
       uncompressed: size === 0xffffffff ? Number.POSITIVE_INFINITY : size,
+      method: buf.readUInt16LE(p + 10),
+      localOffset: buf.readUInt32LE(p + 42),
     });
     p += 46 + nameLen + skip;
   }
@@ -117,4 +122,30 @@ export function describeZip(entries: ZipEntry[]): string | undefined {
   if (names.some((n) => n.startsWith('word/'))) return 'a Word document';
   if (names.some((n) => n.startsWith('ppt/'))) return 'a PowerPoint presentation';
   return 'a ZIP archive with no workbook in it';
+}
+
+/**
+ * The first deflated part whose data does not inflate to its declared size, and why; undefined
+ * when every one does. Inflated here with zlib from where the workbook reader starts (after the
+ * part's local header) because that reader's own inflater never stops on some damaged data (it
+ * reads past the end as zero bits and writes on for ever): a workbook with a few flipped bytes
+ * hung the run. Parts are checked one at a time, each bounded by its declared size (checked
+ * against the caps before this is called).
+ */
+export function damagedZipPart(buf: Buffer, entries: readonly ZipEntry[]): { name: string; why: string } | undefined {
+  for (const e of entries) {
+    if (e.method !== 8) continue; // stored parts are copied; another method the reader refuses itself
+    const at = e.localOffset;
+    if (at + 30 > buf.length || buf.readUInt32LE(at) !== 0x04034b50) return { name: e.name, why: 'its local header is missing' };
+    const start = at + 30 + buf.readUInt16LE(at + 26) + buf.readUInt16LE(at + 28);
+    try {
+      const out = inflateRawSync(buf.subarray(start), { maxOutputLength: Math.max(1, e.uncompressed) });
+      if (out.length !== e.uncompressed) return { name: e.name, why: `it inflates to ${out.length} bytes, not the ${e.uncompressed} declared` };
+    } catch (err) {
+      const code = (err as NodeJS.ErrnoException).code;
+      const why = code === 'ERR_BUFFER_TOO_LARGE' ? `it inflates to more than the ${e.uncompressed} bytes declared` : (err as Error).message;
+      return { name: e.name, why };
+    }
+  }
+  return undefined;
 }
