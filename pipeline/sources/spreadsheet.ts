@@ -86,7 +86,7 @@ function parseWorkbook(buf: Buffer, file: string): XLSX.WorkBook {
 }
 
 /** XLSX guards from the ZIP directory: cut short, not a workbook, or inflating past our caps. */
-function checkZip(buf: Buffer, file: string): void {
+async function checkZip(buf: Buffer, file: string): Promise<void> {
   const dir = zipDirectory(buf);
   if (!dir) {
     throw new ImportError('WORKBOOK_CORRUPT',
@@ -102,7 +102,7 @@ function checkZip(buf: Buffer, file: string): void {
         `${file}: the workbook unzips to more than ${mb(Math.min(total, MAX_UNZIPPED_BYTES))} (part "${e.name}"), more than can be read into memory`, { file });
     }
   }
-  const damaged = damagedZipPart(buf, dir);
+  const damaged = await damagedZipPart(buf, dir);
   if (damaged) {
     throw new ImportError('WORKBOOK_CORRUPT', `${file}: the workbook is damaged (its part "${damaged.name}" does not unzip: ${damaged.why})`, { file });
   }
@@ -251,7 +251,7 @@ export async function openSpreadsheet(path: string, opts: SourceOptions = {}): P
     throw new ImportError('FILE_TYPE_MISMATCH', `${file}: not an Excel workbook (${describeContent(buf.subarray(0, 512))})`, { file });
   }
   const format = kind === 'xlsx' ? 'xlsx' : 'xls';
-  if (format === 'xlsx') checkZip(buf, file); else checkOle(buf, file);
+  if (format === 'xlsx') await checkZip(buf, file); else checkOle(buf, file);
 
   const { sheet, sheets, grid, merges, date1904 } = loadSheet(parseWorkbook(buf, file), opts, file);
   const at = (row?: number): Where => ({ file, sheet, ...(row !== undefined ? { row } : {}) });

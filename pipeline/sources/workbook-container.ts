@@ -6,7 +6,7 @@
  * directory before inflating anything.
  */
 
-import { inflateRawSync } from 'node:zlib';
+import { createInflateRaw } from 'node:zlib';
 
 const ZIP_MAGIC = Buffer.from('504b0304', 'hex');
 const ZIP_EMPTY_MAGIC = Buffer.from('504b0506', 'hex');
@@ -129,23 +129,30 @@ export function describeZip(entries: ZipEntry[]): string | undefined {
  * when every one does. Inflated here with zlib from where the workbook reader starts (after the
  * part's local header) because that reader's own inflater never stops on some damaged data (it
  * reads past the end as zero bits and writes on for ever): a workbook with a few flipped bytes
- * hung the run. Parts are checked one at a time, each bounded by its declared size (checked
- * against the caps before this is called).
+ * hung the run. Streamed, the output counted and dropped, so no part is held twice in memory.
  */
-export function damagedZipPart(buf: Buffer, entries: readonly ZipEntry[]): { name: string; why: string } | undefined {
+export async function damagedZipPart(buf: Buffer, entries: readonly ZipEntry[]): Promise<{ name: string; why: string } | undefined> {
   for (const e of entries) {
     if (e.method !== 8) continue; // stored parts are copied; another method the reader refuses itself
     const at = e.localOffset;
     if (at + 30 > buf.length || buf.readUInt32LE(at) !== 0x04034b50) return { name: e.name, why: 'its local header is missing' };
-    const start = at + 30 + buf.readUInt16LE(at + 26) + buf.readUInt16LE(at + 28);
-    try {
-      const out = inflateRawSync(buf.subarray(start), { maxOutputLength: Math.max(1, e.uncompressed) });
-      if (out.length !== e.uncompressed) return { name: e.name, why: `it inflates to ${out.length} bytes, not the ${e.uncompressed} declared` };
-    } catch (err) {
-      const code = (err as NodeJS.ErrnoException).code;
-      const why = code === 'ERR_BUFFER_TOO_LARGE' ? `it inflates to more than the ${e.uncompressed} bytes declared` : (err as Error).message;
-      return { name: e.name, why };
-    }
+    const why = await inflateProblem(buf.subarray(at + 30 + buf.readUInt16LE(at + 26) + buf.readUInt16LE(at + 28)), e.uncompressed);
+    if (why) return { name: e.name, why };
   }
   return undefined;
+}
+
+/** Why `data` does not inflate to exactly `size` bytes (what follows its deflate stream is ignored), or undefined. */
+function inflateProblem(data: Buffer, size: number): Promise<string | undefined> {
+  return new Promise((resolve) => {
+    const z = createInflateRaw();
+    let n = 0;
+    z.on('data', (chunk: Buffer) => {
+      n += chunk.length;
+      if (n > size) { z.destroy(); resolve(`it inflates to more than the ${size} bytes declared`); }
+    });
+    z.on('end', () => resolve(n === size ? undefined : `it inflates to ${n} bytes, not the ${size} declared`));
+    z.on('error', (err) => resolve(err.message));
+    z.end(data);
+  });
 }
