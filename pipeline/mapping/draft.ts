@@ -125,15 +125,18 @@ function phoneColumnScore(values: string[]): number {
 export interface PhoneSample { value: string; rowCountry?: CountryCode }
 
 const metadata = new Metadata();
-/** Does the number's writing fit the country's habit: a trunk "0" where the country dials one, none where not? */
-function writtenLike(v: string, c: CountryCode): boolean {
+/**
+ * How the number reads as c's: `habit`, its writing fits the country's (a trunk "0" where the
+ * country dials one, none where not); `keptZero`, the 0 it starts with belongs to the number (Italy).
+ */
+function writing(v: string, c: CountryCode): { habit: boolean; keptZero: boolean } {
   const p = parsePhoneNumberFromString(v, c);
-  if (!p) return false;
+  if (!p) return { habit: false, keptZero: false };
   const startsZero = v.replace(/\D/g, '').startsWith('0');
-  if (p.nationalNumber.startsWith('0')) return startsZero; // Italy: the 0 belongs to the number
+  if (p.nationalNumber.startsWith('0')) return { habit: startsZero, keptZero: true };
   metadata.selectNumberingPlan(c);
   const trunk = (metadata.numberingPlan as unknown as { nationalPrefix(): string | undefined }).nationalPrefix();
-  return startsZero === (trunk === '0');
+  return { habit: startsZero === (trunk === '0'), keptZero: false };
 }
 
 /**
@@ -220,9 +223,15 @@ export function guessCountry(samples: PhoneSample[], countryColumn?: string, ema
   /** How many numbers are valid under c, written as its people write them, and read with their leading 0 kept (Italy). */
   type Fit = { c: CountryCode; valid: number; habit: number; keptZero: number };
   const fit = (c: CountryCode): Fit => {
-    const ok = national.filter((v) => validPhone(v, c));
-    return { c, valid: ok.length, habit: ok.filter((v) => writtenLike(v, c)).length,
-      keptZero: ok.filter((v) => parsePhoneNumberFromString(v, c)?.nationalNumber.startsWith('0')).length };
+    const f: Fit = { c, valid: 0, habit: 0, keptZero: 0 };
+    for (const v of national) {
+      if (!validPhone(v, c)) continue;
+      const w = writing(v, c);
+      f.valid++;
+      if (w.habit) f.habit++;
+      if (w.keptZero) f.keptZero++;
+    }
+    return f;
   };
   const fits = pool.map(fit);
   let best: Fit | undefined;
