@@ -51,18 +51,9 @@ export class FingerprintTable {
     return (h >>> 0) || 1;
   }
 
-  /** Calls `confirm(rec)` for each stored record with this fingerprint until it returns true. */
+  /** Calls `confirm(rec)` for each stored record with this fingerprint until it returns true; -1 when none does. */
   find(fp: number, confirm: (rec: number) => boolean): number {
-    const m = mix32(fp);
-    const shard = m >>> HOME_BITS;
-    const s = this.slots[shard];
-    const cap = this.caps[shard];
-    for (let i = Math.floor(((m & HOME_MASK) * cap) / HOME_RANGE); ;) {
-      const f = s[i * 2];
-      if (f === 0) return -1;
-      if (f === fp && confirm(s[i * 2 + 1])) return s[i * 2 + 1];
-      if (++i === cap) i = 0;
-    }
+    return this.probe(fp, confirm, -1);
   }
 
   /**
@@ -70,18 +61,25 @@ export class FingerprintTable {
    * search ended (one probe sequence instead of two) and returns -1.
    */
   findOrInsert(fp: number, rec: number, confirm: (rec: number) => boolean): number {
+    return this.probe(fp, confirm, rec);
+  }
+
+  /** find() (`rec` -1) or findOrInsert(): the one probe sequence. */
+  private probe(fp: number, confirm: (rec: number) => boolean, rec: number): number {
     const m = mix32(fp);
     const shard = m >>> HOME_BITS;
-    if (this.used[shard] + 1 > this.caps[shard] * MAX_LOAD) this.grow(shard);
+    if (rec >= 0 && this.used[shard] + 1 > this.caps[shard] * MAX_LOAD) this.grow(shard);
     const s = this.slots[shard];
     const cap = this.caps[shard];
     for (let i = Math.floor(((m & HOME_MASK) * cap) / HOME_RANGE); ;) {
       const f = s[i * 2];
       if (f === 0) {
-        s[i * 2] = fp;
-        s[i * 2 + 1] = rec;
-        this.used[shard]++;
-        this.total++;
+        if (rec >= 0) {
+          s[i * 2] = fp;
+          s[i * 2 + 1] = rec;
+          this.used[shard]++;
+          this.total++;
+        }
         return -1;
       }
       if (f === fp && confirm(s[i * 2 + 1])) return s[i * 2 + 1];
