@@ -134,12 +134,19 @@ export function describeZip(entries: ZipEntry[]): string | undefined {
 export async function damagedZipPart(buf: Buffer, entries: readonly ZipEntry[]): Promise<{ name: string; why: string } | undefined> {
   for (const e of entries) {
     if (e.method !== 8) continue; // stored parts are copied; another method the reader refuses itself
-    const at = e.localOffset;
-    if (at + 30 > buf.length || buf.readUInt32LE(at) !== 0x04034b50) return { name: e.name, why: 'its local header is missing' };
-    const why = await inflateProblem(buf.subarray(at + 30 + buf.readUInt16LE(at + 26) + buf.readUInt16LE(at + 28)), e.uncompressed);
+    const start = partDataStart(buf, e);
+    if (start === undefined) return { name: e.name, why: 'its local header is missing' };
+    const why = await inflateProblem(buf.subarray(start), e.uncompressed);
     if (why) return { name: e.name, why };
   }
   return undefined;
+}
+
+/** Where a part's (compressed) data starts: after its local header, whose name and extra field lengths it reads; undefined without one. */
+export function partDataStart(buf: Buffer, e: ZipEntry): number | undefined {
+  const at = e.localOffset;
+  if (at + 30 > buf.length || buf.readUInt32LE(at) !== 0x04034b50) return undefined;
+  return at + 30 + buf.readUInt16LE(at + 26) + buf.readUInt16LE(at + 28);
 }
 
 /** Why `data` does not inflate to exactly `size` bytes (what follows its deflate stream is ignored), or undefined. */
