@@ -98,9 +98,12 @@ export function emptyContact(): Contact {
   return { emails: [], phones: [], websites: [], custom: {} };
 }
 
+/** The person's name: name, else first + last joined; undefined when none is there. */
+export function personName(c: Contact): string | undefined {
+  return c.name || [c.firstName, c.lastName].filter(Boolean).join(' ') || undefined;
+}
+
 /** A display name for reports and payloads: name, else first + last, else company. */
 export function displayName(c: Contact): string {
-  if (c.name) return c.name;
-  const joined = [c.firstName, c.lastName].filter(Boolean).join(' ');
-  return joined || c.company || '';
+  return personName(c) || c.company || '';
 }

@@ -11,7 +11,7 @@
  * When rows disagree on a field, the chosen and rejected values are recorded.
  */
 import type { Contact, ContactRecord, FieldConflict, MergedRow, Phone } from '../contact.js';
-import { SCALAR_FIELDS, customValue, emptyContact, phoneKey } from '../contact.js';
+import { SCALAR_FIELDS, customValue, emptyContact, personName, phoneKey } from '../contact.js';
 import type { Mapping } from '../mapping/schema.js';
 import { collapseSpaces } from './map.js';
 
@@ -66,9 +66,6 @@ function pick(values: (string | undefined)[], rule: Rule, scores: { complete: nu
 /** The name fields, which survive together (see the file's comment). */
 const NAME_PARTS = new Set<string>(['name', 'firstName', 'lastName']);
 
-/** What the name rule compares: the name, else the first and last name joined. */
-const fullName = (c: Contact) => c.name || [c.firstName, c.lastName].filter(Boolean).join(' ') || undefined;
-
 /** The other values of a field than the chosen one (which may be empty: then every other value is rejected). */
 function conflictOf(field: string, values: (string | undefined)[], chosen: number): FieldConflict | undefined {
   const seen = new Set<string>([sameValue(values[chosen] ?? '')]);
@@ -93,7 +90,8 @@ export function mergeMembers(members: Member[], opts: MergeOptions): ContactReco
   const out = emptyContact();
   const conflicts: FieldConflict[] = [];
 
-  const nameAt = pick(contacts.map(fullName), opts.rules.name ?? 'first', scores);
+  // What the name rule compares: the name, else the first and last name joined.
+  const nameAt = pick(contacts.map(personName), opts.rules.name ?? 'first', scores);
   for (const f of SCALAR_FIELDS) {
     const values = contacts.map((c) => c[f]);
     if (NAME_PARTS.has(f)) {
